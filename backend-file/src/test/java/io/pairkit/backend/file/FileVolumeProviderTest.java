@@ -1,0 +1,123 @@
+package io.pairkit.backend.file;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pairkit.api.error.VolumeConfigException;
+import io.pairkit.api.spi.Volume;
+import io.pairkit.api.spi.VolumeProvider;
+import io.pairkit.api.spi.VolumeSpec;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ServiceLoader;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.api.io.TempDir;
+
+class FileVolumeProviderTest {
+  @TempDir
+  Path dir;
+
+  private final VolumeProvider provider = new FileVolumeProvider();
+
+  private VolumeSpec spec(String file, String... kv) {
+    VolumeSpec.Builder b = VolumeSpec.builder("vol", "file").property("path",
+        dir.resolve(file).toString());
+    for (int i = 0; i < kv.length; i += 2) {
+      b.property(kv[i], kv[i + 1]);
+    }
+    return b.build();
+  }
+
+  private static void assertConfigError(Executable call, String... words) {
+    VolumeConfigException e = assertThrows(VolumeConfigException.class, call);
+    for (String w : words) {
+      assertTrue(e.getMessage().contains(w), "'" + e.getMessage() + "' should mention " + w);
+    }
+  }
+
+  @Test
+  void isFoundByServiceLoaderUnderTypeFile() {
+    boolean found = ServiceLoader.load(VolumeProvider.class).stream()
+        .anyMatch(p -> p.get().type().equals("file"));
+    assertTrue(found);
+  }
+
+  @Test
+  void createsASparseImageOfTheGivenSizeAndTrackSize() throws Exception {
+    try (Volume v = provider.open(spec("a.img", "mode", "create", "size", "64MiB",
+        "trackSize", "16k"))) {
+      assertEquals(64L << 20, v.size());
+      assertEquals(16 * 1024, v.trackSize());
+      assertEquals(64L << 20, Files.size(dir.resolve("a.img")));
+    }
+    // stat(1) reports allocated 512-byte blocks; the JDK has no portable attribute for it.
+    Process stat = new ProcessBuilder("stat", "--format=%b", dir.resolve("a.img").toString())
+        .redirectErrorStream(true).start();
+    long allocatedBlocks = Long.parseLong(new String(stat.getInputStream().readAllBytes()).trim());
+    assertEquals(0, stat.waitFor());
+    assertTrue(allocatedBlocks * 512 < (1L << 20), "image should be sparse, uses "
+        + allocatedBlocks * 512 + " bytes");
+  }
+
+  @Test
+  void openOrCreateReopensWhatItMade() throws Exception {
+    try (Volume v = provider.open(spec("b.img", "mode", "openOrCreate", "size", "1m"))) {
+      v.write(10, ByteBuffer.wrap(new byte[] {42}));
+      v.flush();
+    }
+    try (Volume v = provider.open(spec("b.img", "mode", "openOrCreate", "size", "1m"))) {
+      ByteBuffer one = ByteBuffer.allocate(1);
+      v.read(10, one);
+      assertEquals(42, one.get(0));
+    }
+  }
+
+  @Test
+  void missingFileSaysHowToCreateIt() {
+    assertConfigError(() -> provider.open(spec("missing.img")), "does not exist", "mode=create");
+  }
+
+  @Test
+  void createOverAnExistingFileIsRefusedAndLeavesItAlone() throws Exception {
+    Files.write(dir.resolve("x.img"), new byte[] {1, 2, 3});
+    assertConfigError(() -> provider.open(spec("x.img", "mode", "create", "size", "4k")),
+        "already exists");
+    assertEquals(3, Files.size(dir.resolve("x.img")));
+  }
+
+  @Test
+  void wrongSizeNamesBothSizes() throws Exception {
+    Files.write(dir.resolve("s.img"), new byte[8192]);
+    assertConfigError(() -> provider.open(spec("s.img", "size", "4096")), "8192", "size=4096");
+  }
+
+  @Test
+  void readOnlyImageIsRefused() throws Exception {
+    Path p = dir.resolve("ro.img");
+    Files.write(p, new byte[4096]);
+    Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("r--r--r--"));
+    assertConfigError(() -> provider.open(spec("ro.img")), "read-only", "chmod");
+  }
+
+  @Test
+  void secondOpenOfTheSameImageIsRefused() throws Exception {
+    try (Volume v = provider.open(spec("l.img", "mode", "create", "size", "4k"))) {
+      assertConfigError(() -> provider.open(spec("l.img")), "already open");
+    }
+  }
+
+  @Test
+  void badPropertiesAreNamed() {
+    assertConfigError(() -> provider.open(spec("t.img", "mode", "create", "size", "1m",
+        "trackSize", "3000")), "trackSize", "power of two");
+    assertConfigError(() -> provider.open(spec("t.img", "mode", "create", "size", "lots")),
+        "size", "lots");
+    assertConfigError(() -> provider.open(spec("t.img", "mode", "sometimes")), "sometimes");
+    assertConfigError(() -> provider.open(spec("t.img", "mode", "create")), "positive size");
+    assertConfigError(() -> provider.open(VolumeSpec.builder("v", "file").build()), "path");
+  }
+}

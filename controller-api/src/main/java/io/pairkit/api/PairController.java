@@ -1,0 +1,73 @@
+package io.pairkit.api;
+
+import io.pairkit.api.spi.Volume;
+import io.pairkit.api.spi.VolumeSpec;
+import java.io.Closeable;
+import java.util.List;
+
+/**
+ * The engine: owns volumes, pairs and copy jobs (the patent's controller). Obtain one from
+ * {@code io.pairkit.core.PairKit}.
+ *
+ * <p>Threading: thread-safe. {@link #close()} stops copy jobs (their requests complete with a
+ * {@link java.util.concurrent.CancellationException}), flushes and closes every volume, and is
+ * harmless when repeated; any other call after it throws
+ * {@link io.pairkit.api.error.AlreadyClosedException}.
+ */
+public interface PairController extends Closeable {
+
+  /**
+   * Opens a volume through the backend its spec names.
+   *
+   * @throws io.pairkit.api.error.VolumeConfigException for an unknown backend type or a bad spec
+   * @throws io.pairkit.api.error.VolumeInUseException if a volume of that name is already open
+   * @throws io.pairkit.api.error.VolumeIOException if the backend fails while opening
+   */
+  HostVolume openVolume(VolumeSpec spec);
+
+  /** Takes over an already-open backend volume; the controller closes it on {@link #close()}. */
+  HostVolume attachVolume(Volume volume);
+
+  /**
+   * The open volume of that name.
+   *
+   * @throws io.pairkit.api.error.NotFoundException if there is none
+   */
+  HostVolume volume(String name);
+
+  /** Open volumes, in opening order. */
+  List<HostVolume> volumes();
+
+  /**
+   * Pairs two volumes of the same size and track size and starts the initial copy of all of the
+   * primary. Embodiment 1.
+   *
+   * @throws io.pairkit.api.error.VolumeMismatchException if sizes or track sizes differ
+   * @throws io.pairkit.api.error.VolumeInUseException if the secondary is already a secondary, or
+   *     either volume's role forbids it (cascade, pair limit of the primary)
+   */
+  VolumePair createVolumePair(String pairId, HostVolume primary, HostVolume secondary);
+
+  /** Pairs only {@code extents} of two volumes and copies them. Embodiment 2. */
+  ExtentPair createExtentPair(
+      String pairId, HostVolume primary, HostVolume secondary, ExtentSet extents);
+
+  /** Pairs two whole volumes for extent split and join. Embodiment 3. */
+  ExtentSplitPair createExtentSplitPair(String pairId, HostVolume primary, HostVolume secondary);
+
+  /**
+   * The pair with that id.
+   *
+   * @throws io.pairkit.api.error.NotFoundException if there is none
+   */
+  Pair pair(String pairId);
+
+  /** Live pairs, in creation order. */
+  List<Pair> pairs();
+
+  /** Flushes every open volume. */
+  void flush();
+
+  @Override
+  void close();
+}

@@ -1,0 +1,14 @@
+package io.pairkit.api.error;
+
+/** A volume whose current role forbids the request: already the secondary of a pair, a secondary asked to be a primary (cascade), a primary with the maximum number of pairs, or a name already open. */
+public class VolumeInUseException extends PairKitException {
+  private static final long serialVersionUID = 1L;
+
+  public VolumeInUseException(String message) {
+    super(message);
+  }
+
+  public VolumeInUseException(String message, Throwable cause) {
+    super(message, cause);
+  }
+}

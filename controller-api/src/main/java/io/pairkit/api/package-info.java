@@ -1,0 +1,18 @@
+/**
+ * The public face of PairKit: the controller, volume pairs under their three strategies, and the
+ * value types they are driven with.
+ *
+ * <p>A host program obtains a {@link io.pairkit.api.PairController} (from {@code controller-core}),
+ * opens volumes through it as {@link io.pairkit.api.HostVolume host volumes} (every host read and
+ * write must go through these so the pair logic sees it), and creates pairs:
+ * <ul>
+ *   <li>{@link io.pairkit.api.VolumePair} — whole-volume pair with split and <em>extent update</em>
+ *       (patent embodiment 1);</li>
+ *   <li>{@link io.pairkit.api.ExtentPair} — a pair that covers only some extents (embodiment 2);</li>
+ *   <li>{@link io.pairkit.api.ExtentSplitPair} — whole-volume pair whose extents are split and
+ *       joined one data set at a time (embodiment 3).</li>
+ * </ul>
+ * Each request returns a {@link io.pairkit.api.CopyRequest} whose future completes when its copy
+ * is done. Every error is an unchecked {@link io.pairkit.api.error.PairKitException} subtype.
+ */
+package io.pairkit.api;

@@ -1,0 +1,146 @@
+package io.pairkit.api.spi;
+
+import com.google.common.collect.ImmutableMap;
+import io.pairkit.api.error.VolumeConfigException;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Configuration of one volume: its name, the backend {@code type} that opens it, and the backend's
+ * properties (for a file volume: {@code path}, {@code size}, {@code trackSize}, {@code create}).
+ * Immutable. Sizes accept a plain byte count or a binary suffix: {@code 64k}, {@code 64KiB},
+ * {@code 1g}, {@code 2TiB}.
+ *
+ * @param name       the volume's name, unique within a controller
+ * @param type       the backend type name, such as {@code "file"}
+ * @param properties backend properties
+ */
+public record VolumeSpec(String name, String type, Map<String, String> properties) {
+
+  /** Default track size: 64 KiB. */
+  public static final int DEFAULT_TRACK_SIZE = 64 * 1024;
+  /** Smallest track size: 4 KiB. */
+  public static final int MIN_TRACK_SIZE = 4 * 1024;
+  /** Largest track size: 16 MiB. */
+  public static final int MAX_TRACK_SIZE = 16 * 1024 * 1024;
+
+  public VolumeSpec {
+    if (name == null || name.isBlank()) {
+      throw new VolumeConfigException("a volume spec needs a non-blank name");
+    }
+    if (type == null || type.isBlank()) {
+      throw new VolumeConfigException(
+          "volume '" + name + "' has no backend type: set type to e.g. \"file\"");
+    }
+    properties = ImmutableMap.copyOf(properties);
+  }
+
+  /** Starts a spec for volume {@code name} on backend {@code type}. */
+  public static Builder builder(String name, String type) {
+    return new Builder(name, type);
+  }
+
+  /** The property, if set. */
+  public Optional<String> property(String key) {
+    return Optional.ofNullable(properties.get(key));
+  }
+
+  /** The property, or a {@link VolumeConfigException} naming it if missing. */
+  public String requireProperty(String key) {
+    return property(key).orElseThrow(() -> new VolumeConfigException(
+        "volume '" + name + "' (type " + type + ") needs property '" + key + "'"));
+  }
+
+  /** A size property (bytes, or with a k/m/g/t/p suffix, binary units), if set. */
+  public Optional<Long> sizeProperty(String key) {
+    return property(key).map(v -> parseSize(key, v));
+  }
+
+  /** A boolean property ({@code true}/{@code false}), or the default. */
+  public boolean booleanProperty(String key, boolean defaultValue) {
+    Optional<String> v = property(key);
+    if (v.isEmpty()) {
+      return defaultValue;
+    }
+    String s = v.get().trim().toLowerCase(Locale.ROOT);
+    if (s.equals("true") || s.equals("false")) {
+      return Boolean.parseBoolean(s);
+    }
+    throw new VolumeConfigException("volume '" + name + "' property '" + key + "' is '" + v.get()
+        + "': use true or false");
+  }
+
+  /** The {@code trackSize} property validated (power of two, 4 KiB..16 MiB), or the default. */
+  public int trackSize() {
+    long ts = sizeProperty("trackSize").orElse((long) DEFAULT_TRACK_SIZE);
+    if (ts < MIN_TRACK_SIZE || ts > MAX_TRACK_SIZE || Long.bitCount(ts) != 1) {
+      throw new VolumeConfigException("volume '" + name + "' trackSize " + ts
+          + " is not a power of two from 4 KiB to 16 MiB: use e.g. 64k (the default)");
+    }
+    return (int) ts;
+  }
+
+  private long parseSize(String key, String raw) {
+    String s = raw.trim().toLowerCase(Locale.ROOT);
+    if (s.endsWith("ib")) {
+      s = s.substring(0, s.length() - 2);
+    } else if (s.endsWith("b") && s.length() > 1 && !Character.isDigit(s.charAt(s.length() - 2))) {
+      s = s.substring(0, s.length() - 1);
+    }
+    int shift = 0;
+    if (!s.isEmpty()) {
+      switch (s.charAt(s.length() - 1)) {
+        case 'k' -> shift = 10;
+        case 'm' -> shift = 20;
+        case 'g' -> shift = 30;
+        case 't' -> shift = 40;
+        case 'p' -> shift = 50;
+        default -> shift = 0;
+      }
+    }
+    if (shift != 0) {
+      s = s.substring(0, s.length() - 1).trim();
+    }
+    try {
+      long n = Long.parseLong(s);
+      if (n < 0 || (shift > 0 && n > (Long.MAX_VALUE >> shift))) {
+        throw new NumberFormatException();
+      }
+      return n << shift;
+    } catch (NumberFormatException e) {
+      throw new VolumeConfigException("volume '" + name + "' property '" + key + "' is '" + raw
+          + "': give a byte count such as 67108864 or 64MiB");
+    }
+  }
+
+  /** Builds a {@link VolumeSpec}. */
+  public static final class Builder {
+    private final String name;
+    private final String type;
+    private final ImmutableMap.Builder<String, String> properties = ImmutableMap.builder();
+
+    private Builder(String name, String type) {
+      this.name = name;
+      this.type = type;
+    }
+
+    public Builder property(String key, String value) {
+      properties.put(key, value);
+      return this;
+    }
+
+    public Builder property(String key, long value) {
+      return property(key, Long.toString(value));
+    }
+
+    public Builder properties(Map<String, String> all) {
+      properties.putAll(all);
+      return this;
+    }
+
+    public VolumeSpec build() {
+      return new VolumeSpec(name, type, properties.buildKeepingLast());
+    }
+  }
+}
