@@ -65,6 +65,17 @@ public interface PairController extends Closeable {
   /** Live pairs, in creation order. */
   List<Pair> pairs();
 
+  /**
+   * Holds every background copy (request jobs and the mirror) before its next track, for example
+   * during a peak of host load. Requests still take effect at their instant; host I/O,
+   * copy-on-write and reads of the secondary go on as usual; bits keep being tracked. Calling it
+   * twice is harmless.
+   */
+  void pauseBackgroundCopies();
+
+  /** Lets background copies go on after {@link #pauseBackgroundCopies()}. */
+  void resumeBackgroundCopies();
+
   /** Flushes every open volume. */
   void flush();
 

@@ -1,0 +1,168 @@
+package io.pairkit.core.engine;
+
+import io.pairkit.api.CopyProgress;
+import io.pairkit.api.CopyRequest;
+import io.pairkit.api.ExtentSet;
+import io.pairkit.api.RequestKind;
+import io.pairkit.api.error.PairKitException;
+import io.pairkit.api.error.VolumeIOException;
+import java.time.Duration;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import org.roaringbitmap.longlong.PeekableLongIterator;
+import org.roaringbitmap.longlong.Roaring64Bitmap;
+
+/**
+ * A request's background copy: drains the tracks that were pending in its region at the request
+ * instant, in ascending order, one track lock at a time. A track already copied by someone else
+ * (copy-on-write, another request) counts as done without a copy. Tracks that become pending
+ * after the instant are not its business: the mirror, or a later request, copies them.
+ */
+public final class CopyJob implements CopyRequest, Runnable {
+  private final long id;
+  private final PairModel pair;
+  private final RequestKind kind;
+  private final ExtentSet region;
+  private final Roaring64Bitmap toCopy;
+  private final long tracksToCopy;
+  private final boolean drainsMirror;
+  private final AtomicLong done = new AtomicLong();
+  private final AtomicLong copied = new AtomicLong();
+  private final AtomicLong bytes = new AtomicLong();
+  private final CompletableFuture<CopyProgress> completion = new CompletableFuture<>();
+  private volatile String cancelledBecause;
+
+  CopyJob(long id, PairModel pair, RequestKind kind, ExtentSet region, Roaring64Bitmap toCopy,
+      boolean drainsMirror) {
+    this.id = id;
+    this.pair = pair;
+    this.kind = kind;
+    this.region = region;
+    this.toCopy = toCopy;
+    this.tracksToCopy = toCopy.getLongCardinality();
+    this.drainsMirror = drainsMirror;
+  }
+
+  @Override
+  public void run() {
+    try {
+      PeekableLongIterator it = toCopy.getLongIterator();
+      while (it.hasNext()) {
+        if (cancelledBecause != null) {
+          finish(null);
+          return;
+        }
+        long moved = pair.copyIfPending(it.next(), false);
+        if (moved == -2) {
+          cancel("pair '" + pair.id() + "' is gone");
+          finish(null);
+          return;
+        }
+        if (moved >= 0) {
+          copied.incrementAndGet();
+          bytes.addAndGet(moved);
+        }
+        done.incrementAndGet();
+      }
+      finish(null);
+    } catch (VolumeIOException e) {
+      finish(new VolumeIOException("pair '" + pair.id() + "': " + kind + " request " + id
+          + " stopped after " + progress() + ": " + e.getMessage()
+          + ". The pair is SUSPENDED; tracks not copied stay pending. Fix the backend and call "
+          + "resume().", e));
+    } catch (RuntimeException | Error e) {
+      finish(new VolumeIOException("pair '" + pair.id() + "': " + kind + " request " + id
+          + " failed unexpectedly (" + e + "); the pair is SUSPENDED, call resume()", e));
+      throw e;
+    }
+  }
+
+  private void finish(VolumeIOException failure) {
+    pair.jobFinished(this, failure);
+    if (failure != null) {
+      completion.completeExceptionally(failure);
+    } else if (cancelledBecause != null) {
+      completion.completeExceptionally(new CancellationException(
+          kind + " request " + id + " of pair '" + pair.id() + "' was abandoned: "
+              + cancelledBecause));
+    } else {
+      completion.complete(progress());
+    }
+  }
+
+  /** Stops the job at its next track; its future then completes with a CancellationException. */
+  void cancel(String why) {
+    if (cancelledBecause == null) {
+      cancelledBecause = why;
+    }
+  }
+
+  /** For a job the executor refused to run (controller closing): completes it at once. */
+  void abandon(String why) {
+    cancel(why);
+    finish(null);
+  }
+
+  boolean drainsMirror() {
+    return drainsMirror;
+  }
+
+  @Override
+  public long id() {
+    return id;
+  }
+
+  @Override
+  public String pairId() {
+    return pair.id();
+  }
+
+  @Override
+  public RequestKind kind() {
+    return kind;
+  }
+
+  @Override
+  public ExtentSet region() {
+    return region;
+  }
+
+  @Override
+  public CopyProgress progress() {
+    return new CopyProgress(tracksToCopy, done.get(), copied.get(), bytes.get());
+  }
+
+  @Override
+  public CompletableFuture<CopyProgress> completion() {
+    return completion;
+  }
+
+  @Override
+  public CopyProgress await(Duration timeout) {
+    try {
+      return completion.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      throw new PairKitException(kind + " request " + id + " of pair '" + pair.id()
+          + "' is not done after " + timeout + " (" + progress() + "); it goes on in the "
+          + "background: wait longer or check the copy rate limit");
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof RuntimeException re) {
+        throw re;
+      }
+      throw new PairKitException(cause.toString(), cause);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new PairKitException("interrupted while waiting for request " + id, e);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return kind + " #" + id + " of '" + pair.id() + "' " + region + ": " + progress();
+  }
+}

@@ -1,0 +1,81 @@
+package io.pairkit.core.engine;
+
+import io.pairkit.api.CopyRequest;
+import io.pairkit.api.ExtentSet;
+import io.pairkit.api.ExtentSplitPair;
+import io.pairkit.api.PairState;
+import io.pairkit.api.PairStrategy;
+import io.pairkit.api.RequestKind;
+import org.roaringbitmap.longlong.Roaring64Bitmap;
+
+/**
+ * Embodiment 3: whole-volume pair whose extents are split and joined one at a time. Writes outside
+ * the frozen extents stay in the mirror (the patent's step 2607 would leave them stale).
+ */
+final class ExtentSplitPairImpl extends PairModel implements ExtentSplitPair {
+
+  ExtentSplitPairImpl(Engine engine, String id, ManagedVolume primary, ManagedVolume secondary) {
+    super(engine, id, primary, secondary, ExtentSet.of(0, primary.size()), true);
+  }
+
+  @Override
+  public PairStrategy strategy() {
+    return PairStrategy.EXTENT_SPLIT_PAIR;
+  }
+
+  @Override
+  PairState deriveState(Facts f) {
+    if (f.running(RequestKind.EXTENT_JOIN)) {
+      return PairState.EXTENT_JOINING;
+    }
+    if (f.running(RequestKind.EXTENT_SPLIT)) {
+      return PairState.EXTENT_SPLITTING;
+    }
+    if (!f.nothingFrozen()) {
+      return PairState.EXTENT_SPLIT;
+    }
+    if (f.running(RequestKind.RESUME)) {
+      return f.initialCopyDone() ? PairState.EXTENT_JOINING : PairState.FORMING;
+    }
+    return f.initialCopyDone() ? PairState.FORMED : PairState.FORMING;
+  }
+
+  @Override
+  public CopyRequest extentSplit(ExtentSet extents) {
+    Roaring64Bitmap tracks = regionTracks(RequestKind.EXTENT_SPLIT, extents);
+    return request(RequestKind.EXTENT_SPLIT, extents, false, state -> {
+      if (Roaring64Bitmap.intersects(frozenLocked(), tracks)) {
+        throw wrongState(RequestKind.EXTENT_SPLIT, state, "extents " + extents
+            + " overlap tracks already split (" + splitExtents() + "); join those first "
+            + "or split a disjoint area");
+      }
+      return freeze(tracks);
+    });
+  }
+
+  @Override
+  public CopyRequest extentJoin(ExtentSet extents) {
+    Roaring64Bitmap tracks = regionTracks(RequestKind.EXTENT_JOIN, extents);
+    return request(RequestKind.EXTENT_JOIN, extents, true, state -> {
+      Roaring64Bitmap notFrozen = Roaring64Bitmap.andNot(tracks, frozenLocked());
+      if (!notFrozen.isEmpty()) {
+        throw wrongState(RequestKind.EXTENT_JOIN, state, "extents " + extents + " are not all "
+            + "split (" + notFrozen.getLongCardinality() + " tracks are mirrored; split now: "
+            + splitExtents() + "); join only split extents");
+      }
+      return join(tracks);
+    });
+  }
+
+  @Override
+  CopyRequest dispatch(RequestKind kind, ExtentSet region) {
+    return switch (kind) {
+      case EXTENT_SPLIT -> extentSplit(region);
+      case EXTENT_JOIN -> extentJoin(region);
+      case CREATE -> throw unsupported(kind, "the initial copy starts when the pair is created; "
+          + "see initialCopy()");
+      default -> throw unsupported(kind, "use extentSplit(extents) and extentJoin(extents); "
+          + "for a whole-volume split with extent update create a VOLUME_PAIR");
+    };
+  }
+}
