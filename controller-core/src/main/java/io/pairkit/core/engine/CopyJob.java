@@ -107,6 +107,10 @@ public final class CopyJob implements CopyRequest, Runnable {
     finish(null);
   }
 
+  boolean wasCancelled() {
+    return cancelledBecause != null;
+  }
+
   boolean drainsMirror() {
     return drainsMirror;
   }

@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -94,13 +95,17 @@ final class Engine {
   }
 
   void notifyListeners(Runnable event) {
-    notifier.execute(() -> {
-      try {
-        event.run();
-      } catch (RuntimeException e) {
-        LOG.log(Level.WARNING, "a pair listener threw; ignored", e);
-      }
-    });
+    try {
+      notifier.execute(() -> {
+        try {
+          event.run();
+        } catch (RuntimeException e) {
+          LOG.log(Level.WARNING, "a pair listener threw; ignored", e);
+        }
+      });
+    } catch (RejectedExecutionException closed) {
+      // The controller is closed: nobody is left to tell.
+    }
   }
 
   /** Stops the threads; background copies were told to stop first, so nothing is interrupted. */

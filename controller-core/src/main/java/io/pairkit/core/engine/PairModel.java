@@ -710,7 +710,10 @@ public abstract class PairModel implements Pair {
       if (job.drainsMirror()) {
         activeMirrorJobs--;
       }
-      if (job.kind() == RequestKind.CREATE && failure == null) {
+      // A resume drains everything that was pending, including what the initial copy left.
+      boolean completesInitialCopy =
+          job.kind() == RequestKind.CREATE || job.kind() == RequestKind.RESUME;
+      if (completesInitialCopy && failure == null && !job.wasCancelled()) {
         initialCopyDone = true;
       }
       if (failure != null && suspendedBy == null && !deleted) {

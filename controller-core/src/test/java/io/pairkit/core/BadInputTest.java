@@ -1,0 +1,203 @@
+package io.pairkit.core;
+
+import static io.pairkit.core.Rig.WAIT;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pairkit.api.ExtentSet;
+import io.pairkit.api.ExtentSplitPair;
+import io.pairkit.api.HostVolume;
+import io.pairkit.api.Pair;
+import io.pairkit.api.PairState;
+import io.pairkit.api.PairStats;
+import io.pairkit.api.VolumePair;
+import io.pairkit.api.error.ExtentOutOfRangeException;
+import io.pairkit.api.error.InvalidExtentException;
+import io.pairkit.api.error.NotFoundException;
+import io.pairkit.api.error.PairStateException;
+import io.pairkit.api.error.VolumeConfigException;
+import io.pairkit.api.error.VolumeInUseException;
+import io.pairkit.api.error.VolumeMismatchException;
+import io.pairkit.api.spi.VolumeSpec;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.function.Executable;
+
+/** Every wrong request: a typed error naming the object and the way out, and nothing changed. */
+@Timeout(60)
+class BadInputTest {
+  private static final int TS = 4096;
+  private static final int SIZE = 64 * TS;
+
+  private final Rig rig = new Rig(false);
+  private final HostVolume p = rig.volume("p", SIZE, TS);
+  private final HostVolume s = rig.volume("s", SIZE, TS);
+
+  @AfterEach
+  void close() {
+    rig.close();
+  }
+
+  private static <T extends Throwable> T assertError(Class<T> type, Executable call,
+      String... words) {
+    T e = assertThrows(type, call);
+    for (String w : words) {
+      assertTrue(e.getMessage().contains(w), "'" + e.getMessage() + "' should mention '" + w + "'");
+    }
+    return e;
+  }
+
+  /** Runs {@code call}, expects {@code type}, and checks no bit and no byte changed. */
+  private <T extends Throwable> void assertRefusedWithoutChange(Pair pair, Class<T> type,
+      Executable call, String... words) {
+    PairStats before = pair.stats();
+    PairState state = pair.state();
+    byte[] pImage = rig.backendImage("p");
+    byte[] sImage = rig.backendImage("s");
+    ExtentSet split = pair.splitExtents();
+    assertError(type, call, words);
+    Rig.assertSameBits(before, pair.stats());
+    assertEquals(state, pair.state());
+    assertEquals(split, pair.splitExtents());
+    assertArrayEquals(pImage, rig.backendImage("p"));
+    assertArrayEquals(sImage, rig.backendImage("s"));
+  }
+
+  private VolumePair formedVolumePair() {
+    Rig.fill(p, 1);
+    VolumePair pair = rig.pk.createVolumePair("vp", p, s);
+    pair.initialCopy().await(WAIT);
+    return pair;
+  }
+
+  @Test
+  void extentBeyondTheVolumeIsOutOfRange() {
+    VolumePair pair = formedVolumePair();
+    pair.split().await(WAIT);
+    p.write(0, new byte[10]);
+    assertRefusedWithoutChange(pair, ExtentOutOfRangeException.class,
+        () -> pair.extentUpdate(ExtentSet.of(SIZE - 10, SIZE + 10)), "'p'", "past the end",
+        String.valueOf(SIZE));
+    assertError(ExtentOutOfRangeException.class,
+        () -> rig.pk.createExtentPair("ep", rig.volume("a", SIZE, TS), rig.volume("b", SIZE, TS),
+            ExtentSet.of(0, SIZE + 1)), "past the end");
+  }
+
+  @Test
+  void emptyAndReversedExtentsAreInvalid() {
+    VolumePair pair = formedVolumePair();
+    pair.split().await(WAIT);
+    assertError(InvalidExtentException.class, () -> ExtentSet.of(5, 5), "empty");
+    assertError(InvalidExtentException.class, () -> ExtentSet.of(9, 5), "reversed");
+    assertRefusedWithoutChange(pair, InvalidExtentException.class,
+        () -> pair.extentUpdate(ExtentSet.empty()), "at least one extent");
+    assertError(InvalidExtentException.class,
+        () -> rig.pk.createExtentPair("ep", rig.volume("a", SIZE, TS), rig.volume("b", SIZE, TS),
+            ExtentSet.empty()), "at least one extent");
+  }
+
+  @Test
+  void mismatchedVolumesCannotBePaired() {
+    HostVolume small = rig.volume("small", SIZE - TS, TS);
+    HostVolume otherTrack = rig.volume("wide", SIZE, 2 * TS);
+    assertError(VolumeMismatchException.class, () -> rig.pk.createVolumePair("x", p, small),
+        "sizes differ", String.valueOf(SIZE - TS));
+    assertError(VolumeMismatchException.class, () -> rig.pk.createVolumePair("x", p, otherTrack),
+        "track sizes differ");
+    assertError(VolumeMismatchException.class, () -> rig.pk.createVolumePair("x", p, p),
+        "its own secondary");
+    assertEquals(List.of(), rig.pk.pairs());
+    assertEquals(List.of(), p.pairs());
+  }
+
+  @Test
+  void aVolumeIsTheSecondaryOfAtMostOnePairAndCascadesAreRefused() {
+    formedVolumePair();
+    HostVolume q = rig.volume("q", SIZE, TS);
+    HostVolume r = rig.volume("r", SIZE, TS);
+    assertError(VolumeInUseException.class, () -> rig.pk.createVolumePair("x", q, s),
+        "'s'", "already the secondary", "'vp'");
+    assertError(VolumeInUseException.class, () -> rig.pk.createVolumePair("x", s, q),
+        "cascade");
+    assertError(VolumeInUseException.class, () -> rig.pk.createVolumePair("x", q, p),
+        "cascade");
+    assertError(PairStateException.class, () -> rig.pk.createVolumePair("vp", q, r),
+        "already exists");
+    assertEquals(1, rig.pk.pairs().size());
+  }
+
+  @Test
+  void aPrimaryHasAtMostEightPairs() {
+    for (int i = 0; i < 8; i++) {
+      rig.pk.createVolumePair("pair" + i, p, rig.volume("s" + i, SIZE, TS));
+    }
+    HostVolume ninth = rig.volume("s8", SIZE, TS);
+    assertError(VolumeInUseException.class, () -> rig.pk.createVolumePair("pair8", p, ninth),
+        "8 pairs", "maxPairsPerPrimary");
+    assertEquals(8, p.pairs().size());
+  }
+
+  @Test
+  void wrongStateRequestsOfAVolumePairChangeNothing() {
+    Rig.fill(p, 1);
+    rig.pk.pauseBackgroundCopies();
+    VolumePair pair = rig.pk.createVolumePair("vp", p, s);
+    // FORMING: no update, no resync.
+    assertRefusedWithoutChange(pair, PairStateException.class,
+        () -> pair.extentUpdate(ExtentSet.of(0, TS)), "FORMING", "split");
+    assertRefusedWithoutChange(pair, PairStateException.class, pair::resync, "FORMING");
+    rig.pk.resumeBackgroundCopies();
+    pair.initialCopy().await(WAIT);
+    // FORMED: no update, no resync.
+    assertRefusedWithoutChange(pair, PairStateException.class,
+        () -> pair.extentUpdate(ExtentSet.of(0, TS)), "FORMED");
+    assertRefusedWithoutChange(pair, PairStateException.class, pair::resync, "FORMED");
+    // SPLITTING: no second split, no update, no resync yet.
+    rig.pk.pauseBackgroundCopies();
+    p.write(0, new byte[TS]);
+    pair.split();
+    assertEquals(PairState.SPLITTING, pair.state());
+    assertRefusedWithoutChange(pair, PairStateException.class, pair::split, "SPLITTING");
+    assertRefusedWithoutChange(pair, PairStateException.class,
+        () -> pair.extentUpdate(ExtentSet.of(0, TS)), "SPLITTING", "wait");
+    assertRefusedWithoutChange(pair, PairStateException.class, pair::resync, "wait");
+    PairStateException e = assertThrows(PairStateException.class, pair::delete);
+    assertTrue(e.getMessage().contains("forceDelete"), e.getMessage());
+    rig.pk.resumeBackgroundCopies();
+    pair.activeRequests().forEach(r -> r.await(WAIT));
+    // SPLIT: no second split.
+    assertRefusedWithoutChange(pair, PairStateException.class, pair::split, "SPLIT",
+        "resync");
+    // DELETED: nothing.
+    pair.delete();
+    assertEquals(PairState.DELETED, pair.state());
+    assertError(PairStateException.class, pair::split, "DELETED");
+    assertError(NotFoundException.class, () -> rig.pk.pair("vp"), "'vp'");
+    assertEquals(List.of(), s.pairs());
+    s.write(0, new byte[] {9}); // a plain volume again
+  }
+
+  @Test
+  void wrongStateRequestsOfAnExtentSplitPairChangeNothing() {
+    Rig.fill(p, 1);
+    ExtentSplitPair pair = rig.pk.createExtentSplitPair("xp", p, s);
+    pair.initialCopy().await(WAIT);
+    assertRefusedWithoutChange(pair, PairStateException.class,
+        () -> pair.extentJoin(ExtentSet.of(0, TS)), "not all split");
+  }
+
+  @Test
+  void unknownVolumesAndBackendsAreNamed() {
+    assertError(NotFoundException.class, () -> rig.pk.volume("nope"), "'nope'");
+    assertError(VolumeConfigException.class,
+        () -> rig.pk.openVolume(VolumeSpec.builder("v", "tape").build()), "'tape'", "known");
+    assertError(VolumeInUseException.class, () -> rig.volume("p", SIZE, TS), "already open");
+    assertError(ExtentOutOfRangeException.class, () -> p.write(SIZE - 1, new byte[2]),
+        "leaves the volume");
+    assertError(ExtentOutOfRangeException.class, () -> p.read(-1, 1), "leaves the volume");
+  }
+}

@@ -1,0 +1,143 @@
+package io.pairkit.core;
+
+import static io.pairkit.core.Rig.WAIT;
+import static io.pairkit.core.Rig.assertRange;
+import static io.pairkit.core.Rig.random;
+import static io.pairkit.core.Rig.readAll;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pairkit.api.CopyRequest;
+import io.pairkit.api.ExtentSet;
+import io.pairkit.api.ExtentSplitPair;
+import io.pairkit.api.HostVolume;
+import io.pairkit.api.PairState;
+import io.pairkit.api.PairStats;
+import io.pairkit.api.RequestKind;
+import io.pairkit.api.error.PairStateException;
+import io.pairkit.api.error.SecondaryWriteRefusedException;
+import io.pairkit.api.error.UnsupportedRequestException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Embodiment 3: extent split and extent join on a whole-volume pair. */
+@Timeout(60)
+class ExtentSplitPairTest {
+  private static final int TS = 4096;
+  private static final int SIZE = 128 * TS;
+  private static final ExtentSet E = ExtentSet.of(20 * TS, 30 * TS);
+
+  private final Rig rig = new Rig(true);
+  private final HostVolume p = rig.volume("p", SIZE, TS);
+  private final HostVolume s = rig.volume("s", SIZE, TS);
+
+  @AfterEach
+  void close() {
+    rig.close();
+  }
+
+  private ExtentSplitPair formed() {
+    Rig.fill(p, 1);
+    ExtentSplitPair pair = rig.pk.createExtentSplitPair("xp", p, s);
+    pair.initialCopy().await(WAIT);
+    return pair;
+  }
+
+  @Test
+  void extentSplit_freezesOnlyThatExtentAndTheRestStaysMirrored() throws Exception {
+    ExtentSplitPair pair = formed();
+    rig.pk.pauseBackgroundCopies();
+    p.write(25 * TS, random(2, TS)); // mirror tail inside E
+    CopyRequest split = pair.extentSplit(E);
+    assertEquals(PairState.EXTENT_SPLITTING, pair.state());
+    byte[] atSplit = rig.primaryAtInstant.get(split.id());
+    p.write(0, random(3, SIZE)); // inside E: copy-on-write; outside: mirror
+    rig.pk.resumeBackgroundCopies();
+    split.await(WAIT);
+    pair.mirrorDrained().get();
+    assertEquals(PairState.EXTENT_SPLIT, pair.state());
+    byte[] image = rig.backendImage("s");
+    byte[] pNow = readAll(p);
+    assertRange(atSplit, image, 20 * TS, 30 * TS, "frozen extent");
+    // Patent defect 2 fixed: writes outside the frozen extent are mirrored, not left stale.
+    assertRange(pNow, image, 0, 20 * TS, "mirrored before E");
+    assertRange(pNow, image, 30 * TS, SIZE, "mirrored after E");
+    assertEquals(ExtentSet.of(20 * TS, 30 * TS), pair.splitExtents());
+  }
+
+  @Test
+  void extentJoin_convergesTheSecondaryToThePrimary() throws Exception {
+    ExtentSplitPair pair = formed();
+    pair.extentSplit(E).await(WAIT);
+    p.write(22 * TS, random(4, 3 * TS));
+    s.write(28 * TS + 1, random(5, 10)); // the host may write a split extent of the secondary
+    PairStats before = pair.stats();
+    assertEquals(4, before.changedTracks());
+    CopyRequest join = pair.extentJoin(E);
+    assertEquals(4, join.await(WAIT).tracksCopied(), "join copies only the changed tracks");
+    pair.mirrorDrained().get();
+    assertEquals(PairState.FORMED, pair.state());
+    assertArrayEquals(readAll(p), rig.backendImage("s"));
+  }
+
+  @Test
+  void twoExtentsSplitAtDifferentInstantsKeepTheirOwnImages() throws Exception {
+    ExtentSplitPair pair = formed();
+    CopyRequest first = pair.extentSplit(ExtentSet.of(0, 10 * TS));
+    byte[] atFirst = rig.primaryAtInstant.get(first.id());
+    p.write(0, random(6, SIZE));
+    CopyRequest second = pair.extentSplit(ExtentSet.of(100 * TS, 110 * TS));
+    byte[] atSecond = rig.primaryAtInstant.get(second.id());
+    p.write(0, random(7, SIZE));
+    first.await(WAIT);
+    second.await(WAIT);
+    byte[] image = readAll(s);
+    assertRange(atFirst, image, 0, 10 * TS, "first extent");
+    assertRange(atSecond, image, 100 * TS, 110 * TS, "second extent");
+    // Joining one keeps the other split.
+    pair.extentJoin(ExtentSet.of(0, 10 * TS)).await(WAIT);
+    pair.mirrorDrained().get();
+    assertEquals(PairState.EXTENT_SPLIT, pair.state());
+    assertRange(readAll(p), rig.backendImage("s"), 0, 10 * TS, "joined extent");
+    assertRange(atSecond, readAll(s), 100 * TS, 110 * TS, "still split");
+  }
+
+  @Test
+  void overlappingSplitAndJoinOfMirroredAreaAreRefusedWithoutChange() {
+    ExtentSplitPair pair = formed();
+    pair.extentSplit(E).await(WAIT);
+    PairStats before = pair.stats();
+    PairStateException overlap = assertThrows(PairStateException.class,
+        () -> pair.extentSplit(ExtentSet.of(29 * TS, 40 * TS)));
+    assertTrue(overlap.getMessage().contains("overlap"), overlap.getMessage());
+    PairStateException notSplit = assertThrows(PairStateException.class,
+        () -> pair.extentJoin(ExtentSet.of(25 * TS, 35 * TS)));
+    assertTrue(notSplit.getMessage().contains("not all split"), notSplit.getMessage());
+    assertEquals("xp", notSplit.pairId());
+    Rig.assertSameBits(before, pair.stats());
+    assertEquals(E, pair.splitExtents());
+  }
+
+  @Test
+  void secondaryWritesOutsideSplitExtentsAreRefused() {
+    ExtentSplitPair pair = formed();
+    pair.extentSplit(E).await(WAIT);
+    s.write(21 * TS, new byte[] {1});
+    assertThrows(SecondaryWriteRefusedException.class, () -> s.write(19 * TS, new byte[] {1}));
+    assertThrows(SecondaryWriteRefusedException.class,
+        () -> s.write(29 * TS, new byte[2 * TS]), "a write straddling the edge is refused whole");
+    assertEquals(1, pair.stats().changedTracks());
+  }
+
+  @Test
+  void wholeVolumeRequestsAreNotOffered() {
+    ExtentSplitPair pair = formed();
+    assertThrows(UnsupportedRequestException.class, () -> pair.request(RequestKind.SPLIT, null));
+    assertThrows(UnsupportedRequestException.class,
+        () -> pair.request(RequestKind.EXTENT_UPDATE, E));
+    assertThrows(UnsupportedRequestException.class, () -> pair.request(RequestKind.RESYNC, null));
+  }
+}

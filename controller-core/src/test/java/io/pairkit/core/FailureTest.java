@@ -1,0 +1,110 @@
+package io.pairkit.core;
+
+import static io.pairkit.core.Rig.WAIT;
+import static io.pairkit.core.Rig.random;
+import static io.pairkit.core.Rig.readAll;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pairkit.api.CopyRequest;
+import io.pairkit.api.HostVolume;
+import io.pairkit.api.PairState;
+import io.pairkit.api.VolumePair;
+import io.pairkit.api.error.AlreadyClosedException;
+import io.pairkit.api.error.PairStateException;
+import io.pairkit.api.error.VolumeIOException;
+import io.pairkit.api.testing.FaultyVolume;
+import io.pairkit.api.testing.FaultyVolume.Fault;
+import io.pairkit.api.testing.MemoryVolume;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletionException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** A dead backend: typed errors, a suspended pair, no lost difference, and resume. */
+@Timeout(60)
+class FailureTest {
+  private static final int TS = 4096;
+  private static final int SIZE = 64 * TS;
+
+  private final Rig rig = new Rig(true);
+  private final FaultyVolume rawP = new FaultyVolume(new MemoryVolume("p", SIZE, TS));
+  private final FaultyVolume rawS = new FaultyVolume(new MemoryVolume("s", SIZE, TS));
+  private final HostVolume p = rig.attach(rawP);
+  private final HostVolume s = rig.attach(rawS);
+
+  @AfterEach
+  void close() {
+    rig.close();
+  }
+
+  @Test
+  void deadSecondaryDuringInitialCopySuspendsAndResumeFinishesTheCopy() throws Exception {
+    Rig.fill(p, 1);
+    rawS.fail(Fault.WRITES);
+    VolumePair pair = rig.pk.createVolumePair("vp", p, s);
+    CompletionException e = assertThrows(CompletionException.class,
+        () -> pair.initialCopy().completion().join());
+    assertTrue(e.getCause() instanceof VolumeIOException, e.toString());
+    assertTrue(e.getCause().getMessage().contains("resume()"), e.getCause().getMessage());
+    assertEquals(PairState.SUSPENDED, pair.state());
+    assertEquals(64, pair.stats().pendingTracks(), "no pending bit cleared by a failed copy");
+    // Requests other than resume are refused while suspended, naming the cause.
+    PairStateException refused = assertThrows(PairStateException.class, pair::split);
+    assertTrue(refused.getMessage().contains("resume()"), refused.getMessage());
+    // Host writes to the primary still work and are tracked.
+    p.write(3 * TS, random(2, 10));
+    rawS.heal();
+    CopyRequest resume = pair.resume();
+    assertEquals(64, resume.await(WAIT).tracksCopied());
+    pair.mirrorDrained().get();
+    assertEquals(PairState.FORMED, pair.state());
+    assertArrayEquals(readAll(p), rig.backendImage("s"));
+  }
+
+  @Test
+  void failedCopyOnWriteRefusesTheHostWriteAndKeepsThePointInTime() {
+    Rig.fill(p, 1);
+    VolumePair pair = rig.pk.createVolumePair("vp", p, s);
+    pair.initialCopy().await(WAIT);
+    rig.pk.pauseBackgroundCopies();
+    p.write(5 * TS, random(2, TS)); // pending at split
+    CopyRequest split = pair.split();
+    byte[] atSplit = rig.primaryAtInstant.get(split.id());
+    rawS.fail(Fault.WRITES);
+    byte[] pBefore = rig.backendImage("p");
+    VolumeIOException e = assertThrows(VolumeIOException.class,
+        () -> p.write(5 * TS, random(3, TS)));
+    assertTrue(e.getMessage().contains("'s'"), e.getMessage());
+    assertArrayEquals(pBefore, rig.backendImage("p"), "the primary was not written");
+    rawS.heal();
+    rig.pk.resumeBackgroundCopies();
+    split.await(WAIT);
+    assertArrayEquals(atSplit, rig.backendImage("s"));
+  }
+
+  @Test
+  void deadPrimaryFailsHostIoWithTheVolumeName() {
+    rawP.fail(Fault.ALL);
+    VolumeIOException w = assertThrows(VolumeIOException.class, () -> p.write(0, new byte[1]));
+    assertTrue(w.getMessage().contains("'p'"), w.getMessage());
+    assertThrows(VolumeIOException.class, () -> p.read(0, 1));
+    assertThrows(VolumeIOException.class, p::flush);
+  }
+
+  @Test
+  void closeCancelsRunningRequestsAndLaterUseIsRefused() {
+    Rig.fill(p, 1);
+    rig.pk.pauseBackgroundCopies();
+    VolumePair pair = rig.pk.createVolumePair("vp", p, s);
+    CopyRequest create = pair.initialCopy();
+    rig.pk.close();
+    rig.pk.close();
+    assertThrows(CancellationException.class, () -> create.completion().join());
+    assertThrows(AlreadyClosedException.class, () -> p.write(0, new byte[1]));
+    assertThrows(AlreadyClosedException.class, () -> rig.pk.volume("p"));
+  }
+}
