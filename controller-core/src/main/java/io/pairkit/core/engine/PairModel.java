@@ -155,6 +155,27 @@ public abstract class PairModel implements Pair {
     }
   }
 
+  /**
+   * Copies of the pair's bitmaps (track numbers), taken atomically. For tools and tests, e.g.
+   * changed-block tracking or checking invariants.
+   */
+  public DifferenceMaps differenceMaps() {
+    synchronized (model) {
+      return new DifferenceMaps(pending.clone(), changed.clone(), frozen.clone());
+    }
+  }
+
+  /**
+   * A pair's bitmaps at one moment.
+   *
+   * @param pending tracks the secondary does not yet hold
+   * @param changed frozen tracks written since their freeze
+   * @param frozen  tracks currently split
+   */
+  public record DifferenceMaps(Roaring64Bitmap pending, Roaring64Bitmap changed,
+      Roaring64Bitmap frozen) {
+  }
+
   @Override
   public CopyRequest initialCopy() {
     return initialCopy;
