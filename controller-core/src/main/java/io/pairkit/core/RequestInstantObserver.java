@@ -6,8 +6,9 @@ import io.pairkit.api.RequestKind;
 /**
  * Called at the instant a pair request takes effect, while host writes to both volumes are held
  * off. Meant for auditing and for tests that record the primary's image at that instant. It must
- * be quick and must not call the controller or the pair's volumes (their locks are held); it may
- * read the backend volumes directly.
+ * be quick. It may read the primary through its host view (primary reads take no lock) or read
+ * backend volumes directly; it must not issue requests, write either volume, or read the
+ * secondary through its host view (the locks those need are held: it would deadlock).
  */
 @FunctionalInterface
 public interface RequestInstantObserver {
