@@ -10,21 +10,20 @@ import java.util.concurrent.atomic.AtomicLong;
  * a dead disk or a lost connection would. A failed call transfers nothing. Counts every call, so
  * tests can check how much backend I/O an operation did.
  */
-public final class FaultyVolume implements Volume {
+public final class FaultyVolume extends ForwardingVolume {
 
   /** Which calls fail. */
   public enum Fault {
     NONE, READS, WRITES, ALL
   }
 
-  private final Volume delegate;
   private volatile Fault fault = Fault.NONE;
   private final AtomicLong reads = new AtomicLong();
   private final AtomicLong writes = new AtomicLong();
   private final AtomicLong bytesWritten = new AtomicLong();
 
   public FaultyVolume(Volume delegate) {
-    this.delegate = delegate;
+    super(delegate);
   }
 
   /** From now on, fail the calls {@code fault} names. */
@@ -50,25 +49,6 @@ public final class FaultyVolume implements Volume {
     return bytesWritten.get();
   }
 
-  public Volume delegate() {
-    return delegate;
-  }
-
-  @Override
-  public String name() {
-    return delegate.name();
-  }
-
-  @Override
-  public long size() {
-    return delegate.size();
-  }
-
-  @Override
-  public int trackSize() {
-    return delegate.trackSize();
-  }
-
   @Override
   public void read(long offset, ByteBuffer dst) throws IOException {
     Fault f = fault;
@@ -76,7 +56,7 @@ public final class FaultyVolume implements Volume {
       throw new IOException("injected read failure on '" + name() + "' at " + offset);
     }
     reads.incrementAndGet();
-    delegate.read(offset, dst);
+    super.read(offset, dst);
   }
 
   @Override
@@ -87,7 +67,7 @@ public final class FaultyVolume implements Volume {
     }
     writes.incrementAndGet();
     bytesWritten.addAndGet(src.remaining());
-    delegate.write(offset, src);
+    super.write(offset, src);
   }
 
   @Override
@@ -96,11 +76,6 @@ public final class FaultyVolume implements Volume {
     if (f == Fault.WRITES || f == Fault.ALL) {
       throw new IOException("injected flush failure on '" + name() + "'");
     }
-    delegate.flush();
-  }
-
-  @Override
-  public void close() throws IOException {
-    delegate.close();
+    super.flush();
   }
 }

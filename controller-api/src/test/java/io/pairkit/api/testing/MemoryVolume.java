@@ -21,10 +21,20 @@ public final class MemoryVolume implements Volume {
   private volatile boolean closed;
 
   public MemoryVolume(String name, long size, int trackSize) {
+    this(name, size, trackSize,
+        new AtomicReferenceArray<>((int) ((size + PAGE_SIZE - 1) >>> PAGE_SHIFT)));
+  }
+
+  private MemoryVolume(String name, long size, int trackSize, AtomicReferenceArray<byte[]> pages) {
     this.name = name;
     this.size = size;
     this.trackSize = trackSize;
-    this.pages = new AtomicReferenceArray<>((int) ((size + PAGE_SIZE - 1) >>> PAGE_SHIFT));
+    this.pages = pages;
+  }
+
+  /** A new open volume over the same memory, as reopening a closed disk would give. */
+  public MemoryVolume reopen() {
+    return new MemoryVolume(name, size, trackSize, pages);
   }
 
   @Override

@@ -8,4 +8,14 @@ class MemoryVolumeContractTest extends AbstractVolumeContractTest {
   protected Volume createVolume(String name, long size, int trackSize) {
     return new MemoryVolume(name, size, trackSize);
   }
+
+  @Override
+  protected boolean supportsReopen() {
+    return true;
+  }
+
+  @Override
+  protected Volume reopen(Volume closed) {
+    return ((MemoryVolume) closed).reopen();
+  }
 }

@@ -1,0 +1,53 @@
+package io.pairkit.api.testing;
+
+import io.pairkit.api.spi.Volume;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/** Forwards every call to another volume; test wrappers override what they observe or break. */
+public class ForwardingVolume implements Volume {
+  private final Volume delegate;
+
+  public ForwardingVolume(Volume delegate) {
+    this.delegate = delegate;
+  }
+
+  public Volume delegate() {
+    return delegate;
+  }
+
+  @Override
+  public String name() {
+    return delegate.name();
+  }
+
+  @Override
+  public long size() {
+    return delegate.size();
+  }
+
+  @Override
+  public int trackSize() {
+    return delegate.trackSize();
+  }
+
+  @Override
+  public void read(long offset, ByteBuffer dst) throws IOException {
+    delegate.read(offset, dst);
+  }
+
+  @Override
+  public void write(long offset, ByteBuffer src) throws IOException {
+    delegate.write(offset, src);
+  }
+
+  @Override
+  public void flush() throws IOException {
+    delegate.flush();
+  }
+
+  @Override
+  public void close() throws IOException {
+    delegate.close();
+  }
+}

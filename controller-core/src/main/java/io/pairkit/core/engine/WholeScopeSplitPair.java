@@ -1,0 +1,71 @@
+package io.pairkit.core.engine;
+
+import io.pairkit.api.CopyRequest;
+import io.pairkit.api.ExtentSet;
+import io.pairkit.api.PairState;
+import io.pairkit.api.RequestKind;
+
+/**
+ * What the volume pair and the extent pair share: the whole scope splits and resyncs at once.
+ * States FORMING, FORMED, SPLITTING, SPLIT, RESYNCING.
+ */
+abstract class WholeScopeSplitPair extends PairModel {
+
+  WholeScopeSplitPair(Engine engine, String id, ManagedVolume primary, ManagedVolume secondary,
+      ExtentSet scope, boolean wholeVolume) {
+    super(engine, id, primary, secondary, scope, wholeVolume);
+  }
+
+  @Override
+  PairState deriveState(Facts f) {
+    if (!f.nothingFrozen()) {
+      return f.running(RequestKind.SPLIT) ? PairState.SPLITTING : PairState.SPLIT;
+    }
+    if (f.running(RequestKind.RESYNC) || f.running(RequestKind.RESUME)) {
+      return f.initialCopyDone() ? PairState.RESYNCING : PairState.FORMING;
+    }
+    return f.initialCopyDone() ? PairState.FORMED : PairState.FORMING;
+  }
+
+  /** Freezes the whole scope at this instant. Allowed in FORMING and FORMED. */
+  public CopyRequest split() {
+    return request(RequestKind.SPLIT, scope(), false, state -> {
+      if (state != PairState.FORMING && state != PairState.FORMED) {
+        throw wrongState(RequestKind.SPLIT, state, state == PairState.RESYNCING
+            ? "wait for the resync's completion(), then split"
+            : "the pair is already split; resync() it first");
+      }
+      return freeze(scopeTracksLocked());
+    });
+  }
+
+  /** Unfreezes the whole scope and copies the differences. Allowed in SPLIT. */
+  public CopyRequest resync() {
+    return request(RequestKind.RESYNC, scope(), true, state -> {
+      requireSplit(RequestKind.RESYNC, state);
+      return join(scopeTracksLocked());
+    });
+  }
+
+  void requireSplit(RequestKind kind, PairState state) {
+    if (state != PairState.SPLIT) {
+      throw wrongState(kind, state, state == PairState.SPLITTING
+          ? "wait for the split request's completion(), then " + kind.name().toLowerCase()
+          : "split() the pair first");
+    }
+  }
+
+  /** Handles split, resync and create; others are the strategy's. */
+  @Override
+  final CopyRequest dispatch(RequestKind kind, ExtentSet region) {
+    return switch (kind) {
+      case SPLIT -> split();
+      case RESYNC -> resync();
+      case CREATE -> throw unsupported(kind, "the initial copy starts when the pair is created; "
+          + "see initialCopy()");
+      default -> dispatchOther(kind, region);
+    };
+  }
+
+  abstract CopyRequest dispatchOther(RequestKind kind, ExtentSet region);
+}
