@@ -166,7 +166,9 @@ class BadInputTest {
         () -> pair.extentUpdate(ExtentSet.of(0, TS)), "SPLITTING", "wait");
     assertRefusedWithoutChange(pair, PairStateException.class, pair::resync, "wait");
     PairStateException e = assertThrows(PairStateException.class, pair::delete);
-    assertTrue(e.getMessage().contains("forceDelete"), e.getMessage());
+    assertTrue(e.getMessage().contains("cannot be deleted yet")
+        && e.getMessage().contains("forceDelete"), e.getMessage());
+    assertEquals(List.of(pair), rig.pk.pairs());
     rig.pk.resumeBackgroundCopies();
     pair.activeRequests().forEach(r -> r.await(WAIT));
     // SPLIT: no second split.

@@ -780,10 +780,12 @@ public abstract class PairModel implements Pair {
           return;
         }
         if (!force && frozenCopyIncompleteLocked()) {
-          throw wrongState(RequestKind.SPLIT, stateLocked(), "delete refused: "
-              + Roaring64Bitmap.andCardinality(pending, frozen) + " split tracks are still being "
-              + "copied, and the secondary would keep a half-copied image; wait for the split "
-              + "request's completion() or call forceDelete()");
+          PairState state = stateLocked();
+          throw new PairStateException(id, state.name(), "pair '" + id + "' is " + state
+              + " and cannot be deleted yet: " + Roaring64Bitmap.andCardinality(pending, frozen)
+              + " split tracks are still being copied, and the secondary would keep a "
+              + "half-copied image; wait for the split request's completion() or call "
+              + "forceDelete()");
         }
         deleted = true;
         jobs = List.copyOf(activeJobs);
