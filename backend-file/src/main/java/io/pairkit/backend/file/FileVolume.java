@@ -1,5 +1,10 @@
 package io.pairkit.backend.file;
 
+import com.google.common.collect.ContiguousSet;
+import com.google.common.collect.DiscreteDomain;
+import com.google.common.collect.Range;
+import com.google.common.util.concurrent.Striped;
+import com.sun.nio.file.ExtendedOpenOption;
 import io.pairkit.api.error.AlreadyClosedException;
 import io.pairkit.api.error.VolumeConfigException;
 import io.pairkit.api.spi.Volume;
@@ -19,8 +24,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermission;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.locks.Lock;
 
 /**
  * A volume stored as one raw image file, accessed with positional {@link FileChannel} I/O.
@@ -48,16 +56,22 @@ public final class FileVolume implements Volume {
   private final int trackSize;
   private final FileChannel channel;
   private final FileLock lock;
+  /** O_DIRECT block size, or 0 when I/O goes through the page cache. */
+  private final int directBlock;
+  /** Serialises read-modify-write of partial blocks in direct mode. */
+  private final Striped<Lock> blockLocks;
   private volatile boolean closed;
 
   private FileVolume(String name, Path path, long size, int trackSize, FileChannel channel,
-      FileLock lock) {
+      FileLock lock, int directBlock) {
     this.name = name;
     this.path = path;
     this.size = size;
     this.trackSize = trackSize;
     this.channel = channel;
     this.lock = lock;
+    this.directBlock = directBlock;
+    this.blockLocks = directBlock > 0 ? Striped.lock(1024) : null;
   }
 
   /**
@@ -69,6 +83,18 @@ public final class FileVolume implements Volume {
    */
   public static FileVolume open(String name, Path path, long size, int trackSize, OpenMode mode)
       throws IOException {
+    return open(name, path, size, trackSize, mode, false);
+  }
+
+  /**
+   * As {@link #open(String, Path, long, int, OpenMode)}; with {@code direct}, I/O bypasses the
+   * operating system's page cache (O_DIRECT). Aligned I/O from direct buffers goes straight to the
+   * device; anything else goes through an aligned bounce buffer, partial blocks by
+   * read-modify-write under a per-block lock. The volume size must be a multiple of the file
+   * system's block size.
+   */
+  public static FileVolume open(String name, Path path, long size, int trackSize, OpenMode mode,
+      boolean direct) throws IOException {
     Objects.requireNonNull(path, "path");
     boolean exists = Files.exists(path, LinkOption.NOFOLLOW_LINKS) || Files.exists(path);
     if (exists && Files.isDirectory(path)) {
@@ -99,9 +125,9 @@ public final class FileVolume implements Volume {
     if (!create) {
       refuseReadOnly(name, path);
     }
-    FileChannel channel;
+    FileChannel opened;
     try {
-      channel = create
+      opened = create
           ? FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
               StandardOpenOption.WRITE, StandardOpenOption.SPARSE)
           : FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE);
@@ -115,6 +141,7 @@ public final class FileVolume implements Volume {
       throw new VolumeConfigException("volume '" + name + "': image file " + path
           + " appeared while creating it; use mode=open", e);
     }
+    FileChannel channel = opened;
     boolean ok = false;
     try {
       FileLock lock = tryLock(name, path, channel);
@@ -138,7 +165,25 @@ public final class FileVolume implements Volume {
               + "; fix the size property or use the right file");
         }
       }
-      FileVolume volume = new FileVolume(name, path, actual, trackSize, channel, lock);
+      int block = 0;
+      if (direct) {
+        block = Math.toIntExact(Files.getFileStore(path).getBlockSize());
+        if (actual % block != 0) {
+          throw new VolumeConfigException("volume '" + name + "': direct I/O needs a size that is "
+              + "a multiple of the file system block (" + block + " bytes), not " + actual
+              + "; round the size up or open without direct=true");
+        }
+        channel.close();
+        try {
+          channel = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE,
+              ExtendedOpenOption.DIRECT);
+        } catch (UnsupportedOperationException | IOException e) {
+          throw new VolumeConfigException("volume '" + name + "': the file system of " + path
+              + " refuses direct I/O (" + e.getMessage() + "); open without direct=true", e);
+        }
+        lock = tryLock(name, path, channel);
+      }
+      FileVolume volume = new FileVolume(name, path, actual, trackSize, channel, lock, block);
       ok = true;
       return volume;
     } finally {
@@ -205,6 +250,25 @@ public final class FileVolume implements Volume {
   public void read(long offset, ByteBuffer dst) throws IOException {
     checkOpen();
     checkRange(offset, dst.remaining());
+    if (directBlock > 0 && !isAligned(offset, dst)) {
+      readViaBounce(offset, dst);
+      return;
+    }
+    readFully(offset, dst);
+  }
+
+  @Override
+  public void write(long offset, ByteBuffer src) throws IOException {
+    checkOpen();
+    checkRange(offset, src.remaining());
+    if (directBlock > 0) {
+      writeDirect(offset, src);
+      return;
+    }
+    writeFully(offset, src);
+  }
+
+  private void readFully(long offset, ByteBuffer dst) throws IOException {
     long pos = offset;
     while (dst.hasRemaining()) {
       int n = channel.read(dst, pos);
@@ -216,13 +280,63 @@ public final class FileVolume implements Volume {
     }
   }
 
-  @Override
-  public void write(long offset, ByteBuffer src) throws IOException {
-    checkOpen();
-    checkRange(offset, src.remaining());
+  private void writeFully(long offset, ByteBuffer src) throws IOException {
     long pos = offset;
     while (src.hasRemaining()) {
       pos += channel.write(src, pos);
+    }
+  }
+
+  private boolean isAligned(long offset, ByteBuffer buf) {
+    return buf.isDirect() && offset % directBlock == 0 && buf.remaining() % directBlock == 0
+        && buf.alignmentOffset(buf.position(), directBlock) == 0;
+  }
+
+  /** The block-aligned span around {@code [offset, offset + length)}. */
+  private ByteBuffer bounce(long alignedStart, long alignedEnd) {
+    return ByteBuffer.allocateDirect((int) (alignedEnd - alignedStart) + directBlock)
+        .alignedSlice(directBlock).limit((int) (alignedEnd - alignedStart));
+  }
+
+  private void readViaBounce(long offset, ByteBuffer dst) throws IOException {
+    int length = dst.remaining();
+    long start = offset / directBlock * directBlock;
+    long end = (offset + length + directBlock - 1) / directBlock * directBlock;
+    ByteBuffer b = bounce(start, end);
+    readFully(start, b);
+    b.limit((int) (offset - start) + length).position((int) (offset - start));
+    dst.put(b);
+  }
+
+  private void writeDirect(long offset, ByteBuffer src) throws IOException {
+    int length = src.remaining();
+    long start = offset / directBlock * directBlock;
+    long end = (offset + length + directBlock - 1) / directBlock * directBlock;
+    // Lock the blocks touched, so a read-modify-write never loses a neighbour's bytes.
+    List<Lock> locks = new ArrayList<>();
+    blockLocks.bulkGet(ContiguousSet.create(Range.closedOpen(start / directBlock,
+        end / directBlock), DiscreteDomain.longs())).forEach(locks::add);
+    locks.forEach(Lock::lock);
+    try {
+      if (isAligned(offset, src)) {
+        writeFully(offset, src);
+        return;
+      }
+      ByteBuffer b = bounce(start, end);
+      boolean partialHead = offset != start;
+      boolean partialTail = offset + length != end;
+      if (partialHead || partialTail) {
+        readFully(start, b); // a whole-span read keeps this simple; spans are small here
+        b.clear().limit((int) (end - start));
+      }
+      b.position((int) (offset - start));
+      b.put(src);
+      b.clear().limit((int) (end - start));
+      writeFully(start, b);
+    } finally {
+      for (int i = locks.size() - 1; i >= 0; i--) {
+        locks.get(i).unlock();
+      }
     }
   }
 
@@ -261,8 +375,14 @@ public final class FileVolume implements Volume {
     }
   }
 
+  /** True if I/O bypasses the page cache (O_DIRECT). */
+  public boolean isDirect() {
+    return directBlock > 0;
+  }
+
   @Override
   public String toString() {
-    return "FileVolume[" + name + ", " + path + ", " + size + " bytes, track " + trackSize + "]";
+    return "FileVolume[" + name + ", " + path + ", " + size + " bytes, track " + trackSize
+        + (directBlock > 0 ? ", direct" : "") + "]";
   }
 }

@@ -30,6 +30,6 @@ public final class FileVolumeProvider implements VolumeProvider {
           + "' is not one of open, create, openOrCreate");
     };
     return FileVolume.open(spec.name(), path, spec.sizeProperty("size").orElse(-1L),
-        spec.trackSize(), openMode);
+        spec.trackSize(), openMode, spec.booleanProperty("direct", false));
   }
 }

@@ -5,6 +5,7 @@
  *
  * <p>Properties: {@code path} (required); {@code size} (required to create, checked when given on
  * open); {@code trackSize} (default 64k); {@code mode} = {@code open} (default: the file must
- * exist), {@code create} (it must not) or {@code openOrCreate}.
+ * exist), {@code create} (it must not) or {@code openOrCreate}; {@code direct} = {@code true} to
+ * bypass the page cache (O_DIRECT; the size must be a multiple of the file system block).
  */
 package io.pairkit.backend.file;

@@ -111,12 +111,28 @@ class FileVolumeProviderTest {
   }
 
   @Test
+  void directIoNeedsWholeBlocksAndBypassesThePageCache() throws Exception {
+    assertConfigError(() -> provider.open(spec("d.img", "mode", "create", "size", "5000",
+        "direct", "true")), "multiple of the file system block");
+    try (Volume v = provider.open(spec("d2.img", "mode", "create", "size", "1m", "direct",
+        "true"))) {
+      assertTrue(((FileVolume) v).isDirect());
+      v.write(100, ByteBuffer.wrap(new byte[] {7}));
+      ByteBuffer one = ByteBuffer.allocate(1);
+      v.read(100, one);
+      assertEquals(7, one.get(0));
+    }
+  }
+
+  @Test
   void badPropertiesAreNamed() {
     assertConfigError(() -> provider.open(spec("t.img", "mode", "create", "size", "1m",
         "trackSize", "3000")), "trackSize", "power of two");
     assertConfigError(() -> provider.open(spec("t.img", "mode", "create", "size", "lots")),
         "size", "lots");
     assertConfigError(() -> provider.open(spec("t.img", "mode", "sometimes")), "sometimes");
+    assertConfigError(() -> provider.open(spec("t.img", "mode", "create", "size", "1m",
+        "direct", "yes")), "direct", "true or false");
     assertConfigError(() -> provider.open(spec("t.img", "mode", "create")), "positive size");
     assertConfigError(() -> provider.open(VolumeSpec.builder("v", "file").build()), "path");
   }

@@ -151,6 +151,37 @@ public abstract class AbstractVolumeContractTest {
   }
 
   @Test
+  void concurrentWritersOnDisjointBytesOfTheSameBlockDoNotInterfere() throws Exception {
+    Volume v = volume();
+    int threads = 4;
+    int piece = 24; // unaligned pieces, interleaved across threads within each 4 KiB block
+    int piecesEach = 2 * TRACK / piece / threads;
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    try {
+      List<Future<?>> done = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        int id = t;
+        done.add(pool.submit(() -> {
+          for (int i = 0; i < piecesEach; i++) {
+            long offset = 7 + (long) (i * threads + id) * piece;
+            v.write(offset, ByteBuffer.wrap(random(offset, piece)));
+          }
+          return null;
+        }));
+      }
+      for (Future<?> f : done) {
+        f.get();
+      }
+    } finally {
+      pool.shutdown();
+    }
+    for (int i = 0; i < piecesEach * threads; i++) {
+      long offset = 7 + (long) i * piece;
+      assertArrayEquals(random(offset, piece), read(v, offset, piece), "piece at " + offset);
+    }
+  }
+
+  @Test
   void flushedWritesSurviveReopen() throws Exception {
     Assumptions.assumeTrue(supportsReopen(), "backend keeps no state beyond the object");
     Volume v = createVolume("durable", SIZE, TRACK);
