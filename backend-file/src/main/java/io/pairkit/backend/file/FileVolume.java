@@ -58,6 +58,9 @@ public final class FileVolume implements Volume {
   private final FileLock lock;
   /** O_DIRECT block size, or 0 when I/O goes through the page cache. */
   private final int directBlock;
+  /** Direct-mode writes lock 64 KiB granules: one lock for a typical track-sized write. */
+  private static final long LOCK_GRANULE = 64 * 1024;
+
   /** Serialises read-modify-write of partial blocks in direct mode. */
   private final Striped<Lock> blockLocks;
   private volatile boolean closed;
@@ -312,10 +315,16 @@ public final class FileVolume implements Volume {
     int length = src.remaining();
     long start = offset / directBlock * directBlock;
     long end = (offset + length + directBlock - 1) / directBlock * directBlock;
-    // Lock the blocks touched, so a read-modify-write never loses a neighbour's bytes.
+    // Lock the granules touched, so a read-modify-write never loses a neighbour's bytes.
     List<Lock> locks = new ArrayList<>();
-    blockLocks.bulkGet(ContiguousSet.create(Range.closedOpen(start / directBlock,
-        end / directBlock), DiscreteDomain.longs())).forEach(locks::add);
+    long firstGranule = start / LOCK_GRANULE;
+    long endGranule = (end - 1) / LOCK_GRANULE + 1;
+    if (endGranule - firstGranule == 1) {
+      locks.add(blockLocks.get(firstGranule));
+    } else {
+      blockLocks.bulkGet(ContiguousSet.create(Range.closedOpen(firstGranule, endGranule),
+          DiscreteDomain.longs())).forEach(locks::add);
+    }
     locks.forEach(Lock::lock);
     try {
       if (isAligned(offset, src)) {

@@ -80,14 +80,17 @@ final class Engine {
     tracksInFlight.release();
   }
 
+  /** Alignment of copy buffers: enough for O_DIRECT on common file systems and devices. */
+  private static final int BUFFER_ALIGNMENT = 4096;
+
   /**
-   * A direct buffer of at least {@code size} bytes owned by the calling thread. Direct, so file
-   * backends move bytes without the JDK's hidden copy through a temporary direct buffer.
+   * A direct buffer of at least {@code size} bytes owned by the calling thread. Direct and
+   * 4 KiB-aligned, so file backends (even O_DIRECT ones) move bytes without an extra copy.
    */
   ByteBuffer copyBuffer(int size) {
     ByteBuffer b = copyBuffers.get();
     if (b == null || b.capacity() < size) {
-      b = ByteBuffer.allocateDirect(size);
+      b = ByteBuffer.allocateDirect(size + BUFFER_ALIGNMENT).alignedSlice(BUFFER_ALIGNMENT);
       copyBuffers.set(b);
     }
     b.clear().limit(size);

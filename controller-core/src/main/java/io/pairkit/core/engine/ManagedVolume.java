@@ -126,26 +126,33 @@ public final class ManagedVolume implements HostVolume {
   private void writePrimary(long offset, ByteBuffer src) {
     long first = offset / trackSize;
     long end = (offset + src.remaining() - 1) / trackSize + 1;
-    List<PairModel> pairs = ImmutableList.copyOf(primaryOf);
-    boolean[] kick = new boolean[pairs.size()];
+    Object[] pairs = primaryOf.toArray();
+    long kick = 0; // bit i: pair i has new mirrored differences
     List<Lock> locks = lockTracks(first, end);
     try {
-      for (int i = 0; i < pairs.size(); i++) {
-        kick[i] = pairs.get(i).beforePrimaryWrite(first, end);
+      for (int i = 0; i < pairs.length; i++) {
+        if (((PairModel) pairs[i]).beforePrimaryWrite(first, end)) {
+          kick |= 1L << i;
+        }
       }
       rawWrite(offset, src);
     } finally {
       unlock(locks);
     }
-    for (int i = 0; i < pairs.size(); i++) {
-      if (kick[i]) {
-        pairs.get(i).kickMirror();
+    for (int i = 0; kick != 0; i++, kick >>>= 1) {
+      if ((kick & 1) != 0) {
+        ((PairModel) pairs[i]).kickMirror();
       }
     }
   }
 
   /** Locks tracks {@code [first, end)} in the stripes' global order (deadlock-free). */
   List<Lock> lockTracks(long first, long end) {
+    if (end - first == 1) { // the common case: no set, no sort
+      Lock only = trackLocks.get(first);
+      only.lock();
+      return List.of(only);
+    }
     List<Lock> locks = ImmutableList.copyOf(
         trackLocks.bulkGet(ContiguousSet.create(Range.closedOpen(first, end),
             DiscreteDomain.longs())));
