@@ -41,7 +41,7 @@ import org.roaringbitmap.longlong.Roaring64Bitmap;
 public final class Scenarios {
   private static final int TRACK = 64 * 1024;
   private static final Duration WAIT = Duration.ofHours(1);
-  private static final int REPEATS = 3;
+  private static final int REPEATS = 5;
 
   private final long size;
   private final Path dir;
@@ -93,7 +93,7 @@ public final class Scenarios {
         }
       }
     } finally {
-      for (String f : List.of("src.img", "dst.img", "s.img")) {
+      for (String f : List.of("src.img", "dst.img", "s.img", "pace.img")) {
         Files.deleteIfExists(dir.resolve(f));
       }
     }
@@ -143,6 +143,7 @@ public final class Scenarios {
 
   /** Seconds {@code body} takes; drops the page cache first if asked (and possible). */
   private static double timeIt(Body body, boolean dropCaches) throws Exception {
+    sync(); // no earlier run's write-back competes with this one
     if (dropCaches) {
       dropPageCache();
     }
@@ -283,42 +284,66 @@ public final class Scenarios {
     System.out.println("| write size | case | ops/s | p50 (µs) | p99 (µs) | vs no pair | "
         + "copy-on-writes |");
     System.out.println("|---|---|---|---|---|---|---|");
+    List<String> cases = List.of("plain FileChannel (reference)", "no pair",
+        "mirrored pair (FORMED)", "split pair (SPLIT)", "during split drain (copy-on-write)");
     for (int writeSize : new int[] {4096, 64 * 1024}) {
-      Result plain = plainWrites(src, writeSize);
-      print(writeSize, "plain FileChannel (reference)", plain, null, 0);
-      Result noPair = null;
-      for (String c : List.of("no pair", "mirrored pair (FORMED)", "split pair (SPLIT)",
-          "during split drain (copy-on-write)")) {
-        Files.deleteIfExists(dir.resolve("s.img"));
-        try (PairController pk = c.startsWith("during")
-            ? PairKit.builder().copyBytesPerSecond(size / (seconds * 4L)).build()
-            : PairKit.controller()) {
-          HostVolume p = pk.openVolume(spec("p", src, "open", false));
-          HostVolume s = pk.openVolume(spec("s", dir.resolve("s.img"), "create", false));
-          VolumePair pair = null;
-          if (!c.equals("no pair")) {
-            pair = pk.createVolumePair("w", p, s);
-            if (c.startsWith("during")) {
-              pair.split(); // everything still to copy: first writes to a track copy it first
-            } else {
-              pair.initialCopy().await(WAIT);
-              if (c.startsWith("split")) {
-                pair.split().await(WAIT);
-              }
-            }
+      java.util.Map<String, List<Result>> results = new java.util.LinkedHashMap<>();
+      java.util.Map<String, Long> cows = new java.util.HashMap<>();
+      for (int round = 0; round < 3; round++) { // interleaved rounds: drift hits every case
+        for (String c : cases) {
+          sync();
+          Result r;
+          if (c.startsWith("plain")) {
+            r = plainWrites(src, writeSize);
+          } else {
+            long[] cowCount = new long[1];
+            r = pairWrites(src, c, writeSize, cowCount);
+            cows.merge(c, cowCount[0], Math::max);
           }
-          long cowBefore = pair == null ? 0 : pair.stats().copyOnWriteCopies();
-          Result r = writes(p::write, writeSize);
-          long cows = pair == null ? 0 : pair.stats().copyOnWriteCopies() - cowBefore;
-          if (noPair == null) {
-            noPair = r;
-          }
-          print(writeSize, c, r, noPair, cows);
+          results.computeIfAbsent(c, k -> new ArrayList<>()).add(r);
         }
+      }
+      Result noPair = median(results.get("no pair"));
+      for (String c : cases) {
+        print(writeSize, c, median(results.get(c)), c.startsWith("plain") ? null : noPair,
+            cows.getOrDefault(c, 0L));
       }
     }
     System.out.println();
     Files.deleteIfExists(dir.resolve("s.img"));
+  }
+
+  private static Result median(List<Result> rs) {
+    return new Result(Stats.median(rs.stream().map(Result::opsPerSecond).toList()),
+        Stats.median(rs.stream().map(Result::p50).toList()),
+        Stats.median(rs.stream().map(Result::p99).toList()));
+  }
+
+  private Result pairWrites(Path src, String c, int writeSize, long[] cowCount) throws Exception {
+    Files.deleteIfExists(dir.resolve("s.img"));
+    try (PairController pk = c.startsWith("during")
+        ? PairKit.builder().copyBytesPerSecond(size / (seconds * 4L)).build()
+        : PairKit.controller()) {
+      HostVolume p = pk.openVolume(spec("p", src, "open", false));
+      HostVolume s = pk.openVolume(spec("s", dir.resolve("s.img"), "create", false));
+      VolumePair pair = null;
+      if (!c.equals("no pair")) {
+        pair = pk.createVolumePair("w", p, s);
+        if (c.startsWith("during")) {
+          pair.split(); // everything still to copy: first writes to a track copy it first
+        } else {
+          pair.initialCopy().await(WAIT);
+          if (c.startsWith("split")) {
+            pair.split().await(WAIT);
+          }
+          pair.mirrorDrained().get();
+        }
+      }
+      long cowBefore = pair == null ? 0 : pair.stats().copyOnWriteCopies();
+      Result r = writes(p::write, writeSize);
+      cowCount[0] = pair == null ? 0 : pair.stats().copyOnWriteCopies() - cowBefore;
+      return r;
+    }
   }
 
   private record Result(double opsPerSecond, double p50, double p99) {
@@ -416,8 +441,8 @@ public final class Scenarios {
   private void copyPacing() throws Exception {
     long target = 50_000_000L;
     long volume = Math.min(size, 256L << 20);
-    Path src = dir.resolve("src.img");
-    makeRandomImage(src, size);
+    Path src = dir.resolve("pace.img");
+    makeRandomImage(src, volume);
     System.out.println("## 5. Copy pacing: initial copy of " + (volume >> 20) + " MiB at "
         + "copyBytesPerSecond = 50 MB/s while a host thread writes 4 KiB at random");
     System.out.println();
@@ -504,8 +529,11 @@ public final class Scenarios {
   private static boolean dropWarned;
 
   /** Drops the OS page cache (root on Linux); says once if it cannot. */
-  private static void dropPageCache() throws Exception {
+  private static void sync() throws Exception {
     new ProcessBuilder("sync").inheritIO().start().waitFor();
+  }
+
+  private static void dropPageCache() throws Exception {
     Path knob = Path.of("/proc/sys/vm/drop_caches");
     try {
       Files.writeString(knob, "3");

@@ -260,27 +260,27 @@ public abstract class PairModel implements Pair {
   boolean beforePrimaryWrite(long first, long end) {
     boolean mirrored = false;
     for (long t = first; t < end; t++) {
-      boolean copyFirst;
       synchronized (model) {
-        if (!scopeTracks.contains(t)) {
+        if (!wholeVolume && !scopeTracks.contains(t)) {
           continue;
         }
-        copyFirst = frozen.contains(t) && pending.contains(t);
+        boolean isFrozen = frozen.contains(t);
+        if (!isFrozen || !pending.contains(t)) { // the common case: just record the difference
+          if (isFrozen) {
+            changed.addLong(t);
+          } else {
+            pending.addLong(t);
+            mirrored = true;
+          }
+          continue;
+        }
       }
-      if (copyFirst) {
-        copyTrack(t);
-        cowCopies.incrementAndGet();
-      }
+      // Frozen and not yet copied: copy-on-write, outside the monitor (the track lock is held).
+      copyTrack(t);
+      cowCopies.incrementAndGet();
       synchronized (model) {
-        if (copyFirst) {
-          pending.removeLong(t);
-        }
-        if (frozen.contains(t)) {
-          changed.addLong(t);
-        } else {
-          pending.addLong(t);
-          mirrored = true;
-        }
+        pending.removeLong(t);
+        changed.addLong(t);
       }
     }
     return mirrored;
