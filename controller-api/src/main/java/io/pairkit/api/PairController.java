@@ -76,7 +76,13 @@ public interface PairController extends Closeable {
   /** Lets background copies go on after {@link #pauseBackgroundCopies()}. */
   void resumeBackgroundCopies();
 
-  /** Flushes every open volume. */
+  /** Counters of the track cache; {@link CacheStats#disabled()} when there is none. */
+  CacheStats cacheStats();
+
+  /**
+   * Flushes every open volume: when it returns, every write completed before the call is durable
+   * on its backend (with a write-back track cache, this is the barrier that destages it).
+   */
   void flush();
 
   @Override

@@ -1,6 +1,7 @@
 package io.pairkit.core;
 
 import com.google.common.base.Preconditions;
+import io.pairkit.core.cache.TrackCacheConfig;
 
 /**
  * Engine settings. Immutable; build with {@link PairKit#builder()}.
@@ -10,9 +11,11 @@ import com.google.common.base.Preconditions;
  *                             copy-on-write are never paced
  * @param maxTracksInFlight    cap on tracks being copied at once by background copies
  * @param maxPairsPerPrimary   how many pairs one primary volume may have
+ * @param trackCache           the track cache, or null for none (I/O goes straight to backends)
  */
 public record ControllerConfig(
-    int copyThreads, long copyBytesPerSecond, int maxTracksInFlight, int maxPairsPerPrimary) {
+    int copyThreads, long copyBytesPerSecond, int maxTracksInFlight, int maxPairsPerPrimary,
+    TrackCacheConfig trackCache) {
 
   public ControllerConfig {
     Preconditions.checkArgument(copyThreads >= 1, "copyThreads must be >= 1, got %s", copyThreads);
@@ -24,8 +27,8 @@ public record ControllerConfig(
         "maxPairsPerPrimary must be 1..64, got %s", maxPairsPerPrimary);
   }
 
-  /** Two copy threads, no rate cap, 8 tracks in flight, 8 pairs per primary. */
+  /** Two copy threads, no rate cap, 8 tracks in flight, 8 pairs per primary, no cache. */
   public static ControllerConfig defaults() {
-    return new ControllerConfig(2, 0, 8, 8);
+    return new ControllerConfig(2, 0, 8, 8, null);
   }
 }

@@ -1,6 +1,7 @@
 package io.pairkit.core;
 
 import io.pairkit.api.PairController;
+import io.pairkit.core.cache.TrackCacheConfig;
 import io.pairkit.core.engine.DefaultPairController;
 
 /**
@@ -34,6 +35,7 @@ public final class PairKit {
     private long copyBytesPerSecond = defaults.copyBytesPerSecond();
     private int maxTracksInFlight = defaults.maxTracksInFlight();
     private int maxPairsPerPrimary = defaults.maxPairsPerPrimary();
+    private TrackCacheConfig trackCache;
     private VolumeProviders providers;
     private RequestInstantObserver observer;
 
@@ -61,6 +63,16 @@ public final class PairKit {
       return this;
     }
 
+    /**
+     * Puts an off-heap track cache between the engine and the backends (see
+     * {@link TrackCacheConfig}; {@code TrackCacheConfig.defaults()} is 256 MiB write-back). Needs
+     * the JVM flags of chronicle-bytes listed in the README. Off by default.
+     */
+    public Builder trackCache(TrackCacheConfig config) {
+      this.trackCache = config;
+      return this;
+    }
+
     /** Backends to use instead of those found with {@link java.util.ServiceLoader}. */
     public Builder providers(VolumeProviders providers) {
       this.providers = providers;
@@ -75,7 +87,7 @@ public final class PairKit {
 
     public PairController build() {
       ControllerConfig config = new ControllerConfig(copyThreads, copyBytesPerSecond,
-          maxTracksInFlight, maxPairsPerPrimary);
+          maxTracksInFlight, maxPairsPerPrimary, trackCache);
       VolumeProviders p = providers;
       if (p == null) {
         ClassLoader cl = Thread.currentThread().getContextClassLoader();

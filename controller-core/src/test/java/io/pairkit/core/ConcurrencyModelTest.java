@@ -19,6 +19,9 @@ import io.pairkit.api.error.SecondaryWriteRefusedException;
 import io.pairkit.api.spi.Volume;
 import io.pairkit.api.testing.MemoryVolume;
 import io.pairkit.backend.file.FileVolume;
+import io.pairkit.core.cache.CachedVolume;
+import io.pairkit.core.cache.TrackCacheConfig;
+import io.pairkit.core.engine.ManagedVolume;
 import io.pairkit.core.engine.PairModel;
 import io.pairkit.core.engine.PairModel.DifferenceMaps;
 import java.nio.file.Files;
@@ -67,6 +70,8 @@ class ConcurrencyModelTest {
         out.add(Arguments.of(strategy, seed, "memory", 30));
       }
       out.add(Arguments.of(strategy, 100L, "file", 30));
+      out.add(Arguments.of(strategy, 200L, "memory+cache", 30));
+      out.add(Arguments.of(strategy, 300L, "file+cache", 30));
     }
     return out.stream();
   }
@@ -75,7 +80,13 @@ class ConcurrencyModelTest {
     List<Arguments> out = new ArrayList<>();
     for (PairStrategy strategy : PairStrategy.values()) {
       for (long seed = 1000; seed < 1040; seed++) {
-        out.add(Arguments.of(strategy, seed, seed % 4 == 0 ? "file" : "memory", 120));
+        String backend = switch ((int) (seed % 4)) {
+          case 0 -> "file";
+          case 1 -> "memory+cache";
+          case 2 -> "file+cache";
+          default -> "memory";
+        };
+        out.add(Arguments.of(strategy, seed, backend, 120));
       }
     }
     return out.stream();
@@ -98,8 +109,8 @@ class ConcurrencyModelTest {
 
   private void runWithSeed(PairStrategy strategy, long seed, String backend, int requests)
       throws Exception {
-    Path dir = backend.equals("file") ? Files.createTempDirectory("pairkit-model") : null;
-    try (Run run = new Run(strategy, seed, dir, requests)) {
+    Path dir = backend.startsWith("file") ? Files.createTempDirectory("pairkit-model") : null;
+    try (Run run = new Run(strategy, seed, dir, requests, backend.endsWith("+cache"))) {
       run.execute();
     } catch (AssertionError | Exception e) {
       throw new AssertionError("seed=" + seed + " strategy=" + strategy + " backend=" + backend
@@ -122,6 +133,7 @@ class ConcurrencyModelTest {
     private final long seed;
     private final Random random;
     private final int requests;
+    /** The volumes as the engine sees them (through the cache when there is one). */
     private final Volume rawP;
     private final Volume rawS;
     private final Rig rig;
@@ -147,26 +159,38 @@ class ConcurrencyModelTest {
         new java.util.concurrent.locks.ReentrantReadWriteLock();
     private final List<Throwable> writerErrors = new CopyOnWriteArrayList<>();
 
-    Run(PairStrategy strategy, long seed, Path dir, int requests) throws Exception {
+    Run(PairStrategy strategy, long seed, Path dir, int requests, boolean cache)
+        throws Exception {
       this.strategy = strategy;
       this.seed = seed;
       this.random = new Random(seed);
       this.requests = requests;
+      Volume backendP;
+      Volume backendS;
       if (dir == null) {
-        rawP = new MemoryVolume("p", SIZE, TS);
-        rawS = new MemoryVolume("s", SIZE, TS);
+        backendP = new MemoryVolume("p", SIZE, TS);
+        backendS = new MemoryVolume("s", SIZE, TS);
       } else {
-        rawP = FileVolume.open("p", dir.resolve("p.img"), SIZE, TS, FileVolume.OpenMode.CREATE);
-        rawS = FileVolume.open("s", dir.resolve("s.img"), SIZE, TS, FileVolume.OpenMode.CREATE);
+        backendP = FileVolume.open("p", dir.resolve("p.img"), SIZE, TS,
+            FileVolume.OpenMode.CREATE);
+        backendS = FileVolume.open("s", dir.resolve("s.img"), SIZE, TS,
+            FileVolume.OpenMode.CREATE);
       }
       byte[] sentinel = new byte[SIZE];
       Arrays.fill(sentinel, SENTINEL);
-      rawS.write(0, java.nio.ByteBuffer.wrap(sentinel));
-      rawP.write(0, java.nio.ByteBuffer.wrap(Rig.random(seed, SIZE)));
-      this.rig = new Rig(PairKit.builder().copyThreads(2).maxTracksInFlight(2)
-          .requestInstantObserver((pr, kind, id) -> atInstant(pr, id)), false);
-      this.p = rig.attach(rawP);
-      this.s = rig.attach(rawS);
+      backendS.write(0, java.nio.ByteBuffer.wrap(sentinel));
+      backendP.write(0, java.nio.ByteBuffer.wrap(Rig.random(seed, SIZE)));
+      PairKit.Builder builder = PairKit.builder().copyThreads(2).maxTracksInFlight(2)
+          .requestInstantObserver((pr, kind, id) -> atInstant(pr, id));
+      if (cache) {
+        // 16 slots for 2 x 96 tracks: constant eviction and destage under the engine.
+        builder.trackCache(TrackCacheConfig.defaults().withCapacity(16 * TS));
+      }
+      this.rig = new Rig(builder, false);
+      this.p = rig.attach(backendP);
+      this.s = rig.attach(backendS);
+      this.rawP = ((ManagedVolume) p).backend();
+      this.rawS = ((ManagedVolume) s).backend();
       this.scope = strategy == PairStrategy.EXTENT_PAIR
           ? ExtentSet.of(Extent.of(5 * TS + 100, 20 * TS - 7), Extent.of(40 * TS, 41 * TS + 1),
               Extent.of(70 * TS + 9, 90 * TS))
@@ -413,10 +437,16 @@ class ConcurrencyModelTest {
       pair.mirrorDrained().get();
       assertEquals(PairState.FORMED, pair.state());
       assertEquals(0, pair.stats().pendingTracks());
+      rig.pk.flush(); // with a cache: the images below are then also what the backends hold
       byte[] pImage = Rig.readAll(rawP);
       byte[] sImage = Rig.readAll(rawS);
       for (long t = 0; t < TRACKS; t++) {
         assertTrue(inScopeBytesEqual(pImage, sImage, t), "I3: track " + t + " did not converge");
+      }
+      if (rawP instanceof CachedVolume cachedP && rawS instanceof CachedVolume cachedS) {
+        // After flush the backends themselves must hold the converged images.
+        assertTrue(Arrays.equals(pImage, Rig.readAll(cachedP.backend())), "P not destaged");
+        assertTrue(Arrays.equals(sImage, Rig.readAll(cachedS.backend())), "S not destaged");
       }
       // An extent pair never writes the secondary outside its extents.
       for (Extent gap : ExtentSet.of(0, SIZE).minus(scope).extents()) {

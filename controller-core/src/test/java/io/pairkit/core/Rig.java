@@ -8,6 +8,7 @@ import io.pairkit.api.PairController;
 import io.pairkit.api.PairStats;
 import io.pairkit.api.spi.Volume;
 import io.pairkit.api.testing.MemoryVolume;
+import io.pairkit.core.engine.ManagedVolume;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Map;
@@ -46,9 +47,9 @@ final class Rig implements AutoCloseable {
     return pk.attachVolume(v);
   }
 
-  /** What the backend holds, bypassing the pair logic. */
+  /** What the volume holds beneath the pair logic (through the track cache, if any). */
   byte[] backendImage(String name) {
-    return readAll(backends.get(name));
+    return readAll(((ManagedVolume) pk.volume(name)).backend());
   }
 
   static byte[] readAll(Volume v) {

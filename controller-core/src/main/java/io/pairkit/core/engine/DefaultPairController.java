@@ -1,5 +1,6 @@
 package io.pairkit.core.engine;
 
+import io.pairkit.api.CacheStats;
 import io.pairkit.api.ExtentPair;
 import io.pairkit.api.ExtentSet;
 import io.pairkit.api.ExtentSplitPair;
@@ -21,6 +22,8 @@ import io.pairkit.api.spi.VolumeSpec;
 import io.pairkit.core.ControllerConfig;
 import io.pairkit.core.RequestInstantObserver;
 import io.pairkit.core.VolumeProviders;
+import io.pairkit.core.cache.TrackCache;
+import io.pairkit.core.cache.TrackCacheConfig;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -34,6 +37,8 @@ public final class DefaultPairController implements PairController {
   private final VolumeProviders providers;
   private final Map<String, ManagedVolume> volumes = new LinkedHashMap<>();
   private final Map<String, PairModel> pairs = new LinkedHashMap<>();
+  /** One track cache per track size in use, when configured. */
+  private final Map<Integer, TrackCache> caches = new LinkedHashMap<>();
   private volatile boolean closed;
 
   public DefaultPairController(ControllerConfig config, VolumeProviders providers,
@@ -73,7 +78,13 @@ public final class DefaultPairController implements PairController {
       closeQuietly(raw);
       throw e;
     }
-    ManagedVolume v = new ManagedVolume(engine, raw);
+    Volume underEngine = raw;
+    TrackCacheConfig cacheConfig = engine.config.trackCache();
+    if (cacheConfig != null) {
+      underEngine = caches.computeIfAbsent(raw.trackSize(),
+          ts -> new TrackCache(cacheConfig, ts)).wrap(raw);
+    }
+    ManagedVolume v = new ManagedVolume(engine, underEngine);
     volumes.put(raw.name(), v);
     return v;
   }
@@ -244,6 +255,15 @@ public final class DefaultPairController implements PairController {
   }
 
   @Override
+  public synchronized CacheStats cacheStats() {
+    CacheStats total = CacheStats.disabled();
+    for (TrackCache c : caches.values()) {
+      total = total.plus(c.stats());
+    }
+    return total;
+  }
+
+  @Override
   public void pauseBackgroundCopies() {
     checkOpen();
     engine.setPaused(true);
@@ -291,6 +311,14 @@ public final class DefaultPairController implements PairController {
       } catch (IOException e) {
         Engine.LOG.log(Level.WARNING, "close of " + v + " failed", e);
       }
+    }
+    List<TrackCache> toRelease;
+    synchronized (this) {
+      toRelease = new ArrayList<>(caches.values());
+      caches.clear();
+    }
+    for (TrackCache c : toRelease) {
+      c.close(); // after the volumes: their close destaged what was dirty
     }
   }
 

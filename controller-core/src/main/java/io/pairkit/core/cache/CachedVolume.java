@@ -1,0 +1,321 @@
+package io.pairkit.core.cache;
+
+import io.pairkit.api.error.AlreadyClosedException;
+import io.pairkit.api.spi.Volume;
+import io.pairkit.core.cache.TrackCache.Slot;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentSkipListMap;
+
+/**
+ * A backend volume seen through a {@link TrackCache}: the engine uses it in place of the backend.
+ *
+ * <p>Write-back (default): a write completes once its bytes are in a slot; the cache's destager
+ * writes dirty slots to the backend in ascending track order, coalescing neighbours into one
+ * backend write of up to 1 MiB. {@link #flush()} is a barrier like a disk's FLUSH with a volatile
+ * write cache: when it returns, every write that completed before it is on the backend and the
+ * backend was flushed. Write-through: a write reaches the backend before it completes.
+ *
+ * <p>Threading: as {@link Volume}. A slot's lock is held while its bytes move, including its own
+ * backend I/O.
+ */
+public final class CachedVolume implements Volume {
+  private static final int MAX_COALESCE_BYTES = 1 << 20;
+
+  private final TrackCache cache;
+  private final Volume backend;
+  private final int trackSize;
+  private final long size;
+  /** This volume's slots by track, ascending for destage. */
+  private final ConcurrentSkipListMap<Long, Slot> slots = new ConcurrentSkipListMap<>();
+  private final ThreadLocal<ByteBuffer> staging = new ThreadLocal<>();
+  private volatile boolean closed;
+
+  CachedVolume(TrackCache cache, Volume backend) {
+    this.cache = cache;
+    this.backend = backend;
+    this.trackSize = backend.trackSize();
+    this.size = backend.size();
+  }
+
+  /** The volume behind the cache. */
+  public Volume backend() {
+    return backend;
+  }
+
+  @Override
+  public String name() {
+    return backend.name();
+  }
+
+  @Override
+  public long size() {
+    return size;
+  }
+
+  @Override
+  public int trackSize() {
+    return trackSize;
+  }
+
+  private int trackLength(long t) {
+    return (int) Math.min(trackSize, size - t * trackSize);
+  }
+
+  @Override
+  public void read(long offset, ByteBuffer dst) throws IOException {
+    check(offset, dst.remaining());
+    long pos = offset;
+    long stop = offset + dst.remaining();
+    while (pos < stop) {
+      long t = pos / trackSize;
+      int from = (int) (pos - t * trackSize);
+      int to = (int) Math.min(trackSize, stop - t * trackSize);
+      Slot s = lockedSlot(t, true, false);
+      if (s == null) {
+        // No slot to be had now (all dirty or busy): read around the cache.
+        ByteBuffer part = dst.duplicate();
+        part.limit(part.position() + (to - from));
+        backend.read(pos, part);
+        dst.position(part.position());
+      } else {
+        try {
+          dst.put(s.view(from, to));
+        } finally {
+          s.lock.unlock();
+        }
+      }
+      pos += to - from;
+    }
+  }
+
+  @Override
+  public void write(long offset, ByteBuffer src) throws IOException {
+    check(offset, src.remaining());
+    long pos = offset;
+    long stop = offset + src.remaining();
+    while (pos < stop) {
+      long t = pos / trackSize;
+      int from = (int) (pos - t * trackSize);
+      int to = (int) Math.min(trackSize, stop - t * trackSize);
+      boolean whole = from == 0 && to == trackLength(t);
+      ByteBuffer part = src.duplicate();
+      part.limit(part.position() + (to - from));
+      if (cache.config().writeThrough()) {
+        writeThrough(t, pos, from, to, part);
+      } else {
+        cache.awaitRoomForDirty();
+        Slot s = lockedSlot(t, !whole, true);
+        try {
+          s.view(from, to).put(part);
+          cache.markDirty(s);
+        } finally {
+          s.lock.unlock();
+        }
+      }
+      src.position(src.position() + (to - from));
+      pos += to - from;
+    }
+  }
+
+  private void writeThrough(long t, long pos, int from, int to, ByteBuffer part)
+      throws IOException {
+    Slot s = slots.get(t);
+    if (s != null) {
+      s.lock.lock();
+      if (!s.holds(this, t)) {
+        s.lock.unlock();
+        s = null;
+      }
+    }
+    try {
+      backend.write(pos, part.duplicate());
+      if (s != null) {
+        s.view(from, to).put(part);
+      }
+    } finally {
+      if (s != null) {
+        s.lock.unlock();
+      }
+    }
+  }
+
+  /**
+   * The slot holding track {@code t}, locked; on a miss a slot is allocated and, when {@code load},
+   * filled from the backend. When no slot can be had, writers ({@code mustHave}) wait for the
+   * destager; readers get null and read around the cache.
+   */
+  private Slot lockedSlot(long t, boolean load, boolean mustHave) throws IOException {
+    while (true) {
+      Slot s = slots.get(t);
+      if (s != null) {
+        s.lock.lock();
+        if (s.holds(this, t)) {
+          s.referenced = true;
+          cache.hits.incrementAndGet();
+          return s;
+        }
+        s.lock.unlock(); // evicted between lookup and lock: look again
+        continue;
+      }
+      Slot fresh = cache.allocate();
+      if (fresh == null) {
+        if (!mustHave) {
+          cache.misses.incrementAndGet();
+          return null;
+        }
+        cache.awaitDestage();
+        continue;
+      }
+      fresh.owner = this;
+      fresh.track = t;
+      if (slots.putIfAbsent(t, fresh) != null) {
+        cache.free(fresh); // someone else cached it first
+        continue;
+      }
+      cache.misses.incrementAndGet();
+      if (load) {
+        try {
+          backend.read(t * trackSize, fresh.view(0, trackLength(t)));
+        } catch (IOException | RuntimeException e) {
+          slots.remove(t, fresh);
+          cache.free(fresh);
+          throw e;
+        }
+      }
+      fresh.referenced = true;
+      return fresh;
+    }
+  }
+
+  /** Called by the cache, holding {@code s}'s lock, when it reuses a clean slot of ours. */
+  void evicted(Slot s) {
+    slots.remove(s.track, s);
+  }
+
+  /**
+   * Writes every dirty slot of this volume to the backend, ascending, coalescing neighbours.
+   * Slots written concurrently after being copied stay dirty for the next pass.
+   */
+  void destageAll() throws IOException {
+    IOException failure = null;
+    List<Slot> run = new ArrayList<>();
+    for (Map.Entry<Long, Slot> e : slots.entrySet()) {
+      Slot s = e.getValue();
+      long t = e.getKey();
+      if (!s.dirty) { // racy peek; the locked check below decides
+        continue;
+      }
+      boolean extendsRun = !run.isEmpty() && run.get(run.size() - 1).track == t - 1
+          && (run.size() + 1) * (long) trackSize <= MAX_COALESCE_BYTES;
+      if (!extendsRun && !run.isEmpty()) {
+        failure = writeRun(run, failure);
+      }
+      s.lock.lock();
+      if (s.holds(this, t) && s.dirty) {
+        run.add(s); // stays locked until its run is written
+      } else {
+        s.lock.unlock();
+      }
+    }
+    if (!run.isEmpty()) {
+      failure = writeRun(run, failure);
+    }
+    if (failure != null) {
+      throw failure;
+    }
+  }
+
+  /** Writes a run of locked, dirty, consecutive slots as one backend write, then unlocks them. */
+  private IOException writeRun(List<Slot> run, IOException failure) {
+    try {
+      long start = run.get(0).track * trackSize;
+      ByteBuffer data;
+      if (run.size() == 1) {
+        data = run.get(0).view(0, trackLength(run.get(0).track));
+      } else {
+        data = stagingBuffer();
+        for (Slot s : run) {
+          data.put(s.view(0, trackLength(s.track)));
+        }
+        data.flip();
+      }
+      int bytes = data.remaining();
+      backend.write(start, data);
+      for (Slot s : run) {
+        cache.markClean(s);
+      }
+      cache.destagedBytes.addAndGet(bytes);
+      return failure;
+    } catch (IOException e) {
+      return failure != null ? failure : e;
+    } finally {
+      for (Slot s : run) {
+        s.lock.unlock();
+      }
+      run.clear();
+    }
+  }
+
+  private ByteBuffer stagingBuffer() {
+    ByteBuffer b = staging.get();
+    if (b == null) {
+      b = ByteBuffer.allocateDirect(MAX_COALESCE_BYTES + 4096).alignedSlice(4096);
+      staging.set(b);
+    }
+    return b.clear();
+  }
+
+  @Override
+  public void flush() throws IOException {
+    checkOpen();
+    destageAll();
+    backend.flush();
+  }
+
+  @Override
+  public void close() throws IOException {
+    if (closed) {
+      return;
+    }
+    try {
+      if (!cache.isClosed()) {
+        flush();
+      }
+    } finally {
+      closed = true;
+      for (Slot s : slots.values()) {
+        s.lock.lock();
+        try {
+          if (s.holds(this, s.track)) {
+            cache.markClean(s);
+            s.owner = null;
+            s.track = -1;
+          }
+        } finally {
+          s.lock.unlock();
+        }
+      }
+      slots.clear();
+      cache.forget(this);
+      backend.close();
+    }
+  }
+
+  private void check(long offset, int length) {
+    checkOpen();
+    if (offset < 0 || offset > size - length) {
+      throw new IndexOutOfBoundsException("volume '" + name() + "': range [" + offset + ", "
+          + (offset + length) + ") is outside [0, " + size + ")");
+    }
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new AlreadyClosedException("cached volume '" + name() + "' is closed");
+    }
+  }
+}

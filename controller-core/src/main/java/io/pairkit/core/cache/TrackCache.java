@@ -1,0 +1,343 @@
+package io.pairkit.core.cache;
+
+import com.google.common.util.concurrent.ThreadFactoryBuilder;
+import io.pairkit.api.CacheStats;
+import io.pairkit.api.spi.Volume;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import net.openhft.chronicle.bytes.BytesStore;
+
+/**
+ * Off-heap track slots shared by the volumes of one track size.
+ *
+ * <p>Memory: one chronicle-bytes native store per slab of up to 1 GiB, viewed as direct
+ * {@link ByteBuffer}s, so backends read into and destage from slot memory without extra copies.
+ * All of it is released by {@link #close()}.
+ *
+ * <p>Threading: thread-safe. Slot state changes under the slot's lock; eviction only
+ * {@code tryLock}s, so a thread holding one slot never waits for another.
+ */
+public final class TrackCache implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger("io.pairkit.core.cache");
+  private static final long SLAB_BYTES = 1L << 30;
+  private static final long DESTAGE_INTERVAL_MS = 100;
+  /** Live native bytes of all caches in this JVM; lets tests prove nothing leaks. */
+  private static final AtomicLong LIVE_NATIVE_BYTES = new AtomicLong();
+
+  private final TrackCacheConfig config;
+  private final int slotSize;
+  private final Slot[] slots;
+  private final List<BytesStore<?, Void>> slabs = new ArrayList<>();
+  private final AtomicInteger clockHand = new AtomicInteger();
+  private final AtomicInteger dirty = new AtomicInteger();
+  private final int dirtyHighWater;
+  private final CopyOnWriteArrayList<CachedVolume> volumes = new CopyOnWriteArrayList<>();
+
+  final AtomicLong hits = new AtomicLong();
+  final AtomicLong misses = new AtomicLong();
+  final AtomicLong destagedBytes = new AtomicLong();
+  final AtomicLong evictions = new AtomicLong();
+
+  private final ReentrantLock pressure = new ReentrantLock();
+  private final Condition destaged = pressure.newCondition();
+  private final Condition destageWanted = pressure.newCondition();
+  private final Thread destager;
+  private volatile boolean closed;
+
+  /**
+   * Allocates the slots; {@code slotSize} is the track size of the volumes it will serve.
+   *
+   * @throws IllegalArgumentException if the capacity holds fewer than 16 tracks
+   */
+  public TrackCache(TrackCacheConfig config, int slotSize) {
+    this.config = config;
+    this.slotSize = slotSize;
+    long count = config.capacityBytes() / slotSize;
+    if (count < 16) {
+      throw new IllegalArgumentException("a track cache of " + config.capacityBytes()
+          + " bytes holds " + count + " tracks of " + slotSize + " bytes; give it at least 16");
+    }
+    if (count > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException("track cache too large: " + count + " slots");
+    }
+    this.slots = new Slot[(int) count];
+    int perSlab = (int) (SLAB_BYTES / slotSize);
+    try {
+      for (int first = 0; first < count; first += perSlab) {
+        int n = (int) Math.min(perSlab, count - first);
+        BytesStore<?, Void> slab = BytesStore.nativeStoreWithFixedCapacity((long) n * slotSize);
+        slabs.add(slab);
+        LIVE_NATIVE_BYTES.addAndGet(slab.capacity());
+        ByteBuffer view = slab.toTemporaryDirectByteBuffer();
+        for (int i = 0; i < n; i++) {
+          ByteBuffer mem = view.slice(i * slotSize, slotSize);
+          slots[first + i] = new Slot(first + i, mem);
+        }
+      }
+    } catch (RuntimeException | Error e) {
+      releaseSlabs();
+      throw e;
+    }
+    this.dirtyHighWater = Math.max(1, (int) (count * config.dirtyHighWater()));
+    ThreadFactory tf = new ThreadFactoryBuilder().setDaemon(true)
+        .setNameFormat("pairkit-destage-" + slotSize + "-%d").build();
+    this.destager = tf.newThread(this::destageLoop);
+    destager.start();
+  }
+
+  /** Bytes of native memory held by all live caches of this JVM. */
+  public static long liveNativeBytes() {
+    return LIVE_NATIVE_BYTES.get();
+  }
+
+  public TrackCacheConfig config() {
+    return config;
+  }
+
+  public int slotSize() {
+    return slotSize;
+  }
+
+  /** Puts {@code backend} behind this cache; its track size must equal the slot size. */
+  public CachedVolume wrap(Volume backend) {
+    if (backend.trackSize() != slotSize) {
+      throw new IllegalArgumentException("volume '" + backend.name() + "' has track size "
+          + backend.trackSize() + " but this cache's slots are " + slotSize + " bytes");
+    }
+    checkOpen();
+    CachedVolume v = new CachedVolume(this, backend);
+    volumes.add(v);
+    return v;
+  }
+
+  void forget(CachedVolume v) {
+    volumes.remove(v);
+  }
+
+  public CacheStats stats() {
+    return new CacheStats(true, (long) slots.length * slotSize, slots.length, hits.get(),
+        misses.get(), dirty.get(), destagedBytes.get(), evictions.get());
+  }
+
+  // ------------------------------------------------------------ slots
+
+  /** One track-sized slot. Fields are guarded by {@link #lock}. */
+  static final class Slot {
+    final int index;
+    final ByteBuffer mem;
+    final ReentrantLock lock = new ReentrantLock();
+    CachedVolume owner;
+    long track = -1;
+    /** Volatile so destage passes can skip clean slots without locking them. */
+    volatile boolean dirty;
+    /** Set on use, cleared by the clock hand: a second chance before eviction. */
+    volatile boolean referenced;
+
+    Slot(int index, ByteBuffer mem) {
+      this.index = index;
+      this.mem = mem;
+    }
+
+    /** A view of bytes {@code [from, to)} of the slot. */
+    ByteBuffer view(int from, int to) {
+      return mem.duplicate().limit(to).position(from);
+    }
+
+    boolean holds(CachedVolume v, long t) {
+      return owner == v && track == t;
+    }
+  }
+
+  /**
+   * A free slot, locked by the caller, or null if none can be had now (every slot dirty, pinned
+   * or locked). Evicts a clean slot with the CLOCK algorithm.
+   */
+  Slot allocate() {
+    int n = slots.length;
+    for (int step = 0; step < 2 * n; step++) {
+      Slot s = slots[Math.floorMod(clockHand.getAndIncrement(), n)];
+      if (s.referenced) {
+        s.referenced = false; // second chance
+        continue;
+      }
+      if (!s.lock.tryLock()) {
+        continue;
+      }
+      if (s.dirty) {
+        s.lock.unlock();
+        continue;
+      }
+      if (s.owner != null) {
+        s.owner.evicted(s);
+        evictions.incrementAndGet();
+      }
+      s.owner = null;
+      s.track = -1;
+      return s;
+    }
+    return null;
+  }
+
+  /** Gives back a slot taken by {@link #allocate()} but not used; caller holds its lock. */
+  void free(Slot s) {
+    s.owner = null;
+    s.track = -1;
+    s.dirty = false;
+    s.lock.unlock();
+  }
+
+  void markDirty(Slot s) {
+    if (!s.dirty) {
+      s.dirty = true;
+      if (dirty.incrementAndGet() >= dirtyHighWater / 2) {
+        wakeDestager();
+      }
+    }
+  }
+
+  void markClean(Slot s) {
+    if (s.dirty) {
+      s.dirty = false;
+      dirty.decrementAndGet();
+    }
+  }
+
+  /** Back-pressure: waits while too many slots are dirty, so memory never grows past the cap. */
+  void awaitRoomForDirty() {
+    if (dirty.get() < dirtyHighWater) {
+      return;
+    }
+    pressure.lock();
+    try {
+      while (dirty.get() >= dirtyHighWater && !closed) {
+        destageWanted.signalAll();
+        destaged.awaitUninterruptibly();
+      }
+    } finally {
+      pressure.unlock();
+    }
+  }
+
+  /** Waits until a slot may have become free (something was destaged). */
+  void awaitDestage() {
+    pressure.lock();
+    try {
+      destageWanted.signalAll();
+      destaged.await(DESTAGE_INTERVAL_MS, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      pressure.unlock();
+    }
+  }
+
+  private void wakeDestager() {
+    pressure.lock();
+    try {
+      destageWanted.signalAll();
+    } finally {
+      pressure.unlock();
+    }
+  }
+
+  private void signalDestaged() {
+    pressure.lock();
+    try {
+      destaged.signalAll();
+    } finally {
+      pressure.unlock();
+    }
+  }
+
+  private void destageLoop() {
+    while (!closed) {
+      pressure.lock();
+      try {
+        if (dirty.get() == 0) {
+          destageWanted.await(DESTAGE_INTERVAL_MS, TimeUnit.MILLISECONDS);
+        }
+      } catch (InterruptedException e) {
+        return;
+      } finally {
+        pressure.unlock();
+      }
+      for (CachedVolume v : volumes) {
+        try {
+          v.destageAll();
+        } catch (Exception e) {
+          // Data stays dirty in its slot; the next flush() reports the failure to the caller.
+          LOG.log(Level.WARNING, "destage of '" + v.name() + "' failed; will retry", e);
+        }
+      }
+      signalDestaged();
+    }
+  }
+
+  /** Stops the destager and releases all native memory. Volumes must be closed before. */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    wakeDestager();
+    signalDestaged();
+    try {
+      destager.join(10_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    releaseSlabs();
+  }
+
+  /**
+   * Simulates a power cut of the cache's volatile memory: dirty data is dropped, not destaged,
+   * and the memory is released. For crash tests; the backends are left as they are.
+   */
+  public void loseVolatileContents() {
+    closed = true;
+    wakeDestager();
+    try {
+      destager.join(10_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    for (Slot s : slots) {
+      s.lock.lock();
+      s.dirty = false;
+      s.owner = null;
+      s.lock.unlock();
+    }
+    dirty.set(0);
+    releaseSlabs();
+  }
+
+  private void releaseSlabs() {
+    for (BytesStore<?, Void> slab : slabs) {
+      long bytes = slab.capacity();
+      slab.releaseLast();
+      LIVE_NATIVE_BYTES.addAndGet(-bytes);
+    }
+    slabs.clear();
+  }
+
+  boolean isClosed() {
+    return closed;
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("track cache is closed");
+    }
+  }
+}

@@ -1,0 +1,36 @@
+package io.pairkit.core.cache;
+
+import com.google.common.base.Preconditions;
+
+/**
+ * Track cache settings.
+ *
+ * @param capacityBytes  off-heap bytes for slots, per track size in use (at least 16 tracks)
+ * @param writeThrough   true: a write reaches the backend before it completes (the cache only
+ *                       serves reads); false (default): write-back, durable at {@code flush()}
+ * @param dirtyHighWater fraction of slots that may be dirty before host writes wait for destage
+ */
+public record TrackCacheConfig(long capacityBytes, boolean writeThrough, double dirtyHighWater) {
+  /** Default capacity: 256 MiB. */
+  public static final long DEFAULT_CAPACITY = 256L << 20;
+
+  public TrackCacheConfig {
+    Preconditions.checkArgument(capacityBytes > 0, "cache capacity must be positive, got %s",
+        capacityBytes);
+    Preconditions.checkArgument(dirtyHighWater > 0 && dirtyHighWater <= 1,
+        "dirtyHighWater must be in (0, 1], got %s", dirtyHighWater);
+  }
+
+  /** Write-back, 256 MiB, writers wait when three quarters of the slots are dirty. */
+  public static TrackCacheConfig defaults() {
+    return new TrackCacheConfig(DEFAULT_CAPACITY, false, 0.75);
+  }
+
+  public TrackCacheConfig withCapacity(long bytes) {
+    return new TrackCacheConfig(bytes, writeThrough, dirtyHighWater);
+  }
+
+  public TrackCacheConfig withWriteThrough(boolean on) {
+    return new TrackCacheConfig(capacityBytes, on, dirtyHighWater);
+  }
+}
