@@ -36,7 +36,7 @@ import org.roaringbitmap.longlong.Roaring64Bitmap;
  * mvn -q -Pbench -DskipTests -pl benchmarks -am package exec:exec \
  *     -Dbench.args="all --size=1g --dir=/var/tmp/pk --seconds=3"
  * </pre>
- * Scenarios: {@code copy proportional hostwrite bitmap pacing}, or {@code all}.
+ * Scenarios: {@code copy proportional hostwrite bitmap pacing cache}, or {@code all}.
  */
 public final class Scenarios {
   private static final int TRACK = 64 * 1024;
@@ -71,7 +71,7 @@ public final class Scenarios {
       }
     }
     if (which.isEmpty() || which.contains("all")) {
-      which = Set.of("copy", "proportional", "hostwrite", "bitmap", "pacing");
+      which = Set.of("copy", "proportional", "hostwrite", "bitmap", "pacing", "cache");
     }
     Files.createDirectories(dir);
     Scenarios s = new Scenarios(size, dir, seconds);
@@ -80,7 +80,8 @@ public final class Scenarios {
         System.getProperty("java.vm.name"), System.getProperty("java.version"), size >> 20,
         TRACK >> 10, dir);
     try {
-      for (String name : List.of("copy", "proportional", "hostwrite", "bitmap", "pacing")) {
+      for (String name : List.of("copy", "proportional", "hostwrite", "bitmap", "pacing",
+          "cache")) {
         if (which.contains(name)) {
           switch (name) {
             case "copy" -> s.initialCopy();
@@ -88,6 +89,7 @@ public final class Scenarios {
             case "hostwrite" -> s.hostWriteCost();
             case "bitmap" -> bitmapMemory();
             case "pacing" -> s.copyPacing();
+            case "cache" -> s.trackCache();
             default -> throw new IllegalArgumentException(name);
           }
         }
@@ -152,11 +154,18 @@ public final class Scenarios {
     return (System.nanoTime() - t0) / 1e9;
   }
 
-  private void plainCopy(Path src, Path dst, boolean direct) throws IOException {
+  /** A fresh sparse destination of the full size, as PairKit's file volumes create it. */
+  private void preallocate(Path dst) throws IOException {
     Files.deleteIfExists(dst);
+    try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(dst.toFile(), "rw")) {
+      raf.setLength(size);
+    }
+  }
+
+  private void plainCopy(Path src, Path dst, boolean direct) throws IOException {
+    preallocate(dst);
     try (FileChannel in = FileChannel.open(src, opts(direct, StandardOpenOption.READ));
-        FileChannel out = FileChannel.open(dst, opts(direct, StandardOpenOption.CREATE_NEW,
-            StandardOpenOption.WRITE))) {
+        FileChannel out = FileChannel.open(dst, opts(direct, StandardOpenOption.WRITE))) {
       ByteBuffer buf = ByteBuffer.allocateDirect(TRACK + 4096).alignedSlice(4096);
       for (long pos = 0; pos < size; pos += TRACK) {
         buf.clear().limit(TRACK);
@@ -173,10 +182,9 @@ public final class Scenarios {
   }
 
   private void transferCopy(Path src, Path dst) throws IOException {
-    Files.deleteIfExists(dst);
+    preallocate(dst);
     try (FileChannel in = FileChannel.open(src, StandardOpenOption.READ);
-        FileChannel out = FileChannel.open(dst, StandardOpenOption.CREATE_NEW,
-            StandardOpenOption.WRITE)) {
+        FileChannel out = FileChannel.open(dst, StandardOpenOption.WRITE)) {
       long pos = 0;
       while (pos < size) {
         pos += in.transferTo(pos, size - pos, out);
@@ -361,9 +369,16 @@ public final class Scenarios {
   }
 
   private Result writes(Writer writer, int writeSize) throws Exception {
+    return ops(writer, writeSize, size);
+  }
+
+  /** Runs {@code op} on random aligned offsets in {@code [0, range)} for the set seconds. */
+  private Result ops(Writer op, int ioSize, long range) throws Exception {
+    Writer writer = op;
+    int writeSize = ioSize;
     byte[] data = new byte[writeSize];
     ThreadLocalRandom.current().nextBytes(data);
-    long slots = size / writeSize;
+    long slots = range / writeSize;
     long[] latencies = new long[8_000_000];
     int n = 0;
     long end = System.nanoTime() + seconds * 1_000_000_000L;
@@ -476,6 +491,66 @@ public final class Scenarios {
     }
     System.out.println();
     Files.deleteIfExists(dir.resolve("s.img"));
+  }
+
+  // ------------------------------------------------------------------ 6. track cache
+
+  private void trackCache() throws Exception {
+    Path src = dir.resolve("src.img");
+    makeRandomImage(src, size);
+    readAllOnce(src);
+    long cacheBytes = 256L << 20;
+    long workingSet = Math.min(size, 192L << 20); // inside the cache
+    System.out.println("## 6. Track cache: random 4 KiB I/O over a " + (workingSet >> 20)
+        + " MiB working set of a " + (size >> 20) + " MiB file volume, cache "
+        + (cacheBytes >> 20) + " MiB write-back, one thread, " + seconds + " s per case "
+        + "(median of 3 interleaved rounds)");
+    System.out.println();
+    System.out.println("| operation | plain FileChannel (ops/s) | PairKit, cache (ops/s) | ratio | "
+        + "PairKit, no cache (ops/s) | cache p50 / p99 (µs) | FileChannel p50 / p99 (µs) |");
+    System.out.println("|---|---|---|---|---|---|---|");
+    for (String op : List.of("read", "write")) {
+      List<Result> plain = new ArrayList<>();
+      List<Result> cached = new ArrayList<>();
+      List<Result> uncached = new ArrayList<>();
+      for (int round = 0; round < 3; round++) {
+        sync();
+        try (FileChannel ch = FileChannel.open(src, StandardOpenOption.READ,
+            StandardOpenOption.WRITE)) {
+          Writer w = op.equals("read")
+              ? (offset, data) -> ch.read(ByteBuffer.wrap(data), offset)
+              : (offset, data) -> ch.write(ByteBuffer.wrap(data), offset);
+          plain.add(ops(w, 4096, workingSet));
+          ch.force(false);
+        }
+        sync();
+        for (boolean withCache : new boolean[] {true, false}) {
+          PairKit.Builder b = PairKit.builder();
+          if (withCache) {
+            b.trackCache(io.pairkit.core.cache.TrackCacheConfig.defaults()
+                .withCapacity(cacheBytes));
+          }
+          try (PairController pk = b.build()) {
+            HostVolume p = pk.openVolume(spec("p", src, "open", false));
+            for (long pos = 0; pos < workingSet; pos += 1 << 20) {
+              p.read(pos, 1 << 20); // warm the cache with the working set
+            }
+            Writer w = op.equals("read") ? (offset, data) -> p.read(offset, ByteBuffer.wrap(data))
+                : p::write;
+            (withCache ? cached : uncached).add(ops(w, 4096, workingSet));
+            p.flush(); // destage before the next case
+          }
+        }
+      }
+      Result pl = median(plain);
+      Result ca = median(cached);
+      Result un = median(uncached);
+      System.out.printf("| %s | %s | %s | %sx | %s | %s / %s | %s / %s |%n", op,
+          fmt(pl.opsPerSecond()), fmt(ca.opsPerSecond()), fmt(ca.opsPerSecond()
+              / pl.opsPerSecond()), fmt(un.opsPerSecond()), fmt(ca.p50()), fmt(ca.p99()),
+          fmt(pl.p50()), fmt(pl.p99()));
+    }
+    System.out.println();
   }
 
   // ------------------------------------------------------------------ helpers

@@ -8,7 +8,7 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A backend volume seen through a {@link TrackCache}: the engine uses it in place of the backend.
@@ -29,8 +29,8 @@ public final class CachedVolume implements Volume {
   private final Volume backend;
   private final int trackSize;
   private final long size;
-  /** This volume's slots by track, ascending for destage. */
-  private final ConcurrentSkipListMap<Long, Slot> slots = new ConcurrentSkipListMap<>();
+  /** This volume's slots by track (hash lookups on the I/O path; destage sorts what is dirty). */
+  private final ConcurrentHashMap<Long, Slot> slots = new ConcurrentHashMap<>();
   private final ThreadLocal<ByteBuffer> staging = new ThreadLocal<>();
   private volatile boolean closed;
 
@@ -74,6 +74,10 @@ public final class CachedVolume implements Volume {
       long t = pos / trackSize;
       int from = (int) (pos - t * trackSize);
       int to = (int) Math.min(trackSize, stop - t * trackSize);
+      if (readHit(t, from, to, dst)) {
+        pos += to - from;
+        continue;
+      }
       Slot s = lockedSlot(t, true, false);
       if (s == null) {
         // No slot to be had now (all dirty or busy): read around the cache.
@@ -90,6 +94,33 @@ public final class CachedVolume implements Volume {
       }
       pos += to - from;
     }
+  }
+
+  /**
+   * Copies bytes of track {@code t} from its slot without taking the lock, if the slot holds the
+   * track and nobody changed the slot meanwhile (the stamp validates); else leaves {@code dst}
+   * as it was and returns false.
+   */
+  private boolean readHit(long t, int from, int to, ByteBuffer dst) {
+    Slot s = slots.get(t);
+    if (s == null) {
+      return false;
+    }
+    long stamp = s.stamps.tryOptimisticRead();
+    if (stamp == 0 || !s.holds(this, t)) {
+      return false;
+    }
+    int start = dst.position();
+    dst.put(s.view(from, to));
+    if (!s.stamps.validate(stamp)) {
+      dst.position(start); // changed under us: the locked path will redo it
+      return false;
+    }
+    if (!s.referenced) {
+      s.referenced = true;
+    }
+    cache.hits.incrementAndGet();
+    return true;
   }
 
   @Override
@@ -154,7 +185,9 @@ public final class CachedVolume implements Volume {
       if (s != null) {
         s.lock.lock();
         if (s.holds(this, t)) {
-          s.referenced = true;
+          if (!s.referenced) {
+            s.referenced = true;
+          }
           cache.hits.incrementAndGet();
           return s;
         }
@@ -201,12 +234,14 @@ public final class CachedVolume implements Volume {
    * Slots written concurrently after being copied stay dirty for the next pass.
    */
   void destageAll() throws IOException {
+    long[] dirtyTracks = slots.entrySet().stream()
+        .filter(e -> e.getValue().dirty) // racy peek; the locked check below decides
+        .mapToLong(Map.Entry::getKey).sorted().toArray();
     IOException failure = null;
     List<Slot> run = new ArrayList<>();
-    for (Map.Entry<Long, Slot> e : slots.entrySet()) {
-      Slot s = e.getValue();
-      long t = e.getKey();
-      if (!s.dirty) { // racy peek; the locked check below decides
+    for (long t : dirtyTracks) {
+      Slot s = slots.get(t);
+      if (s == null) {
         continue;
       }
       boolean extendsRun = !run.isEmpty() && run.get(run.size() - 1).track == t - 1
@@ -216,7 +251,7 @@ public final class CachedVolume implements Volume {
       }
       s.lock.lock();
       if (s.holds(this, t) && s.dirty) {
-        run.add(s); // stays locked until its run is written
+        run.add(s); // stays locked until its run is written; runs lock in ascending order
       } else {
         s.lock.unlock();
       }

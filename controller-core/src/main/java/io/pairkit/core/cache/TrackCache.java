@@ -13,6 +13,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.StampedLock;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import net.openhft.chronicle.bytes.BytesStore;
@@ -131,13 +132,17 @@ public final class TrackCache implements AutoCloseable {
 
   // ------------------------------------------------------------ slots
 
-  /** One track-sized slot. Fields are guarded by {@link #lock}. */
+  /**
+   * One track-sized slot. Fields change only under {@link #lock} (the write view of
+   * {@link #stamps}, never re-entered); read hits may copy under an optimistic stamp instead.
+   */
   static final class Slot {
     final int index;
     final ByteBuffer mem;
-    final ReentrantLock lock = new ReentrantLock();
-    CachedVolume owner;
-    long track = -1;
+    final StampedLock stamps = new StampedLock();
+    final java.util.concurrent.locks.Lock lock = stamps.asWriteLock();
+    volatile CachedVolume owner;
+    volatile long track = -1;
     /** Volatile so destage passes can skip clean slots without locking them. */
     volatile boolean dirty;
     /** Set on use, cleared by the clock hand: a second chance before eviction. */

@@ -20,6 +20,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -94,15 +95,28 @@ class TrackCacheTest {
 
   @Test
   void powerCut_losesOnlyUnflushedWrites() throws Exception {
-    Random random = new Random(9);
-    for (int round = 0; round < 20; round++) {
+    powerCuts(9, 20);
+  }
+
+  /** Crash enumeration: many random histories, each cut at a random point. */
+  @Test
+  @Tag("slow")
+  @Timeout(600)
+  void powerCutEnumeration() throws Exception {
+    powerCuts(1000, 3000);
+  }
+
+  private static void powerCuts(long seed, int rounds) throws Exception {
+    Random random = new Random(seed);
+    for (int round = 0; round < rounds; round++) {
       MemoryVolume backend = new MemoryVolume("v", 64L * TS, TS);
       TrackCache cache = new TrackCache(TrackCacheConfig.defaults().withCapacity(16 * TS), TS);
       CachedVolume v = cache.wrap(backend);
       byte[] before = new byte[64 * TS];
       byte[] after = new byte[64 * TS];
       boolean[] unflushed = new boolean[64 * TS];
-      for (int op = 0; op < 60; op++) {
+      int ops = 1 + random.nextInt(80); // the cut comes after a random number of operations
+      for (int op = 0; op < ops; op++) {
         int offset = random.nextInt(60 * TS);
         byte[] data = pattern(random.nextLong(), 1 + random.nextInt(2 * TS));
         v.write(offset, ByteBuffer.wrap(data));
@@ -118,7 +132,8 @@ class TrackCacheTest {
       byte[] disk = read(backend.reopen(), 0, 64 * TS);
       for (int i = 0; i < disk.length; i++) {
         if (!unflushed[i]) {
-          assertEquals(before[i], disk[i], "round " + round + ": flushed byte " + i + " lost");
+          assertEquals(before[i], disk[i], "seed " + seed + " round " + round + ": flushed byte "
+              + i + " lost");
         }
       }
     }
