@@ -8,6 +8,7 @@ import com.sun.nio.file.ExtendedOpenOption;
 import io.pairkit.api.error.AlreadyClosedException;
 import io.pairkit.api.error.VolumeConfigException;
 import io.pairkit.api.spi.Volume;
+import io.pairkit.api.spi.Volumes;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -378,10 +379,7 @@ public final class FileVolume implements Volume {
   }
 
   private void checkRange(long offset, int length) {
-    if (offset < 0 || offset > size - length) {
-      throw new IndexOutOfBoundsException("volume '" + name + "': range [" + offset + ", "
-          + (offset + length) + ") is outside [0, " + size + ")");
-    }
+    Volumes.checkRange(name, size, offset, length);
   }
 
   /** True if I/O bypasses the page cache (O_DIRECT). */

@@ -126,25 +126,12 @@ public abstract class AbstractVolumeContractTest {
     Volume v = volume();
     int threads = 4;
     int tracksEach = 16;
-    ExecutorService pool = Executors.newFixedThreadPool(threads);
-    try {
-      List<Future<?>> done = new ArrayList<>();
-      for (int t = 0; t < threads; t++) {
-        int id = t;
-        done.add(pool.submit(() -> {
-          for (int i = 0; i < tracksEach; i++) {
-            long track = (long) i * threads + id; // interleaved tracks
-            v.write(track * TRACK, ByteBuffer.wrap(pattern(track)));
-          }
-          return null;
-        }));
+    inParallel(threads, id -> {
+      for (int i = 0; i < tracksEach; i++) {
+        long track = (long) i * threads + id; // interleaved tracks
+        v.write(track * TRACK, ByteBuffer.wrap(pattern(track)));
       }
-      for (Future<?> f : done) {
-        f.get();
-      }
-    } finally {
-      pool.shutdown();
-    }
+    });
     for (long track = 0; track < (long) threads * tracksEach; track++) {
       assertArrayEquals(pattern(track), read(v, track * TRACK, TRACK), "track " + track);
     }
@@ -156,25 +143,12 @@ public abstract class AbstractVolumeContractTest {
     int threads = 4;
     int piece = 24; // unaligned pieces, interleaved across threads within each 4 KiB block
     int piecesEach = 2 * TRACK / piece / threads;
-    ExecutorService pool = Executors.newFixedThreadPool(threads);
-    try {
-      List<Future<?>> done = new ArrayList<>();
-      for (int t = 0; t < threads; t++) {
-        int id = t;
-        done.add(pool.submit(() -> {
-          for (int i = 0; i < piecesEach; i++) {
-            long offset = 7 + (long) (i * threads + id) * piece;
-            v.write(offset, ByteBuffer.wrap(random(offset, piece)));
-          }
-          return null;
-        }));
+    inParallel(threads, id -> {
+      for (int i = 0; i < piecesEach; i++) {
+        long offset = 7 + (long) (i * threads + id) * piece;
+        v.write(offset, ByteBuffer.wrap(random(offset, piece)));
       }
-      for (Future<?> f : done) {
-        f.get();
-      }
-    } finally {
-      pool.shutdown();
-    }
+    });
     for (int i = 0; i < piecesEach * threads; i++) {
       long offset = 7 + (long) i * piece;
       assertArrayEquals(random(offset, piece), read(v, offset, piece), "piece at " + offset);
@@ -203,6 +177,31 @@ public abstract class AbstractVolumeContractTest {
     assertThrows(AlreadyClosedException.class, () -> v.read(0, ByteBuffer.allocate(1)));
     assertThrows(AlreadyClosedException.class, () -> v.write(0, ByteBuffer.allocate(1)));
     assertThrows(AlreadyClosedException.class, v::flush);
+  }
+
+  /** A task of one thread of {@link #inParallel}; gets the thread's number. */
+  protected interface ThreadTask {
+    void run(int id) throws Exception;
+  }
+
+  /** Runs {@code task} on {@code threads} threads at once and rethrows the first failure. */
+  protected static void inParallel(int threads, ThreadTask task) throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    try {
+      List<Future<?>> done = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        int id = t;
+        done.add(pool.submit(() -> {
+          task.run(id);
+          return null;
+        }));
+      }
+      for (Future<?> f : done) {
+        f.get();
+      }
+    } finally {
+      pool.shutdown();
+    }
   }
 
   protected static byte[] read(Volume v, long offset, int length) throws Exception {

@@ -2,6 +2,7 @@ package io.pairkit.api.testing;
 
 import io.pairkit.api.error.AlreadyClosedException;
 import io.pairkit.api.spi.Volume;
+import io.pairkit.api.spi.Volumes;
 import java.nio.ByteBuffer;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
@@ -104,9 +105,6 @@ public final class MemoryVolume implements Volume {
     if (closed) {
       throw new AlreadyClosedException("memory volume '" + name + "' is closed");
     }
-    if (offset < 0 || offset > size - length) {
-      throw new IndexOutOfBoundsException("volume '" + name + "': range [" + offset + ", "
-          + (offset + length) + ") is outside [0, " + size + ")");
-    }
+    Volumes.checkRange(name, size, offset, length);
   }
 }

@@ -2,6 +2,7 @@ package io.pairkit.core.cache;
 
 import io.pairkit.api.error.AlreadyClosedException;
 import io.pairkit.api.spi.Volume;
+import io.pairkit.api.spi.Volumes;
 import io.pairkit.core.cache.TrackCache.Slot;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -342,10 +343,7 @@ public final class CachedVolume implements Volume {
 
   private void check(long offset, int length) {
     checkOpen();
-    if (offset < 0 || offset > size - length) {
-      throw new IndexOutOfBoundsException("volume '" + name() + "': range [" + offset + ", "
-          + (offset + length) + ") is outside [0, " + size + ")");
-    }
+    Volumes.checkRange(name(), size, offset, length);
   }
 
   private void checkOpen() {
