@@ -21,6 +21,7 @@ import io.pairkit.api.error.VolumeConfigException;
 import io.pairkit.api.error.VolumeInUseException;
 import io.pairkit.api.error.VolumeMismatchException;
 import io.pairkit.api.spi.VolumeSpec;
+import io.pairkit.api.testing.MemoryVolume;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -198,6 +199,9 @@ class BadInputTest {
     assertError(VolumeConfigException.class,
         () -> rig.pk.openVolume(VolumeSpec.builder("v", "tape").build()), "'tape'", "known");
     assertError(VolumeInUseException.class, () -> rig.volume("p", SIZE, TS), "already open");
+    MemoryVolume refused = new MemoryVolume("p", SIZE, TS);
+    assertError(VolumeInUseException.class, () -> rig.pk.attachVolume(refused), "already open");
+    refused.write(0, java.nio.ByteBuffer.wrap(new byte[] {1})); // still the caller's, still open
     assertError(ExtentOutOfRangeException.class, () -> p.write(SIZE - 1, new byte[2]),
         "leaves the volume");
     assertError(ExtentOutOfRangeException.class, () -> p.read(-1, 1), "leaves the volume");

@@ -105,8 +105,9 @@ class FileVolumeProviderTest {
 
   @Test
   void secondOpenOfTheSameImageIsRefused() throws Exception {
-    try (Volume v = provider.open(spec("l.img", "mode", "create", "size", "4k"))) {
+    try (Volume first = provider.open(spec("l.img", "mode", "create", "size", "4k"))) {
       assertConfigError(() -> provider.open(spec("l.img")), "already open");
+      assertEquals(4096, first.size(), "the first opener keeps working");
     }
   }
 

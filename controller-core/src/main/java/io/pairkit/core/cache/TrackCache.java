@@ -265,25 +265,33 @@ public final class TrackCache implements AutoCloseable {
   }
 
   private void destageLoop() {
+    long backoffMs = 0;
     while (!closed) {
       pressure.lock();
       try {
-        if (dirty.get() == 0) {
-          destageWanted.await(DESTAGE_INTERVAL_MS, TimeUnit.MILLISECONDS);
+        if (dirty.get() == 0 || backoffMs > 0) {
+          destageWanted.await(Math.max(DESTAGE_INTERVAL_MS, backoffMs), TimeUnit.MILLISECONDS);
         }
       } catch (InterruptedException e) {
         return;
       } finally {
         pressure.unlock();
       }
+      boolean failed = false;
       for (CachedVolume v : volumes) {
         try {
           v.destageAll();
         } catch (Exception e) {
           // Data stays dirty in its slot; the next flush() reports the failure to the caller.
-          LOG.log(Level.WARNING, "destage of '" + v.name() + "' failed; will retry", e);
+          failed = true;
+          if (backoffMs == 0) {
+            LOG.log(Level.WARNING, "destage of '" + v.name() + "' failed; retrying with "
+                + "back-off until it succeeds", e);
+          }
         }
       }
+      // A dead backend must not turn the destager into a busy loop: back off up to 5 s.
+      backoffMs = failed ? Math.min(5_000, Math.max(DESTAGE_INTERVAL_MS, backoffMs * 2)) : 0;
       signalDestaged();
     }
   }

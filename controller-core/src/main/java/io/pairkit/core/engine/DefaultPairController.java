@@ -60,22 +60,25 @@ public final class DefaultPairController implements PairController {
       throw new VolumeIOException("volume '" + spec.name() + "' (type " + spec.type()
           + ") could not be opened: " + e.getMessage() + "; check the backend and retry", e);
     }
-    return register(raw);
+    return register(raw, true);
   }
 
+  /** The caller keeps ownership of {@code volume} if this throws. */
   @Override
   public HostVolume attachVolume(Volume volume) {
     checkOpen();
-    return register(volume);
+    return register(volume, false);
   }
 
-  private synchronized HostVolume register(Volume raw) {
+  private synchronized HostVolume register(Volume raw, boolean openedHere) {
     checkOpen();
     try {
       refuseTakenName(raw.name());
       checkGeometry(raw);
     } catch (RuntimeException e) {
-      closeQuietly(raw);
+      if (openedHere) {
+        closeQuietly(raw);
+      }
       throw e;
     }
     Volume underEngine = raw;

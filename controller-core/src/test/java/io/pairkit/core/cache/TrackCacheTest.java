@@ -222,6 +222,30 @@ class TrackCacheTest {
   }
 
   @Test
+  void deadBackend_flushReportsItAndDataStaysCachedUntilItRecovers() throws Exception {
+    io.pairkit.api.testing.FaultyVolume backend = new io.pairkit.api.testing.FaultyVolume(
+        new MemoryVolume("v", 64L * TS, TS));
+    try (TrackCache cache = new TrackCache(TrackCacheConfig.defaults().withCapacity(32 * TS),
+        TS)) {
+      CachedVolume v = cache.wrap(backend);
+      byte[] data = pattern(4, 3 * TS);
+      backend.fail(io.pairkit.api.testing.FaultyVolume.Fault.WRITES);
+      v.write(2 * TS, ByteBuffer.wrap(data));
+      IOException e = assertThrows(IOException.class, v::flush);
+      assertTrue(e.getMessage().contains("injected"), e.getMessage());
+      assertArrayEquals(data, read(v, 2 * TS, data.length), "the cache still holds the data");
+      assertEquals(3, cache.stats().dirtySlots());
+      long writesWhileDead = backend.writes();
+      backend.heal();
+      v.flush();
+      assertArrayEquals(data, read(backend, 2 * TS, data.length));
+      assertEquals(0, cache.stats().dirtySlots());
+      assertTrue(backend.writes() > writesWhileDead);
+      v.close();
+    }
+  }
+
+  @Test
   void nativeMemoryIsReleasedAcrossOpenCloseCycles() throws Exception {
     long before = TrackCache.liveNativeBytes();
     for (int i = 0; i < 50; i++) {
