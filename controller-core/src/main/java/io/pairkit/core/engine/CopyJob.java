@@ -7,22 +7,26 @@ import io.pairkit.api.RequestKind;
 import io.pairkit.api.error.PairKitException;
 import io.pairkit.api.error.VolumeIOException;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.roaringbitmap.longlong.PeekableLongIterator;
 import org.roaringbitmap.longlong.Roaring64Bitmap;
 
 /**
  * A request's background copy: drains the tracks that were pending in its region at the request
- * instant, in ascending order, one track lock at a time. A track already copied by someone else
+ * instant, in ascending batches on up to {@code copyThreads} workers, one track lock at a time. A track already copied by someone else
  * (copy-on-write, another request) counts as done without a copy. Tracks that become pending
  * after the instant are not its business: the mirror, or a later request, copies them.
  */
-public final class CopyJob implements CopyRequest, Runnable {
+public final class CopyJob implements CopyRequest {
   private final long id;
   private final PairModel pair;
   private final RequestKind kind;
@@ -45,39 +49,90 @@ public final class CopyJob implements CopyRequest, Runnable {
     this.toCopy = toCopy;
     this.tracksToCopy = toCopy.getLongCardinality();
     this.drainsMirror = drainsMirror;
+    this.remaining = toCopy.getLongIterator();
   }
 
-  @Override
-  public void run() {
-    try {
-      PeekableLongIterator it = toCopy.getLongIterator();
-      while (it.hasNext()) {
-        if (cancelledBecause != null) {
+  /**
+   * Starts the copy on up to {@code copyThreads} (and at most {@code maxTracksInFlight}) workers
+   * of {@code executor}. Workers take ascending batches of tracks from the snapshot; the last one
+   * to stop completes the request, once.
+   */
+  void startOn(Executor executor) {
+    int wanted = (int) Math.max(1, Math.min(Math.min(pair.engine.config.copyThreads(),
+        pair.engine.config.maxTracksInFlight()), (tracksToCopy + BATCH - 1) / BATCH));
+    workersLeft.set(wanted);
+    for (int i = 0; i < wanted; i++) {
+      try {
+        executor.execute(this::work);
+      } catch (RejectedExecutionException closing) {
+        cancel("its controller is closing");
+        if (workersLeft.addAndGet(-(wanted - i)) == 0) {
           finish(null);
-          return;
         }
-        long moved = pair.copyIfPending(it.next(), false);
-        if (moved == -2) {
-          cancel("pair '" + pair.id() + "' is gone");
-          finish(null);
-          return;
-        }
-        if (moved >= 0) {
-          copied.incrementAndGet();
-          bytes.addAndGet(moved);
-        }
-        done.incrementAndGet();
+        return;
       }
-      finish(null);
+    }
+  }
+
+  private static final int BATCH = 8;
+  private final AtomicInteger workersLeft = new AtomicInteger();
+  private final PeekableLongIterator remaining;
+  private volatile VolumeIOException failure;
+
+  /** The next ascending batch of tracks, or an empty array when the snapshot is used up. */
+  private long[] nextBatch() {
+    synchronized (remaining) {
+      long[] batch = new long[BATCH];
+      int n = 0;
+      while (n < BATCH && remaining.hasNext()) {
+        batch[n++] = remaining.next();
+      }
+      return n == BATCH ? batch : Arrays.copyOf(batch, n);
+    }
+  }
+
+  private void work() {
+    try {
+      while (failure == null && cancelledBecause == null) {
+        long[] batch = nextBatch();
+        if (batch.length == 0) {
+          break;
+        }
+        for (long t : batch) {
+          if (failure != null || cancelledBecause != null) {
+            break;
+          }
+          long moved = pair.copyIfPending(t, false);
+          if (moved == -2) {
+            cancel("pair '" + pair.id() + "' is gone");
+            break;
+          }
+          if (moved >= 0) {
+            copied.incrementAndGet();
+            bytes.addAndGet(moved);
+          }
+          done.incrementAndGet();
+        }
+      }
     } catch (VolumeIOException e) {
-      finish(new VolumeIOException("pair '" + pair.id() + "': " + kind + " request " + id
+      fail(new VolumeIOException("pair '" + pair.id() + "': " + kind + " request " + id
           + " stopped after " + progress() + ": " + e.getMessage()
           + ". The pair is SUSPENDED; tracks not copied stay pending. Fix the backend and call "
           + "resume().", e));
     } catch (RuntimeException | Error e) {
-      finish(new VolumeIOException("pair '" + pair.id() + "': " + kind + " request " + id
+      fail(new VolumeIOException("pair '" + pair.id() + "': " + kind + " request " + id
           + " failed unexpectedly (" + e + "); the pair is SUSPENDED, call resume()", e));
       throw e;
+    } finally {
+      if (workersLeft.decrementAndGet() == 0) {
+        finish(failure);
+      }
+    }
+  }
+
+  private synchronized void fail(VolumeIOException e) {
+    if (failure == null) {
+      failure = e;
     }
   }
 
@@ -99,12 +154,6 @@ public final class CopyJob implements CopyRequest, Runnable {
     if (cancelledBecause == null) {
       cancelledBecause = why;
     }
-  }
-
-  /** For a job the executor refused to run (controller closing): completes it at once. */
-  void abandon(String why) {
-    cancel(why);
-    finish(null);
   }
 
   boolean wasCancelled() {

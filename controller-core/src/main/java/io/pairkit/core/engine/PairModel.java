@@ -639,11 +639,7 @@ public abstract class PairModel implements Pair {
 
   /** Starts the job's copy; called once the instant's locks are released. */
   void start(CopyJob job) {
-    try {
-      engine.copyExecutor.execute(job);
-    } catch (java.util.concurrent.RejectedExecutionException closing) {
-      job.abandon("its controller is closing");
-    }
+    job.startOn(engine.copyExecutor);
   }
 
   // Model changes of the requests (DESIGN.md section 4 table), called inside Instant.apply.
