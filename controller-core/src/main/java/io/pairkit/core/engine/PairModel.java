@@ -751,10 +751,6 @@ public abstract class PairModel implements Pair {
     publishState();
   }
 
-  boolean isDeleted() {
-    return deleted;
-  }
-
   // ---------------------------------------------------------------- delete
 
   @Override
