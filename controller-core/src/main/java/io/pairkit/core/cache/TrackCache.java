@@ -3,6 +3,7 @@ package io.pairkit.core.cache;
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import io.pairkit.api.CacheStats;
 import io.pairkit.api.spi.Volume;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -53,6 +54,10 @@ public final class TrackCache implements AutoCloseable {
   private final Condition destaged = pressure.newCondition();
   private final Condition destageWanted = pressure.newCondition();
   private final Thread destager;
+  /** Set while destage passes fail (a backend is down); cleared by a clean pass. */
+  private volatile String destageFailure;
+  /** Completed destage passes; guarded by {@link #pressure}. */
+  private long destagePasses;
   private volatile boolean closed;
 
   /**
@@ -217,14 +222,34 @@ public final class TrackCache implements AutoCloseable {
     }
   }
 
-  /** Back-pressure: waits while too many slots are dirty, so memory never grows past the cap. */
-  void awaitRoomForDirty() {
+  /**
+   * Back-pressure: waits while too many slots are dirty, so memory never grows past the cap.
+   *
+   * @throws IOException if the cache is full of data a failing backend refuses: waiting would
+   *     hang the writer for as long as the backend is down
+   */
+  void awaitRoomForDirty() throws IOException {
     if (dirty.get() < dirtyHighWater) {
       return;
     }
     pressure.lock();
     try {
       while (dirty.get() >= dirtyHighWater && !closed) {
+        if (destageFailure != null) {
+          // The failure may be stale (backend back, destager still backing off): ask for one
+          // fresh pass and refuse only if that fails too.
+          long seen = destagePasses;
+          destageWanted.signalAll();
+          while (destagePasses == seen && !closed) {
+            destaged.awaitUninterruptibly();
+          }
+        }
+        String failure = destageFailure;
+        if (failure != null && dirty.get() >= dirtyHighWater) {
+          throw new IOException("the track cache is full of data its backend refuses ("
+              + failure + "); the write was not taken. Fix the backend: destage retries "
+              + "on its own, and flush() reports when everything is written");
+        }
         destageWanted.signalAll();
         destaged.awaitUninterruptibly();
       }
@@ -258,6 +283,7 @@ public final class TrackCache implements AutoCloseable {
   private void signalDestaged() {
     pressure.lock();
     try {
+      destagePasses++;
       destaged.signalAll();
     } finally {
       pressure.unlock();
@@ -277,13 +303,13 @@ public final class TrackCache implements AutoCloseable {
       } finally {
         pressure.unlock();
       }
-      boolean failed = false;
+      String failed = null;
       for (CachedVolume v : volumes) {
         try {
           v.destageAll();
         } catch (Exception e) {
           // Data stays dirty in its slot; the next flush() reports the failure to the caller.
-          failed = true;
+          failed = "volume '" + v.name() + "': " + e.getMessage();
           if (backoffMs == 0) {
             LOG.log(Level.WARNING, "destage of '" + v.name() + "' failed; retrying with "
                 + "back-off until it succeeds", e);
@@ -291,8 +317,10 @@ public final class TrackCache implements AutoCloseable {
         }
       }
       // A dead backend must not turn the destager into a busy loop: back off up to 5 s.
-      backoffMs = failed ? Math.min(5_000, Math.max(DESTAGE_INTERVAL_MS, backoffMs * 2)) : 0;
-      signalDestaged();
+      backoffMs = failed != null
+          ? Math.min(5_000, Math.max(DESTAGE_INTERVAL_MS, backoffMs * 2)) : 0;
+      destageFailure = failed;
+      signalDestaged(); // also wakes writers waiting for room, so they see a failure at once
     }
   }
 

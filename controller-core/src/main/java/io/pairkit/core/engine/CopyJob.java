@@ -22,23 +22,29 @@ import org.roaringbitmap.longlong.Roaring64Bitmap;
 
 /**
  * A request's background copy: drains the tracks that were pending in its region at the request
- * instant, in ascending batches on up to {@code copyThreads} workers, one track lock at a time. A track already copied by someone else
- * (copy-on-write, another request) counts as done without a copy. Tracks that become pending
+ * instant, in ascending batches on up to {@code copyThreads} workers, one track lock at a time. A
+ * track already copied by someone else (copy-on-write, another request) counts as done without a
+ * copy. Tracks that become pending
  * after the instant are not its business: the mirror, or a later request, copies them.
  */
 public final class CopyJob implements CopyRequest {
+  private static final int BATCH = 8;
+
   private final long id;
   private final PairModel pair;
   private final RequestKind kind;
   private final ExtentSet region;
-  private final Roaring64Bitmap toCopy;
   private final long tracksToCopy;
+  /** The snapshot's tracks not yet handed to a worker; guarded by itself. */
+  private final PeekableLongIterator remaining;
   private final boolean drainsMirror;
   private final AtomicLong done = new AtomicLong();
   private final AtomicLong copied = new AtomicLong();
   private final AtomicLong bytes = new AtomicLong();
   private final CompletableFuture<CopyProgress> completion = new CompletableFuture<>();
+  private final AtomicInteger workersLeft = new AtomicInteger();
   private volatile String cancelledBecause;
+  private volatile VolumeIOException failure;
 
   CopyJob(long id, PairModel pair, RequestKind kind, ExtentSet region, Roaring64Bitmap toCopy,
       boolean drainsMirror) {
@@ -46,7 +52,6 @@ public final class CopyJob implements CopyRequest {
     this.pair = pair;
     this.kind = kind;
     this.region = region;
-    this.toCopy = toCopy;
     this.tracksToCopy = toCopy.getLongCardinality();
     this.drainsMirror = drainsMirror;
     this.remaining = toCopy.getLongIterator();
@@ -73,11 +78,6 @@ public final class CopyJob implements CopyRequest {
       }
     }
   }
-
-  private static final int BATCH = 8;
-  private final AtomicInteger workersLeft = new AtomicInteger();
-  private final PeekableLongIterator remaining;
-  private volatile VolumeIOException failure;
 
   /** The next ascending batch of tracks, or an empty array when the snapshot is used up. */
   private long[] nextBatch() {
@@ -136,10 +136,10 @@ public final class CopyJob implements CopyRequest {
     }
   }
 
-  private void finish(VolumeIOException failure) {
-    pair.jobFinished(this, failure);
-    if (failure != null) {
-      completion.completeExceptionally(failure);
+  private void finish(VolumeIOException error) {
+    pair.jobFinished(this, error);
+    if (error != null) {
+      completion.completeExceptionally(error);
     } else if (cancelledBecause != null) {
       completion.completeExceptionally(new CancellationException(
           kind + " request " + id + " of pair '" + pair.id() + "' was abandoned: "

@@ -246,6 +246,40 @@ class TrackCacheTest {
   }
 
   @Test
+  void deadBackend_writersGetAnErrorInsteadOfHangingWhenTheCacheIsFull() throws Exception {
+    io.pairkit.api.testing.FaultyVolume backend = new io.pairkit.api.testing.FaultyVolume(
+        new MemoryVolume("v", 256L * TS, TS));
+    try (TrackCache cache = new TrackCache(TrackCacheConfig.defaults().withCapacity(16 * TS),
+        TS)) {
+      CachedVolume v = cache.wrap(backend);
+      backend.fail(io.pairkit.api.testing.FaultyVolume.Fault.WRITES);
+      int accepted = 0;
+      IOException refused = null;
+      for (long t = 0; t < 200 && refused == null; t++) {
+        try {
+          v.write(t * TS, ByteBuffer.wrap(pattern(t, TS)));
+          accepted++;
+        } catch (IOException e) {
+          refused = e;
+        }
+      }
+      assertTrue(refused != null, "a full cache over a dead backend must refuse, not hang");
+      assertTrue(refused.getMessage().contains("'v'")
+          && refused.getMessage().contains("injected"), refused.getMessage());
+      assertTrue(accepted >= 12 && accepted < 200, "accepted " + accepted);
+      backend.heal();
+      // Still full and the destager backing off, yet a write must go through at once.
+      v.write(199L * TS, ByteBuffer.wrap(pattern(199, TS)));
+      v.flush(); // everything accepted reaches the backend once it is back
+      for (long t = 0; t < accepted; t++) {
+        assertArrayEquals(pattern(t, TS), read(backend, t * TS, TS), "track " + t);
+      }
+      assertArrayEquals(pattern(199, TS), read(backend, 199L * TS, TS));
+      v.close();
+    }
+  }
+
+  @Test
   void nativeMemoryIsReleasedAcrossOpenCloseCycles() throws Exception {
     long before = TrackCache.liveNativeBytes();
     for (int i = 0; i < 50; i++) {
