@@ -194,6 +194,38 @@ class BadInputTest {
   }
 
   @Test
+  void badSettingsAndForeignVolumesAreRefused() {
+    assertError(IllegalArgumentException.class,
+        () -> PairKit.builder().copyThreads(0).build(), "copyThreads");
+    assertError(IllegalArgumentException.class,
+        () -> PairKit.builder().maxPairsPerPrimary(65).build(), "maxPairsPerPrimary");
+    assertError(IllegalArgumentException.class,
+        () -> PairKit.builder().copyBytesPerSecond(-1).build(), "copyBytesPerSecond");
+    assertError(IllegalArgumentException.class,
+        () -> io.pairkit.core.cache.TrackCacheConfig.defaults().withCapacity(0), "capacity");
+    assertError(IllegalArgumentException.class, () -> rig.pk.createVolumePair(" ", p, s),
+        "non-blank id");
+    try (Rig other = new Rig(false)) {
+      HostVolume foreign = other.volume("f", SIZE, TS);
+      assertError(NotFoundException.class, () -> rig.pk.createVolumePair("x", p, foreign),
+          "'f'", "not opened by this controller");
+    }
+  }
+
+  @Test
+  void waitingPastTheTimeoutSaysTheCopyGoesOn() {
+    Rig.fill(p, 1);
+    rig.pk.pauseBackgroundCopies();
+    VolumePair pair = rig.pk.createVolumePair("vp", p, s);
+    assertError(io.pairkit.api.error.PairKitException.class,
+        () -> pair.initialCopy().await(java.time.Duration.ofMillis(50)), "not done after",
+        "goes on in the background");
+    rig.pk.resumeBackgroundCopies();
+    pair.initialCopy().await(WAIT);
+    assertEquals(PairState.FORMED, pair.state());
+  }
+
+  @Test
   void unknownVolumesAndBackendsAreNamed() {
     assertError(NotFoundException.class, () -> rig.pk.volume("nope"), "'nope'");
     assertError(VolumeConfigException.class,

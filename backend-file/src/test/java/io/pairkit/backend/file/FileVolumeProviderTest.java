@@ -126,6 +126,16 @@ class FileVolumeProviderTest {
   }
 
   @Test
+  void directoriesMissingFoldersAndEmptyImagesAreNamed() throws Exception {
+    Files.createDirectory(dir.resolve("adir"));
+    assertConfigError(() -> provider.open(spec("adir")), "is a directory");
+    assertConfigError(() -> provider.open(spec("no/such/folder.img", "mode", "create", "size",
+        "4k")), "folder", "does not exist");
+    Files.write(dir.resolve("empty.img"), new byte[0]);
+    assertConfigError(() -> provider.open(spec("empty.img")), "is empty");
+  }
+
+  @Test
   void badPropertiesAreNamed() {
     assertConfigError(() -> provider.open(spec("t.img", "mode", "create", "size", "1m",
         "trackSize", "3000")), "trackSize", "power of two");
