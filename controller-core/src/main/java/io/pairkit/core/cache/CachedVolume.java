@@ -112,11 +112,11 @@ public final class CachedVolume implements Volume {
       return false;
     }
     int start = dst.position();
-    dst.put(s.view(from, to));
+    dst.put(start, s.mem, from, to - from); // absolute bulk copy: no view object per read
     if (!s.stamps.validate(stamp)) {
-      dst.position(start); // changed under us: the locked path will redo it
-      return false;
+      return false; // changed under us: the locked path will redo it (position untouched)
     }
+    dst.position(start + (to - from));
     if (!s.referenced) {
       s.referenced = true;
     }
