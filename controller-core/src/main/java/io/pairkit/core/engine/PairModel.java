@@ -464,25 +464,24 @@ public abstract class PairModel implements Pair {
   }
 
   private void mirrorLoop() {
+    long cursor = 0; // resume after the last batch, so a long mirror makes steady progress
     try {
       while (true) {
         long[] batch = new long[MIRROR_BATCH];
-        int n = 0;
+        int n;
         synchronized (model) {
           if (deleted || suspendedBy != null || activeMirrorJobs > 0) {
             return;
           }
-          PeekableLongIterator it = pending.getLongIterator();
-          while (it.hasNext() && n < MIRROR_BATCH) {
-            long t = it.next();
-            if (!frozen.contains(t)) {
-              batch[n++] = t;
-            }
+          n = mirroredPendingLocked(cursor, batch);
+          if (n == 0 && cursor > 0) {
+            n = mirroredPendingLocked(0, batch);
           }
         }
         if (n == 0) {
           return;
         }
+        cursor = batch[n - 1] + 1;
         for (int i = 0; i < n; i++) {
           if (copyIfPending(batch[i], true) == -2) {
             return;
@@ -498,6 +497,25 @@ public abstract class PairModel implements Pair {
       }
       completeDrainWaitersIfIdle();
     }
+  }
+
+  /**
+   * Fills {@code batch} with pending tracks from {@code from} on that are not frozen; jumps over
+   * whole frozen ranges, so a large split extent still draining costs a lookup, not a scan.
+   */
+  private int mirroredPendingLocked(long from, long[] batch) {
+    int n = 0;
+    PeekableLongIterator it = pending.getLongIteratorFrom(from);
+    while (it.hasNext() && n < batch.length) {
+      long t = it.peekNext();
+      if (frozen.contains(t)) {
+        Range<Long> frozenRange = frozenRanges.rangeContaining(t);
+        it.advanceIfNeeded(frozenRange != null ? frozenRange.upperEndpoint() : t + 1);
+        continue;
+      }
+      batch[n++] = it.next();
+    }
+    return n;
   }
 
   private boolean mirrorHasWork() {
