@@ -46,8 +46,8 @@ public class HostWriteBenchmark {
   @Setup(Level.Trial)
   public void setUp() {
     pk = PairKit.controller();
-    p = pk.attachVolume(new MemoryVolume("p", SIZE, TRACK));
-    HostVolume s = pk.attachVolume(new MemoryVolume("s", SIZE, TRACK));
+    p = pk.attachVolume(new MemoryVolume("p", SIZE));
+    HostVolume s = pk.attachVolume(new MemoryVolume("s", SIZE));
     ThreadLocalRandom.current().nextBytes(block);
     if (!mode.equals("NO_PAIR")) {
       VolumePair pair = pk.createVolumePair("bench", p, s);

@@ -561,7 +561,7 @@ public final class Scenarios {
 
   private static VolumeSpec spec(String name, Path path, String mode, boolean direct, long bytes) {
     VolumeSpec.Builder b = VolumeSpec.builder(name, "file").property("path", path.toString())
-        .property("mode", mode).property("trackSize", TRACK).property("direct",
+        .property("mode", mode).property("direct",
             String.valueOf(direct));
     if (mode.equals("create")) {
       b.property("size", bytes);

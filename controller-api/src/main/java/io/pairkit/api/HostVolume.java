@@ -1,5 +1,6 @@
 package io.pairkit.api;
 
+import io.pairkit.api.spi.VolumeCapabilities;
 import java.nio.ByteBuffer;
 import java.util.List;
 
@@ -7,34 +8,44 @@ import java.util.List;
  * The host's view of a volume opened through the controller. Every host read and write must come
  * through this view so the pair logic (difference tracking, copy-on-write, redirects) sees it.
  *
- * <p>Threading: thread-safe; writes to disjoint ranges proceed in parallel, and a write is held up
- * only by copies of the tracks it touches. Overlapping concurrent writes land in some order.
+ * <p>Threading: thread-safe; I/O to disjoint tracks proceeds in parallel, and a write is held up
+ * only by background copies of the tracks it touches (one copy run at most, see
+ * {@link io.pairkit.api.spi.VolumeCapabilities#preferredIoSize()}). Overlapping concurrent writes
+ * land in some order.
  *
- * <p>Reads and writes: offset and length must lie within {@link #size()}, otherwise
- * {@link io.pairkit.api.error.ExtentOutOfRangeException}. A backend failure is a
- * {@link io.pairkit.api.error.VolumeIOException}; the difference bits a failed write set stay set,
- * so no difference is lost. A write to a secondary on mirrored tracks is refused with
- * {@link io.pairkit.api.error.SecondaryWriteRefusedException}; on split tracks it is accepted and
- * recorded, so the next update, join or resync copies those tracks back.
+ * <p>Every I/O method: offset and length must lie within {@link #size()}, otherwise
+ * {@link io.pairkit.api.error.ExtentOutOfRangeException} and nothing happens. A backend failure is
+ * a {@link io.pairkit.api.error.VolumeIOException} naming the volume; the range then holds old
+ * data, new data or a mix, and the difference bits the failed write set stay set, so no
+ * difference is lost. A write or discard to a secondary on mirrored tracks is refused with
+ * {@link io.pairkit.api.error.SecondaryWriteRefusedException} (nothing written); on split tracks
+ * it is accepted and recorded, so the next update, join or resync copies those tracks back. After
+ * the controller is closed every I/O method throws
+ * {@link io.pairkit.api.error.AlreadyClosedException}; {@link #name()}, {@link #size()} and
+ * {@link #capabilities()} still answer.
  */
 public interface HostVolume {
 
+  /** The volume's name, unique within its controller. */
   String name();
 
+  /** Size in bytes; fixed. */
   long size();
 
-  int trackSize();
+  /** The backend's capabilities (alignment, preferred I/O size, thin, ...). */
+  VolumeCapabilities capabilities();
 
-  /** Number of tracks, counting a partial last track. */
-  default long trackCount() {
-    return (size() + trackSize() - 1) / trackSize();
-  }
-
-  /** Reads {@code dst.remaining()} bytes at {@code offset}. */
+  /** Reads {@code dst.remaining()} bytes at {@code offset}, advancing {@code dst}'s position. */
   void read(long offset, ByteBuffer dst);
 
-  /** Writes {@code src.remaining()} bytes at {@code offset}. */
+  /** Writes {@code src.remaining()} bytes at {@code offset}, advancing {@code src}'s position. */
   void write(long offset, ByteBuffer src);
+
+  /**
+   * Makes {@code [offset, offset + length)} read as zeros; on a thin backend the whole blocks in it
+   * are freed. For the pairs it counts as a write (copy-on-write and difference bits alike).
+   */
+  void discard(long offset, long length);
 
   /** Reads {@code length} bytes at {@code offset} into a new array. */
   default byte[] read(long offset, int length) {
@@ -48,9 +59,12 @@ public interface HostVolume {
     write(offset, ByteBuffer.wrap(data));
   }
 
-  /** Makes every completed write to this volume durable on its backend. */
+  /**
+   * Makes every completed write and discard to this volume durable on its backend (through the
+   * track cache, if any). On failure nothing is lost from the cache; a later flush retries.
+   */
   void flush();
 
-  /** The pairs this volume is the primary or secondary of. */
+  /** The live pairs this volume is the primary or secondary of (a snapshot). */
   List<Pair> pairs();
 }

@@ -32,8 +32,27 @@ public interface Pair {
   /** The byte extents the pair covers: the whole volume, or an extent pair's extents. */
   ExtentSet scope();
 
+  /**
+   * The pair's tracking unit in bytes (the controller's track size): difference bits, copies and
+   * requests work in whole tracks.
+   */
+  int trackSize();
+
   /** The extents currently split (frozen), rounded out to whole tracks. */
   ExtentSet splitExtents();
+
+  /**
+   * The state of every track that {@code range} touches, taken atomically with respect to host
+   * writes and copies: a supported, read-only look at the difference bitmaps for tools, monitors
+   * and tests. Works on a deleted pair too (it then reports its bitmaps as they were left).
+   *
+   * @throws io.pairkit.api.error.ExtentOutOfRangeException if the range leaves the volume, or
+   *     touches more than {@value #MAX_TRACK_STATES} tracks (ask in several ranges)
+   */
+  TrackStates trackStates(Extent range);
+
+  /** Most tracks one {@link #trackStates} call reports. */
+  int MAX_TRACK_STATES = 1 << 24;
 
   /** Counters; see {@link PairStats}. */
   PairStats stats();

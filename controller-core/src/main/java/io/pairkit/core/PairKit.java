@@ -2,7 +2,10 @@ package io.pairkit.core;
 
 import io.pairkit.api.PairController;
 import io.pairkit.core.cache.TrackCacheConfig;
+import io.pairkit.core.config.ControllerConfig;
 import io.pairkit.core.engine.DefaultPairController;
+import io.pairkit.core.registry.VolumeProviders;
+import java.time.Duration;
 
 /**
  * Builds PairKit controllers.
@@ -14,12 +17,18 @@ import io.pairkit.core.engine.DefaultPairController;
  *   ...
  * }
  * }</pre>
+ *
+ * <p>Threading: a builder is for one thread; the controllers it builds are thread-safe.
  */
 public final class PairKit {
   private PairKit() {
   }
 
-  /** A controller with default settings and the backends found on the class path. */
+  /**
+   * A controller with default settings and the backends found on the class path.
+   *
+   * @throws io.pairkit.api.error.VolumeConfigException if two backends claim one type
+   */
   public static PairController controller() {
     return builder().build();
   }
@@ -31,17 +40,32 @@ public final class PairKit {
   /** Configures a controller; every setting has a default (see {@link ControllerConfig}). */
   public static final class Builder {
     private final ControllerConfig defaults = ControllerConfig.defaults();
+    private int trackSize = defaults.trackSize();
     private int copyThreads = defaults.copyThreads();
     private long copyBytesPerSecond = defaults.copyBytesPerSecond();
     private int maxTracksInFlight = defaults.maxTracksInFlight();
     private int maxPairsPerPrimary = defaults.maxPairsPerPrimary();
+    private int transientRetries = defaults.transientRetries();
+    private Duration retryBackoff = defaults.retryBackoff();
     private TrackCacheConfig trackCache;
     private VolumeProviders providers;
-    private RequestInstantObserver observer;
 
     private Builder() {
     }
 
+    /**
+     * The tracking and copy unit of every pair: a power of two from 4 KiB to 16 MiB; default
+     * 64 KiB. Smaller tracks copy less after small writes; larger ones need smaller bitmaps.
+     */
+    public Builder trackSize(int bytes) {
+      this.trackSize = bytes;
+      return this;
+    }
+
+    /**
+     * Threads that move background copy I/O (default 8). A copy keeps as many I/Os in flight as
+     * its volumes' declared concurrency, up to this many.
+     */
     public Builder copyThreads(int n) {
       this.copyThreads = n;
       return this;
@@ -53,13 +77,26 @@ public final class PairKit {
       return this;
     }
 
+    /** Cap on tracks being copied at once by background copies, over all pairs (default 256). */
     public Builder maxTracksInFlight(int n) {
       this.maxTracksInFlight = n;
       return this;
     }
 
+    /** How many pairs one primary may have (1..64, default 8). */
     public Builder maxPairsPerPrimary(int n) {
       this.maxPairsPerPrimary = n;
+      return this;
+    }
+
+    /**
+     * How often a transient backend failure (throttled, briefly unreachable) is retried before it
+     * counts as permanent, and the first wait (doubled each time, up to 2 s). Default: 6 retries
+     * from 50 ms.
+     */
+    public Builder transientRetries(int retries, Duration firstBackoff) {
+      this.transientRetries = retries;
+      this.retryBackoff = firstBackoff;
       return this;
     }
 
@@ -73,27 +110,41 @@ public final class PairKit {
       return this;
     }
 
-    /** Backends to use instead of those found with {@link java.util.ServiceLoader}. */
+    /**
+     * Backends to use instead of those found with {@link java.util.ServiceLoader}. They stay the
+     * caller's: the controller does not close them (it closes the ones it loads itself).
+     */
     public Builder providers(VolumeProviders providers) {
       this.providers = providers;
       return this;
     }
 
-    /** See {@link RequestInstantObserver}. */
-    public Builder requestInstantObserver(RequestInstantObserver observer) {
-      this.observer = observer;
-      return this;
+    /** The settings this builder holds, validated. */
+    public ControllerConfig config() {
+      return new ControllerConfig(trackSize, copyThreads, copyBytesPerSecond, maxTracksInFlight,
+          maxPairsPerPrimary, transientRetries, retryBackoff, trackCache);
     }
 
+    /**
+     * Builds the controller.
+     *
+     * @throws io.pairkit.api.error.ControllerConfigException if a setting is out of range or the
+     *     track cache cannot be built (for example without the chronicle-bytes JVM flags)
+     * @throws io.pairkit.api.error.VolumeConfigException if two backends claim one type
+     */
     public PairController build() {
-      ControllerConfig config = new ControllerConfig(copyThreads, copyBytesPerSecond,
-          maxTracksInFlight, maxPairsPerPrimary, trackCache);
-      VolumeProviders p = providers;
-      if (p == null) {
-        ClassLoader cl = Thread.currentThread().getContextClassLoader();
-        p = VolumeProviders.load(cl != null ? cl : PairKit.class.getClassLoader());
+      ControllerConfig config = config();
+      if (providers != null) {
+        return DefaultPairController.create(config, providers, false);
       }
-      return new DefaultPairController(config, p, observer);
+      ClassLoader cl = Thread.currentThread().getContextClassLoader();
+      VolumeProviders loaded = VolumeProviders.load(cl != null ? cl : PairKit.class.getClassLoader());
+      try {
+        return DefaultPairController.create(config, loaded, true);
+      } catch (RuntimeException e) {
+        loaded.close();
+        throw e;
+      }
     }
   }
 }

@@ -17,10 +17,9 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HexFormat;
-import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
@@ -42,7 +41,6 @@ public final class Demo {
   Demo() {
   }
 
-  private final Map<Long, byte[]> primaryAtInstant = new ConcurrentHashMap<>();
   private boolean allGood = true;
 
   public static void main(String[] args) throws Exception {
@@ -59,9 +57,8 @@ public final class Demo {
   boolean run(Path dir) throws Exception {
     say("PairKit demo: file volumes in %s", dir);
     try (PairController pk = PairKit.builder()
+        .trackSize(TRACK)
         .copyBytesPerSecond(64L << 20) // paced, so a mirror tail builds up under host load
-        .requestInstantObserver((pair, kind, id) ->
-            primaryAtInstant.put(id, pair.primary().read(0, (int) SIZE)))
         .build()) {
       HostVolume p = pk.openVolume(fileSpec("prod", dir.resolve("prod.img")));
       HostVolume s = pk.openVolume(fileSpec("copy", dir.resolve("copy.img")));
@@ -77,6 +74,9 @@ public final class Demo {
       check("copy equals prod", sha(p, 0, SIZE), sha(s, 0, SIZE));
 
       AtomicBoolean stop = new AtomicBoolean();
+      // The application holds its writes for the split instant (as fsfreeze does for a file
+      // system), so the demo knows exactly which image the copy must show.
+      ReentrantReadWriteLock quiesce = new ReentrantReadWriteLock();
       AtomicLong hostWrites = new AtomicLong();
       Thread host = new Thread(() -> {
         Random r = new Random(2);
@@ -87,7 +87,12 @@ public final class Demo {
           if (!FILE.intersection(ExtentSet.of(offset, offset + 4096)).isEmpty()) {
             continue; // the application keeps its file still; other data keeps changing
           }
-          p.write(offset, block);
+          quiesce.readLock().lock();
+          try {
+            p.write(offset, block);
+          } finally {
+            quiesce.readLock().unlock();
+          }
           hostWrites.incrementAndGet();
         }
       }, "host-writer");
@@ -97,11 +102,18 @@ public final class Demo {
         Thread.onSpinWait(); // let the host get ahead of the paced mirror
       }
 
-      CopyRequest split = pair.split();
-      byte[] atSplit = primaryAtInstant.get(split.id());
-      say("3. Split requested while the host writes (state %s, %d tracks of mirror tail to "
-          + "drain). The copy reads as the split image at once:", pair.state(),
-          split.progress().tracksToCopy());
+      CopyRequest split;
+      byte[] atSplit;
+      quiesce.writeLock().lock();
+      try {
+        atSplit = p.read(0, (int) SIZE);
+        split = pair.split();
+      } finally {
+        quiesce.writeLock().unlock();
+      }
+      say("3. Split requested while the host writes (held for the instant only; state %s, %d "
+          + "tracks of mirror tail to drain). The copy reads as the split image at once:",
+          pair.state(), split.progress().tracksToCopy());
       check("copy (read now) equals prod at the split instant", sha(atSplit, 0, SIZE),
           sha(s, 0, SIZE));
       split.await(WAIT);
@@ -120,8 +132,15 @@ public final class Demo {
       }
       say("4. The application saved a new version of its file (%d bytes in %d extents: %s).",
           FILE.bytes(), FILE.extents().size(), FILE);
-      CopyRequest update = pair.extentUpdate(FILE);
-      byte[] atUpdate = primaryAtInstant.get(update.id());
+      CopyRequest update;
+      byte[] atUpdate;
+      quiesce.writeLock().lock();
+      try {
+        atUpdate = p.read(0, (int) SIZE);
+        update = pair.extentUpdate(FILE);
+      } finally {
+        quiesce.writeLock().unlock();
+      }
       CopyProgress updated = update.await(WAIT);
       say("   extent update of just that file: %s (of %d changed tracks in the whole volume)",
           updated, pair.stats().changedTracks() + updated.tracksCopied());
@@ -163,7 +182,6 @@ public final class Demo {
     return VolumeSpec.builder(name, "file")
         .property("path", path.toString())
         .property("size", SIZE)
-        .property("trackSize", TRACK)
         .property("mode", "create")
         .build();
   }

@@ -91,7 +91,7 @@ class Ext4FileExtentsTest {
 
       // Extent update of just that file: the copy now holds version 2.
       CopyProgress updated = vp.extentUpdate(file).await(WAIT);
-      assertEquals(file.trackCount(p.trackSize()), updated.tracksCopied());
+      assertEquals(file.trackCount(vp.trackSize()), updated.tracksCopied());
       whole.flush();
       assertArrayEquals(v2, debugfsCat(dir.resolve("w.img"), "/data.bin"));
       run("/usr/sbin/e2fsck", "-fn", dir.resolve("w.img").toString());

@@ -5,9 +5,13 @@ import com.google.common.collect.DiscreteDomain;
 import com.google.common.collect.Range;
 import com.google.common.util.concurrent.Striped;
 import com.sun.nio.file.ExtendedOpenOption;
+import io.pairkit.api.Extent;
+import io.pairkit.api.ExtentSet;
 import io.pairkit.api.error.AlreadyClosedException;
 import io.pairkit.api.error.VolumeConfigException;
+import io.pairkit.api.error.VolumeInUseException;
 import io.pairkit.api.spi.Volume;
+import io.pairkit.api.spi.VolumeCapabilities;
 import io.pairkit.api.spi.Volumes;
 import java.io.EOFException;
 import java.io.IOException;
@@ -34,10 +38,16 @@ import java.util.concurrent.locks.Lock;
 /**
  * A volume stored as one raw image file, accessed with positional {@link FileChannel} I/O.
  *
- * <p>Threading: positional reads and writes are safe from many threads. The file is locked
+ * <p>Threading: every method is safe from many threads. The file is locked
  * ({@link FileChannel#tryLock()}) while open, so a second opener, in this process or another, is
- * refused. Never interrupt a thread inside {@link #read} or {@link #write}: the JDK closes an
- * interrupted {@link FileChannel}, after which this volume fails every call until reopened.
+ * refused with {@link VolumeInUseException} (capability {@code fencing}). Never interrupt a thread
+ * inside an I/O call: the JDK closes an interrupted {@link FileChannel}, after which this volume
+ * fails every call until reopened.
+ *
+ * <p>Thin: on Linux file systems that punch holes (ext4, xfs, btrfs, tmpfs; probed once at open),
+ * {@link #discard} frees the whole file system blocks inside the range and {@link #allocated} asks
+ * the file system where its data is ({@code lseek SEEK_DATA/SEEK_HOLE}). Elsewhere the volume is
+ * thick: discard writes zeros and everything counts as allocated.
  */
 public final class FileVolume implements Volume {
 
@@ -54,7 +64,7 @@ public final class FileVolume implements Volume {
   private final String name;
   private final Path path;
   private final long size;
-  private final int trackSize;
+  private final VolumeCapabilities caps;
   private final FileChannel channel;
   private final FileLock lock;
   /** O_DIRECT block size, or 0 when I/O goes through the page cache. */
@@ -62,44 +72,84 @@ public final class FileVolume implements Volume {
   /** Direct-mode writes lock 64 KiB granules: one lock for a typical track-sized write. */
   private static final long LOCK_GRANULE = 64 * 1024;
 
+  /** Default I/Os in flight: enough to keep an SSD's queue busy without flooding a disk. */
+  public static final int DEFAULT_CONCURRENCY = 8;
+  private static final int PREFERRED_IO = 1 << 20;
+
   /** Serialises read-modify-write of partial blocks in direct mode. */
   private final Striped<Lock> blockLocks;
+  /** The hole-punching calls and a descriptor for them, or null when the volume is thick. */
+  private final NativeFiles holes;
+  private final int holesFd;
+  /** File system block: the unit in which holes are punched. */
+  private final int fsBlock;
   private volatile boolean closed;
 
-  private FileVolume(String name, Path path, long size, int trackSize, FileChannel channel,
-      FileLock lock, int directBlock) {
+  private FileVolume(String name, Path path, long size, FileChannel channel, FileLock lock,
+      int directBlock, int concurrency, int fsBlock, NativeFiles holes, int holesFd) {
     this.name = name;
     this.path = path;
     this.size = size;
-    this.trackSize = trackSize;
     this.channel = channel;
     this.lock = lock;
     this.directBlock = directBlock;
     this.blockLocks = directBlock > 0 ? Striped.lock(1024) : null;
+    this.fsBlock = fsBlock;
+    this.holes = holes;
+    this.holesFd = holesFd;
+    int alignment = directBlock > 0 ? directBlock : 1;
+    this.caps = new VolumeCapabilities(alignment, Math.max(PREFERRED_IO, alignment), concurrency,
+        holes != null, true, true);
   }
 
   /**
-   * Opens or creates the image file.
+   * Opens or creates the image file, with I/O through the page cache.
    *
    * @param size expected size in bytes, or -1 to take the file's size (required to create)
    * @throws VolumeConfigException for a missing or existing file (as {@code mode} requires), a
-   *     size mismatch, a read-only file, or a file another opener holds
+   *     size mismatch or a read-only file
+   * @throws VolumeInUseException if another volume or process has the file open
+   * @throws IOException if the file system fails; nothing stays open then (a file this call
+   *     created is removed)
    */
-  public static FileVolume open(String name, Path path, long size, int trackSize, OpenMode mode)
+  public static FileVolume open(String name, Path path, long size, OpenMode mode)
       throws IOException {
-    return open(name, path, size, trackSize, mode, false);
+    return open(name, path, size, mode, false);
   }
 
   /**
-   * As {@link #open(String, Path, long, int, OpenMode)}; with {@code direct}, I/O bypasses the
+   * As {@link #open(String, Path, long, OpenMode)}; with {@code direct}, I/O bypasses the
    * operating system's page cache (O_DIRECT). Aligned I/O from direct buffers goes straight to the
    * device; anything else goes through an aligned bounce buffer, partial blocks by
    * read-modify-write under a per-block lock. The volume size must be a multiple of the file
-   * system's block size.
+   * system's block size, which becomes the volume's alignment.
    */
-  public static FileVolume open(String name, Path path, long size, int trackSize, OpenMode mode,
-      boolean direct) throws IOException {
+  public static FileVolume open(String name, Path path, long size, OpenMode mode, boolean direct)
+      throws IOException {
+    return open(name, path, size, mode, direct, DEFAULT_CONCURRENCY);
+  }
+
+  /**
+   * As {@link #open(String, Path, long, OpenMode, boolean)}, declaring {@code concurrency} I/Os in
+   * flight (1..1024) in the capabilities instead of {@link #DEFAULT_CONCURRENCY}.
+   */
+  public static FileVolume open(String name, Path path, long size, OpenMode mode, boolean direct,
+      int concurrency) throws IOException {
+    return open(name, path, size, mode, direct, concurrency, NativeFiles.load().isPresent());
+  }
+
+  /**
+   * As the public overload; {@code thinAllowed = false} opens the volume thick, as on a platform
+   * without the native calls (tests use it to check that path on any machine).
+   */
+  static FileVolume open(String name, Path path, long size, OpenMode mode, boolean direct,
+      int concurrency, boolean thinAllowed) throws IOException {
     Objects.requireNonNull(path, "path");
+    if (concurrency < 1 || concurrency > 1024) {
+      throw new VolumeConfigException("volume '" + name + "': concurrency " + concurrency
+          + " must be 1..1024 (I/Os in flight that still pay off; default "
+          + DEFAULT_CONCURRENCY + ")");
+    }
     boolean exists = Files.exists(path, LinkOption.NOFOLLOW_LINKS) || Files.exists(path);
     if (exists && Files.isDirectory(path)) {
       throw new VolumeConfigException("volume '" + name + "': " + path
@@ -187,9 +237,24 @@ public final class FileVolume implements Volume {
         }
         lock = tryLock(name, path, channel);
       }
-      FileVolume volume = new FileVolume(name, path, actual, trackSize, channel, lock, block);
-      ok = true;
-      return volume;
+      int fsBlock = fileSystemBlock(path);
+      NativeFiles nativeFiles = thinAllowed ? NativeFiles.load().orElse(null) : null;
+      int fd = nativeFiles == null ? -1 : nativeFiles.openReadWrite(path);
+      try {
+        boolean thin = fd >= 0 && probeHolePunching(nativeFiles, fd, actual, fsBlock);
+        if (fd >= 0 && !thin) {
+          nativeFiles.close(fd);
+          fd = -1;
+        }
+        FileVolume volume = new FileVolume(name, path, actual, channel, lock, block, concurrency,
+            fsBlock, thin ? nativeFiles : null, fd);
+        ok = true;
+        return volume;
+      } finally {
+        if (!ok && fd >= 0) {
+          nativeFiles.close(fd);
+        }
+      }
     } finally {
       if (!ok) {
         channel.close();
@@ -216,6 +281,32 @@ public final class FileVolume implements Volume {
     }
   }
 
+  private static int fileSystemBlock(Path path) {
+    try {
+      long b = Files.getFileStore(path).getBlockSize();
+      return b > 0 && b <= (1 << 20) && Long.bitCount(b) == 1 ? (int) b : 4096;
+    } catch (IOException | UnsupportedOperationException e) {
+      return 4096; // only the punch granule; a wrong guess costs zero-writes, never data
+    }
+  }
+
+  /**
+   * Punches a block past the end of the file: it holds no data, so nothing can be lost, and a
+   * file system without hole punching refuses it.
+   */
+  private static boolean probeHolePunching(NativeFiles nativeFiles, int fd, long size,
+      int fsBlock) {
+    try {
+      return nativeFiles.punchHole(fd, alignUp(size, fsBlock), fsBlock) == NativeFiles.Punch.DONE;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static long alignUp(long value, long unit) {
+    return (value + unit - 1) / unit * unit;
+  }
+
   private static FileLock tryLock(String name, Path path, FileChannel channel) throws IOException {
     FileLock lock;
     try {
@@ -224,7 +315,7 @@ public final class FileVolume implements Volume {
       lock = null;
     }
     if (lock == null) {
-      throw new VolumeConfigException("volume '" + name + "': image file " + path
+      throw new VolumeInUseException("volume '" + name + "': image file " + path
           + " is already open by another volume or process; close that one first");
     }
     return lock;
@@ -246,8 +337,8 @@ public final class FileVolume implements Volume {
   }
 
   @Override
-  public int trackSize() {
-    return trackSize;
+  public VolumeCapabilities capabilities() {
+    return caps;
   }
 
   @Override
@@ -350,6 +441,70 @@ public final class FileVolume implements Volume {
     }
   }
 
+  /**
+   * Zeros {@code [offset, offset + length)}. On a thin volume, the file system blocks wholly inside
+   * the range are punched out (freed) and the partial blocks at its edges are written with zeros;
+   * a range that ends at the end of the volume frees its last partial block too.
+   */
+  @Override
+  public void discard(long offset, long length) throws IOException {
+    checkOpen();
+    checkRange(offset, length);
+    if (holes == null) {
+      Volumes.writeZeros(this, offset, length);
+      return;
+    }
+    long end = offset + length;
+    long punchStart = alignUp(offset, fsBlock);
+    // Past the end of the file nothing can be lost, so a last partial block is punched whole.
+    long punchEnd = end == size ? alignUp(end, fsBlock) : end / fsBlock * fsBlock;
+    if (punchStart >= punchEnd) {
+      Volumes.writeZeros(this, offset, length);
+      return;
+    }
+    long tail = Math.min(punchEnd, end);
+    Volumes.writeZeros(this, offset, punchStart - offset);
+    Volumes.writeZeros(this, tail, end - tail);
+    if (holes.punchHole(holesFd, punchStart, punchEnd - punchStart)
+        == NativeFiles.Punch.UNSUPPORTED) {
+      Volumes.writeZeros(this, punchStart, tail - punchStart);
+    }
+  }
+
+  /**
+   * On a thin volume, the data extents the file system reports in the range (whole file system
+   * blocks, so a superset of the bytes written); otherwise the whole range.
+   */
+  @Override
+  public ExtentSet allocated(long offset, long length) throws IOException {
+    checkOpen();
+    checkRange(offset, length);
+    if (length == 0) {
+      return ExtentSet.empty();
+    }
+    long end = offset + length;
+    if (holes == null) {
+      return ExtentSet.of(offset, end);
+    }
+    List<Extent> data = new ArrayList<>();
+    try {
+      long pos = offset;
+      while (pos < end) {
+        long start = holes.nextData(holesFd, pos);
+        if (start < 0 || start >= end) {
+          break; // ENXIO: no data from pos to the end of the file
+        }
+        long hole = holes.nextHole(holesFd, start);
+        long stop = hole < 0 ? end : Math.min(hole, end);
+        data.add(Extent.of(start, stop));
+        pos = stop;
+      }
+    } catch (UnsupportedOperationException e) {
+      return ExtentSet.of(offset, end); // the file system cannot tell: everything may hold data
+    }
+    return ExtentSet.of(data);
+  }
+
   @Override
   public void flush() throws IOException {
     checkOpen();
@@ -364,6 +519,9 @@ public final class FileVolume implements Volume {
     }
     closed = true;
     try {
+      if (holes != null) {
+        holes.close(holesFd);
+      }
       if (lock.isValid()) {
         lock.release();
       }
@@ -378,7 +536,7 @@ public final class FileVolume implements Volume {
     }
   }
 
-  private void checkRange(long offset, int length) {
+  private void checkRange(long offset, long length) {
     Volumes.checkRange(name, size, offset, length);
   }
 
@@ -389,7 +547,7 @@ public final class FileVolume implements Volume {
 
   @Override
   public String toString() {
-    return "FileVolume[" + name + ", " + path + ", " + size + " bytes, track " + trackSize
-        + (directBlock > 0 ? ", direct" : "") + "]";
+    return "FileVolume[" + name + ", " + path + ", " + size + " bytes"
+        + (directBlock > 0 ? ", direct" : "") + (holes != null ? ", thin" : "") + "]";
   }
 }

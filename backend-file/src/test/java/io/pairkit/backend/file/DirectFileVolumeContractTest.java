@@ -2,8 +2,13 @@ package io.pairkit.backend.file;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pairkit.api.ExtentSet;
 import io.pairkit.api.spi.AbstractVolumeContractTest;
 import io.pairkit.api.spi.Volume;
+import io.pairkit.api.spi.Volumes;
+import io.pairkit.api.testing.ForwardingVolume;
+import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -13,9 +18,9 @@ class DirectFileVolumeContractTest extends AbstractVolumeContractTest {
   Path dir;
 
   @Override
-  protected Volume createVolume(String name, long size, int trackSize) throws Exception {
+  protected Volume createVolume(String name, long size) throws Exception {
     long blockMultiple = (size + 4095) / 4096 * 4096; // direct I/O needs whole blocks
-    FileVolume v = FileVolume.open(name, dir.resolve(name + ".img"), blockMultiple, trackSize,
+    FileVolume v = FileVolume.open(name, dir.resolve(name + ".img"), blockMultiple,
         FileVolume.OpenMode.CREATE, true);
     assertTrue(v.isDirect());
     return new SizedView(v, size);
@@ -30,12 +35,18 @@ class DirectFileVolumeContractTest extends AbstractVolumeContractTest {
   protected Volume reopen(Volume closed) throws Exception {
     SizedView view = (SizedView) closed;
     FileVolume f = view.file;
-    return new SizedView(FileVolume.open(f.name(), f.path(), f.size(), f.trackSize(),
-        FileVolume.OpenMode.OPEN, true), view.size);
+    return new SizedView(FileVolume.open(f.name(), f.path(), f.size(), FileVolume.OpenMode.OPEN,
+        true), view.size);
+  }
+
+  @Override
+  protected Volume openSecondWriter(Volume open) throws Exception {
+    FileVolume f = ((SizedView) open).file;
+    return FileVolume.open(f.name(), f.path(), f.size(), FileVolume.OpenMode.OPEN, true);
   }
 
   /** Presents the contract's odd size on a block-multiple direct image. */
-  private static final class SizedView extends io.pairkit.api.testing.ForwardingVolume {
+  private static final class SizedView extends ForwardingVolume {
     final FileVolume file;
     final long size;
 
@@ -51,21 +62,27 @@ class DirectFileVolumeContractTest extends AbstractVolumeContractTest {
     }
 
     @Override
-    public void read(long offset, java.nio.ByteBuffer dst) throws java.io.IOException {
-      check(offset, dst.remaining());
+    public void read(long offset, ByteBuffer dst) throws IOException {
+      Volumes.checkRange(name(), size, offset, dst.remaining());
       super.read(offset, dst);
     }
 
     @Override
-    public void write(long offset, java.nio.ByteBuffer src) throws java.io.IOException {
-      check(offset, src.remaining());
+    public void write(long offset, ByteBuffer src) throws IOException {
+      Volumes.checkRange(name(), size, offset, src.remaining());
       super.write(offset, src);
     }
 
-    private void check(long offset, int length) {
-      if (offset < 0 || offset > size - length) {
-        throw new IndexOutOfBoundsException("[" + offset + ", " + (offset + length) + ")");
-      }
+    @Override
+    public void discard(long offset, long length) throws IOException {
+      Volumes.checkRange(name(), size, offset, length);
+      super.discard(offset, length);
+    }
+
+    @Override
+    public ExtentSet allocated(long offset, long length) throws IOException {
+      Volumes.checkRange(name(), size, offset, length);
+      return super.allocated(offset, length);
     }
   }
 }

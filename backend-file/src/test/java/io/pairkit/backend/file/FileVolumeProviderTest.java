@@ -1,11 +1,14 @@
 package io.pairkit.backend.file;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pairkit.api.error.VolumeConfigException;
+import io.pairkit.api.error.VolumeInUseException;
 import io.pairkit.api.spi.Volume;
+import io.pairkit.api.spi.VolumeCapabilities;
 import io.pairkit.api.spi.VolumeProvider;
 import io.pairkit.api.spi.VolumeSpec;
 import java.nio.ByteBuffer;
@@ -21,7 +24,15 @@ class FileVolumeProviderTest {
   @TempDir
   Path dir;
 
-  private final VolumeProvider provider = new FileVolumeProvider();
+  private final FileVolumeProvider files = new FileVolumeProvider();
+  /** The provider as the engine drives it: open(spec, context); file volumes need no context. */
+  private final Opener provider = spec -> files.open(spec, s -> {
+    throw new AssertionError("a file volume opens no other volume, yet asked for " + s);
+  });
+
+  private interface Opener {
+    Volume open(VolumeSpec spec) throws Exception;
+  }
 
   private VolumeSpec spec(String file, String... kv) {
     VolumeSpec.Builder b = VolumeSpec.builder("vol", "file").property("path",
@@ -47,11 +58,9 @@ class FileVolumeProviderTest {
   }
 
   @Test
-  void createsASparseImageOfTheGivenSizeAndTrackSize() throws Exception {
-    try (Volume v = provider.open(spec("a.img", "mode", "create", "size", "64MiB",
-        "trackSize", "16k"))) {
+  void createsASparseImageOfTheGivenSize() throws Exception {
+    try (Volume v = provider.open(spec("a.img", "mode", "create", "size", "64MiB"))) {
       assertEquals(64L << 20, v.size());
-      assertEquals(16 * 1024, v.trackSize());
       assertEquals(64L << 20, Files.size(dir.resolve("a.img")));
     }
     // stat(1) reports allocated 512-byte blocks; the JDK has no portable attribute for it.
@@ -104,9 +113,11 @@ class FileVolumeProviderTest {
   }
 
   @Test
-  void secondOpenOfTheSameImageIsRefused() throws Exception {
+  void secondOpenOfTheSameImageIsRefusedAsInUse() throws Exception {
     try (Volume first = provider.open(spec("l.img", "mode", "create", "size", "4k"))) {
-      assertConfigError(() -> provider.open(spec("l.img")), "already open");
+      VolumeInUseException e = assertThrows(VolumeInUseException.class,
+          () -> provider.open(spec("l.img")));
+      assertTrue(e.getMessage().contains("already open"), e.getMessage());
       assertEquals(4096, first.size(), "the first opener keeps working");
     }
   }
@@ -136,9 +147,35 @@ class FileVolumeProviderTest {
   }
 
   @Test
+  void trackSizeIsRefusedAsAControllerSetting() {
+    assertConfigError(() -> provider.open(spec("t.img", "mode", "create", "size", "1m",
+        "trackSize", "64k")), "trackSize", "controller setting", "PairKit.builder().trackSize(");
+    assertFalse(Files.exists(dir.resolve("t.img")), "nothing is created for a refused spec");
+  }
+
+  @Test
+  void capabilitiesFollowTheProperties() throws Exception {
+    try (Volume v = provider.open(spec("c.img", "mode", "create", "size", "1m"))) {
+      VolumeCapabilities caps = v.capabilities();
+      assertEquals(1, caps.alignment());
+      assertEquals(1 << 20, caps.preferredIoSize());
+      assertEquals(8, caps.concurrency());
+      assertTrue(caps.durableFlush());
+      assertTrue(caps.fencing());
+    }
+    try (Volume v = provider.open(spec("d.img", "mode", "create", "size", "1m",
+        "direct", "true", "concurrency", "3"))) {
+      assertEquals(Files.getFileStore(dir).getBlockSize(), v.capabilities().alignment());
+      assertEquals(3, v.capabilities().concurrency());
+    }
+  }
+
+  @Test
   void badPropertiesAreNamed() {
     assertConfigError(() -> provider.open(spec("t.img", "mode", "create", "size", "1m",
-        "trackSize", "3000")), "trackSize", "power of two");
+        "concurrency", "0")), "concurrency", "1..1024");
+    assertConfigError(() -> provider.open(spec("t.img", "mode", "create", "size", "1m",
+        "concurrency", "many")), "concurrency", "many");
     assertConfigError(() -> provider.open(spec("t.img", "mode", "create", "size", "lots")),
         "size", "lots");
     assertConfigError(() -> provider.open(spec("t.img", "mode", "sometimes")), "sometimes");

@@ -1,5 +1,7 @@
 package io.pairkit.api.error;
 
+import io.pairkit.api.PairState;
+
 /**
  * A request that the pair's current state does not allow, such as an extent update before the
  * pair is split. Nothing was changed.
@@ -8,9 +10,9 @@ public class PairStateException extends PairKitException {
   private static final long serialVersionUID = 1L;
 
   private final String pairId;
-  private final String state;
+  private final PairState state;
 
-  public PairStateException(String pairId, String state, String message) {
+  public PairStateException(String pairId, PairState state, String message) {
     super(message);
     this.pairId = pairId;
     this.state = state;
@@ -21,8 +23,8 @@ public class PairStateException extends PairKitException {
     return pairId;
   }
 
-  /** The pair's state when it refused, as {@code PairState.name()}. */
-  public String state() {
+  /** The pair's state when it refused. */
+  public PairState state() {
     return state;
   }
 }

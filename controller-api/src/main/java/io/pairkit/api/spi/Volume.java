@@ -1,5 +1,6 @@
 package io.pairkit.api.spi;
 
+import io.pairkit.api.ExtentSet;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -10,21 +11,28 @@ import java.nio.ByteBuffer;
  *
  * <p>Implementing classes must comply with:
  * <ul>
- *   <li>Threading: {@link #read} and {@link #write} may be called from many threads at once; calls
- *       on disjoint ranges must not interfere. Overlapping concurrent writes may land in any order.
+ *   <li>Threading: every method may be called from many threads at once; calls on disjoint ranges
+ *       must not interfere. Overlapping concurrent writes may land in any order.
  *   <li>{@link #read} fills {@code dst} completely (from its position to its limit) or throws;
  *       {@link #write} writes all of {@code src} or throws. Both advance the buffer's position by
- *       the bytes moved. A range that is not inside {@code [0, size())} is an
- *       {@link IndexOutOfBoundsException}, and nothing is transferred.
- *   <li>Never-written bytes read as zero.
- *   <li>{@link #flush} is a barrier: when it returns, every write that completed before it was
- *       called is durable on the backend. A write that completed but was not flushed may be lost on
- *       power failure, in whole or in part.
+ *       the bytes moved. Any offset and length inside the volume work, aligned or not. A range
+ *       that is not inside {@code [0, size())} is an {@link IndexOutOfBoundsException}, and
+ *       nothing is transferred.
+ *   <li>Never-written and discarded bytes read as zero.
+ *   <li>{@link #flush} is a barrier: when it returns, every write and discard that completed
+ *       before it was called is durable on the backend (if {@link VolumeCapabilities#durableFlush()}
+ *       says flush is real). A write that completed but was not flushed may be lost on power
+ *       failure, in whole or in part.
  *   <li>A failed write leaves the range with old data, new data, or a mix, never other bytes.
- *   <li>{@link #close} releases every resource and is harmless when repeated; any other call after
- *       close throws {@link io.pairkit.api.error.AlreadyClosedException}.
- *   <li>Backend failures are {@link IOException}s; bad configuration is a
- *       {@link io.pairkit.api.error.VolumeConfigException} from the provider.
+ *   <li>{@link #capabilities()} is constant for the life of the volume.
+ *   <li>{@link #close} releases every resource and is harmless when repeated; after close,
+ *       {@link #read}, {@link #write}, {@link #discard}, {@link #allocated} and {@link #flush}
+ *       throw {@link io.pairkit.api.error.AlreadyClosedException}, while {@link #name},
+ *       {@link #size} and {@link #capabilities} still answer (messages about a closed volume
+ *       need them).
+ *   <li>Backend failures are {@link IOException}s, {@link TransientIOException} for those a retry
+ *       may cure; bad configuration is a {@link io.pairkit.api.error.VolumeConfigException} from
+ *       the provider.
  * </ul>
  */
 public interface Volume extends Closeable {
@@ -35,11 +43,8 @@ public interface Volume extends Closeable {
   /** Size in bytes; fixed for the life of the volume. */
   long size();
 
-  /**
-   * Track size in bytes: a power of two from 4 KiB to 16 MiB. The engine copies and tracks
-   * differences in whole tracks; the last track may be partial when the size is not a multiple.
-   */
-  int trackSize();
+  /** What the volume can do and how it likes to be driven; see {@link VolumeCapabilities}. */
+  VolumeCapabilities capabilities();
 
   /** Reads {@code dst.remaining()} bytes starting at {@code offset}. */
   void read(long offset, ByteBuffer dst) throws IOException;
@@ -47,13 +52,30 @@ public interface Volume extends Closeable {
   /** Writes {@code src.remaining()} bytes starting at {@code offset}. */
   void write(long offset, ByteBuffer src) throws IOException;
 
+  /**
+   * Makes {@code [offset, offset + length)} read as zeros. A thin volume frees the whole blocks
+   * inside the range and zeroes the partial ones; a volume that is not thin writes zeros (this
+   * default). Same range rules and failure rules as {@link #write}.
+   */
+  default void discard(long offset, long length) throws IOException {
+    Volumes.checkRange(name(), size(), offset, length);
+    Volumes.writeZeros(this, offset, length);
+  }
+
+  /**
+   * The parts of {@code [offset, offset + length)} that may hold non-zero data, ascending, never
+   * reaching outside that range. A superset is allowed (a backend that does not know reports the
+   * whole range: this default); a range left out must read as zeros, for every write that
+   * completed before this call (writes in flight may or may not be covered). Same range rules as
+   * {@link #read}.
+   */
+  default ExtentSet allocated(long offset, long length) throws IOException {
+    Volumes.checkRange(name(), size(), offset, length);
+    return length == 0 ? ExtentSet.empty() : ExtentSet.of(offset, offset + length);
+  }
+
   /** Makes every completed write durable; see the class contract. */
   void flush() throws IOException;
-
-  /** Number of tracks, counting a partial last track. */
-  default long trackCount() {
-    return (size() + trackSize() - 1) / trackSize();
-  }
 
   /** Releases the volume's resources; repeated calls do nothing. */
   @Override

@@ -6,10 +6,18 @@ import java.io.IOException;
  * Opens volumes of one backend type. Found with {@link java.util.ServiceLoader}; each backend
  * module lists its provider in {@code META-INF/services/io.pairkit.api.spi.VolumeProvider}.
  *
- * <p>Implementations must be thread-safe and have a public no-argument constructor. Two providers
- * with the same {@link #type()} on one class path is a configuration error the engine reports.
+ * <p>Implementing classes must comply with:
+ * <ul>
+ *   <li>a public no-argument constructor; {@link #type()} is constant;
+ *   <li>thread-safety: {@link #open} may be called from many threads at once;
+ *   <li>life cycle: the controller that loaded the provider calls {@link #close()} once, after it
+ *       closed every volume; the provider then releases what its volumes shared (an HTTP client, a
+ *       thread pool). Volumes it opened are already closed by then.
+ * </ul>
+ * Two providers with the same {@link #type()} on one class path is a configuration error the engine
+ * reports, never a random pick.
  */
-public interface VolumeProvider {
+public interface VolumeProvider extends AutoCloseable {
 
   /** The type name a {@link VolumeSpec} selects this backend by, such as {@code "file"}. */
   String type();
@@ -17,9 +25,17 @@ public interface VolumeProvider {
   /**
    * Opens (or creates, as the spec says) the volume.
    *
+   * @param spec    the volume's configuration
+   * @param context access to other backends, for volumes made of other volumes
    * @throws io.pairkit.api.error.VolumeConfigException if the spec is wrong: a missing or
    *     malformed property, a missing volume, a size that does not match, a read-only target
-   * @throws IOException if the backend fails while opening
+   * @throws io.pairkit.api.error.VolumeInUseException if another writer holds the volume
+   * @throws IOException if the backend fails while opening; nothing stays open then
    */
-  Volume open(VolumeSpec spec) throws IOException;
+  Volume open(VolumeSpec spec, ProviderContext context) throws IOException;
+
+  /** Releases what the provider's volumes shared; harmless when repeated. Default: nothing. */
+  @Override
+  default void close() {
+  }
 }

@@ -8,8 +8,7 @@ import java.util.Optional;
 
 /**
  * Configuration of one volume: its name, the backend {@code type} that opens it, and the backend's
- * properties (for a file volume: {@code path}, {@code size}, {@code trackSize}, {@code create}).
- * Immutable. Sizes accept a plain byte count or a binary suffix: {@code 64k}, {@code 64KiB},
+ * properties, which each backend documents (the README lists them per backend). Immutable. Sizes accept a plain byte count or a binary suffix: {@code 64k}, {@code 64KiB},
  * {@code 1g}, {@code 2TiB}.
  *
  * @param name       the volume's name, unique within a controller
@@ -17,13 +16,6 @@ import java.util.Optional;
  * @param properties backend properties
  */
 public record VolumeSpec(String name, String type, Map<String, String> properties) {
-
-  /** Default track size: 64 KiB. */
-  public static final int DEFAULT_TRACK_SIZE = 64 * 1024;
-  /** Smallest track size: 4 KiB. */
-  public static final int MIN_TRACK_SIZE = 4 * 1024;
-  /** Largest track size: 16 MiB. */
-  public static final int MAX_TRACK_SIZE = 16 * 1024 * 1024;
 
   public VolumeSpec {
     if (name == null || name.isBlank()) {
@@ -69,16 +61,6 @@ public record VolumeSpec(String name, String type, Map<String, String> propertie
     }
     throw new VolumeConfigException("volume '" + name + "' property '" + key + "' is '" + v.get()
         + "': use true or false");
-  }
-
-  /** The {@code trackSize} property validated (power of two, 4 KiB..16 MiB), or the default. */
-  public int trackSize() {
-    long ts = sizeProperty("trackSize").orElse((long) DEFAULT_TRACK_SIZE);
-    if (ts < MIN_TRACK_SIZE || ts > MAX_TRACK_SIZE || Long.bitCount(ts) != 1) {
-      throw new VolumeConfigException("volume '" + name + "' trackSize " + ts
-          + " is not a power of two from 4 KiB to 16 MiB: use e.g. 64k (the default)");
-    }
-    return (int) ts;
   }
 
   private long parseSize(String key, String raw) {

@@ -2,9 +2,15 @@ package io.pairkit.api.spi;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
+import io.pairkit.api.Extent;
+import io.pairkit.api.ExtentSet;
 import io.pairkit.api.error.AlreadyClosedException;
+import io.pairkit.api.error.VolumeInUseException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,18 +25,26 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * The contract every {@link Volume} backend must pass. A backend's test class extends this and
- * says only how to make a volume (and, if it can, how to reopen one after close to check
- * durability). Shipped in the controller-api test-jar.
+ * says only how to make a volume, and, where it can, how to reopen one after close (durability)
+ * and how to try a second writer (fencing). Capabilities a volume declares are checked; a feature
+ * it declares unsupported is checked to behave per the default contract (not thin: discard still
+ * zeros and everything counts as allocated). Shipped in the controller-api test-jar.
  */
 @Timeout(60)
 public abstract class AbstractVolumeContractTest {
+  /** A unit for offsets in these tests; no relation to any track size. */
   protected static final int TRACK = 4096;
-  protected static final long SIZE = 64L * TRACK + 1000; // a partial last track on purpose
+  protected static final long SIZE = 64L * TRACK + 1000; // a partial last block on purpose
+  /**
+   * Discard tests that expect space to be freed use ranges aligned to this, which covers every
+   * block size a backend frees in (file system blocks, object chunks) up to 64 KiB.
+   */
+  protected static final int FREE_GRANULE = 64 * 1024;
 
   private final List<Volume> opened = new ArrayList<>();
 
-  /** Creates a new, zero-filled volume. */
-  protected abstract Volume createVolume(String name, long size, int trackSize) throws Exception;
+  /** Creates a new, zero-filled volume of {@code size} bytes. */
+  protected abstract Volume createVolume(String name, long size) throws Exception;
 
   /** Whether {@link #reopen} is supported (the backend has state that outlives the object). */
   protected boolean supportsReopen() {
@@ -42,8 +56,21 @@ public abstract class AbstractVolumeContractTest {
     throw new UnsupportedOperationException();
   }
 
+  /**
+   * Tries to open the backing store of {@code open}, which is still open, a second time for
+   * writing. Must be overridden by a backend whose capabilities declare fencing; the open is
+   * expected to throw {@link VolumeInUseException}.
+   */
+  protected Volume openSecondWriter(Volume open) throws Exception {
+    throw new UnsupportedOperationException();
+  }
+
   protected Volume volume() throws Exception {
-    Volume v = createVolume("contract", SIZE, TRACK);
+    return track(createVolume("contract", SIZE));
+  }
+
+  /** Closes {@code v} after the test. */
+  protected Volume track(Volume v) {
     opened.add(v);
     return v;
   }
@@ -56,12 +83,39 @@ public abstract class AbstractVolumeContractTest {
   }
 
   @Test
-  void reportsItsGeometry() throws Exception {
+  void reportsItsNameAndSize() throws Exception {
     Volume v = volume();
     assertEquals("contract", v.name());
     assertEquals(SIZE, v.size());
-    assertEquals(TRACK, v.trackSize());
-    assertEquals(65, v.trackCount());
+  }
+
+  @Test
+  void capabilitiesAreValidAndConstant() throws Exception {
+    Volume v = volume();
+    VolumeCapabilities caps = v.capabilities();
+    assertNotNull(caps);
+    assertEquals(1, Integer.bitCount(caps.alignment()), "alignment is a power of two");
+    assertEquals(0, caps.preferredIoSize() % caps.alignment());
+    assertTrue(caps.concurrency() >= 1);
+    v.write(3, ByteBuffer.wrap(random(11, 5000)));
+    v.discard(100, 200);
+    v.allocated(0, SIZE);
+    v.flush();
+    assertEquals(caps, v.capabilities(), "capabilities must not change while open");
+  }
+
+  @Test
+  void ioAtUnalignedOffsetsAndLengthsWorks() throws Exception {
+    Volume v = volume();
+    int a = Math.min(v.capabilities().alignment(), TRACK * 8);
+    long[] offsets = {1, a - 1L, a + 1L, 3L * a + 7, 5L * a - 3};
+    int[] lengths = {1, 3, a + 5, 2 * a - 1, 7};
+    for (int i = 0; i < offsets.length; i++) {
+      long off = offsets[i] + 8L * i * a;
+      byte[] data = random(20 + i, lengths[i]);
+      v.write(off, ByteBuffer.wrap(data));
+      assertArrayEquals(data, read(v, off, data.length), "at " + off + " length " + data.length);
+    }
   }
 
   @Test
@@ -156,27 +210,223 @@ public abstract class AbstractVolumeContractTest {
   }
 
   @Test
-  void flushedWritesSurviveReopen() throws Exception {
-    Assumptions.assumeTrue(supportsReopen(), "backend keeps no state beyond the object");
-    Volume v = createVolume("durable", SIZE, TRACK);
+  void flushedWritesAndDiscardsSurviveReopen() throws Exception {
+    Volume v = createVolume("durable", SIZE);
+    boolean durable = v.capabilities().durableFlush();
+    if (!durable || !supportsReopen()) {
+      v.close();
+      Assumptions.abort(durable ? "the test cannot reopen this backend (override supportsReopen)"
+          : "the volume declares durableFlush=false");
+    }
     byte[] data = random(5, 2 * TRACK);
     v.write(3 * TRACK + 5, ByteBuffer.wrap(data));
+    v.write(2L * FREE_GRANULE, ByteBuffer.wrap(random(6, FREE_GRANULE)));
+    v.flush();
+    v.discard(2L * FREE_GRANULE, FREE_GRANULE);
     v.flush();
     v.close();
-    Volume again = reopen(v);
-    opened.add(again);
+    Volume again = track(reopen(v));
     assertEquals(SIZE, again.size());
+    assertEquals(v.capabilities(), again.capabilities());
     assertArrayEquals(data, read(again, 3 * TRACK + 5, data.length));
+    assertArrayEquals(new byte[FREE_GRANULE], read(again, 2L * FREE_GRANULE, FREE_GRANULE));
   }
 
   @Test
   void closeIsIdempotentAndUseAfterCloseFails() throws Exception {
-    Volume v = createVolume("closing", SIZE, TRACK);
+    Volume v = createVolume("closing", SIZE);
     v.close();
     v.close();
     assertThrows(AlreadyClosedException.class, () -> v.read(0, ByteBuffer.allocate(1)));
     assertThrows(AlreadyClosedException.class, () -> v.write(0, ByteBuffer.allocate(1)));
+    assertThrows(AlreadyClosedException.class, () -> v.discard(0, 1));
+    assertThrows(AlreadyClosedException.class, () -> v.allocated(0, 1));
     assertThrows(AlreadyClosedException.class, v::flush);
+  }
+
+  // ---- discard ----
+
+  @Test
+  void discardReadsZerosInsideAndNeverTouchesBytesOutside() throws Exception {
+    Volume v = volume();
+    byte[] all = random(30, (int) SIZE);
+    v.write(0, ByteBuffer.wrap(all));
+    long[][] ranges = {
+        {10, 100},                             // inside one block
+        {3L * TRACK, TRACK},                   // exactly one block
+        {5L * TRACK - 7, 3L * TRACK + 20},     // partial, whole blocks, partial
+        {9L * TRACK + 1, TRACK},               // across one boundary
+        {2L * FREE_GRANULE, FREE_GRANULE},     // a large aligned span
+        {SIZE - 1500, 1500},                   // through the partial last block to the end
+    };
+    for (long[] r : ranges) {
+      v.discard(r[0], r[1]);
+      for (int i = (int) r[0]; i < r[0] + r[1]; i++) {
+        all[i] = 0;
+      }
+    }
+    byte[] got = read(v, 0, (int) SIZE);
+    for (int i = 0; i < SIZE; i++) {
+      if (got[i] != all[i]) {
+        fail("byte " + i + " is " + got[i] + ", expected " + all[i]
+            + " after discarding " + java.util.Arrays.deepToString(ranges));
+      }
+    }
+  }
+
+  @Test
+  void discardOfNeverWrittenOrEmptyRangesIsHarmless() throws Exception {
+    Volume v = volume();
+    v.discard(0, SIZE);
+    v.discard(SIZE, 0);
+    v.discard(17, 0);
+    assertArrayEquals(new byte[3 * TRACK], read(v, TRACK, 3 * TRACK));
+    byte[] data = random(31, TRACK);
+    v.write(TRACK, ByteBuffer.wrap(data));
+    assertArrayEquals(data, read(v, TRACK, TRACK), "a discarded range can be written again");
+  }
+
+  @Test
+  void writeAfterDiscardOfTheSameBlocksReadsBack() throws Exception {
+    Volume v = volume();
+    v.write(0, ByteBuffer.wrap(random(32, 4 * TRACK)));
+    v.discard(0, 4L * TRACK);
+    byte[] data = random(33, 100);
+    v.write(TRACK + 50, ByteBuffer.wrap(data));
+    assertArrayEquals(data, read(v, TRACK + 50, 100));
+    assertArrayEquals(new byte[TRACK + 50], read(v, 0, TRACK + 50));
+  }
+
+  @Test
+  void concurrentDiscardsAndWritesOnDisjointRangesDoNotInterfere() throws Exception {
+    Volume v = volume();
+    byte[] base = random(34, 48 * TRACK);
+    v.write(0, ByteBuffer.wrap(base));
+    int threads = 4;
+    int piece = 3 * TRACK / 2; // pieces share blocks with their neighbours
+    int pieces = base.length / piece;
+    inParallel(threads, id -> {
+      for (int i = id; i < pieces; i += threads) {
+        long off = (long) i * piece;
+        if (i % 2 == 0) {
+          v.discard(off, piece);
+        } else {
+          v.write(off, ByteBuffer.wrap(random(off, piece)));
+        }
+      }
+    });
+    for (int i = 0; i < pieces; i++) {
+      long off = (long) i * piece;
+      byte[] expected = i % 2 == 0 ? new byte[piece] : random(off, piece);
+      assertArrayEquals(expected, read(v, off, piece), "piece " + i + " at " + off);
+    }
+  }
+
+  // ---- allocated ----
+
+  @Test
+  void allocatedCoversEveryWrittenRangeAndStaysInsideTheQuestion() throws Exception {
+    Volume v = volume();
+    long[][] written = {{0, 1}, {TRACK - 3, 10}, {7L * TRACK + 100, 2 * TRACK}, {SIZE - 1, 1},
+        {40L * TRACK + 5, 300}};
+    for (long[] w : written) {
+      v.write(w[0], ByteBuffer.wrap(random(w[0], (int) w[1])));
+    }
+    ExtentSet all = v.allocated(0, SIZE);
+    for (long[] w : written) {
+      assertTrue(all.encloses(ExtentSet.of(w[0], w[0] + w[1])),
+          "allocated " + all + " must cover written [" + w[0] + ", " + (w[0] + w[1]) + ")");
+    }
+    ExtentSet part = v.allocated(TRACK, 10L * TRACK);
+    assertTrue(ExtentSet.of(TRACK, 11L * TRACK).encloses(part),
+        part + " reaches outside the range asked about");
+    assertTrue(part.encloses(ExtentSet.of(TRACK, TRACK + 7)), part + " misses [4096, 4103)");
+    assertTrue(v.allocated(5, 0).isEmpty(), "an empty range has nothing allocated");
+  }
+
+  @Test
+  void everyRangeLeftOutOfAllocatedReadsAsZeros() throws Exception {
+    Volume v = volume();
+    Random r = new Random(35);
+    for (int i = 0; i < 6; i++) {
+      long off = (long) (r.nextDouble() * (SIZE - 3 * TRACK));
+      v.write(off, ByteBuffer.wrap(random(off, 1 + r.nextInt(3 * TRACK))));
+    }
+    v.discard(20L * TRACK + 9, 5L * TRACK);
+    ExtentSet holes = ExtentSet.of(0, SIZE).minus(v.allocated(0, SIZE));
+    for (Extent hole : holes.extents()) {
+      assertArrayEquals(new byte[(int) hole.length()], read(v, hole.start(), (int) hole.length()),
+          "hole " + hole + " must read as zeros");
+    }
+  }
+
+  @Test
+  void neverWrittenThinVolumeHasNothingAllocated() throws Exception {
+    Volume v = volume();
+    Assumptions.assumeTrue(v.capabilities().thin(), "the volume is not thin");
+    assertEquals(ExtentSet.empty(), v.allocated(0, SIZE));
+  }
+
+  @Test
+  void thinDiscardOfWholeBlocksFreesThem() throws Exception {
+    Volume v = volume();
+    Assumptions.assumeTrue(v.capabilities().thin(), "the volume is not thin");
+    v.write(0, ByteBuffer.wrap(random(36, (int) SIZE)));
+    ExtentSet freed = ExtentSet.of(FREE_GRANULE, 3L * FREE_GRANULE);
+    v.discard(FREE_GRANULE - 10, 2L * FREE_GRANULE + 20);
+    ExtentSet after = v.allocated(0, SIZE);
+    assertTrue(after.intersection(freed).isEmpty(), "discarded blocks " + freed
+        + " are still reported allocated: " + after);
+    assertTrue(after.encloses(ExtentSet.of(0, FREE_GRANULE - 10)), "data before the discard");
+    assertTrue(after.encloses(ExtentSet.of(3L * FREE_GRANULE + 10, SIZE)), "data after it");
+  }
+
+  @Test
+  void notThinVolumeCountsEverythingAllocatedAndDiscardStillZeros() throws Exception {
+    Volume v = volume();
+    Assumptions.assumeFalse(v.capabilities().thin(), "the volume is thin");
+    assertEquals(ExtentSet.of(0, SIZE), v.allocated(0, SIZE));
+    v.write(FREE_GRANULE, ByteBuffer.wrap(random(37, FREE_GRANULE)));
+    v.discard(FREE_GRANULE, FREE_GRANULE);
+    assertArrayEquals(new byte[FREE_GRANULE], read(v, FREE_GRANULE, FREE_GRANULE));
+    assertEquals(ExtentSet.of(TRACK, 2L * TRACK), v.allocated(TRACK, TRACK));
+  }
+
+  @Test
+  void outOfRangeDiscardAndAllocatedAreRefusedAndChangeNothing() throws Exception {
+    Volume v = volume();
+    byte[] tail = random(38, 100);
+    v.write(SIZE - 100, ByteBuffer.wrap(tail));
+    assertThrows(IndexOutOfBoundsException.class, () -> v.discard(SIZE - 50, 51));
+    assertThrows(IndexOutOfBoundsException.class, () -> v.discard(-1, 2));
+    assertThrows(IndexOutOfBoundsException.class, () -> v.discard(0, -1));
+    assertThrows(IndexOutOfBoundsException.class, () -> v.discard(Long.MAX_VALUE, 2));
+    assertArrayEquals(tail, read(v, SIZE - 100, 100), "a refused discard changes nothing");
+    assertThrows(IndexOutOfBoundsException.class, () -> v.allocated(SIZE - 1, 2));
+    assertThrows(IndexOutOfBoundsException.class, () -> v.allocated(-1, 1));
+    assertThrows(IndexOutOfBoundsException.class, () -> v.allocated(0, -1));
+    assertThrows(IndexOutOfBoundsException.class, () -> v.allocated(SIZE + 1, 0));
+  }
+
+  // ---- fencing ----
+
+  @Test
+  void fencedVolumeRefusesASecondWriter() throws Exception {
+    Volume v = volume();
+    Assumptions.assumeTrue(v.capabilities().fencing(), "the volume declares no fencing");
+    byte[] data = random(39, 64);
+    v.write(0, ByteBuffer.wrap(data));
+    assertThrows(VolumeInUseException.class, () -> {
+      Volume second;
+      try {
+        second = openSecondWriter(v);
+      } catch (UnsupportedOperationException e) {
+        throw new AssertionError("the volume declares fencing: override openSecondWriter", e);
+      }
+      track(second);
+    });
+    v.write(64, ByteBuffer.wrap(data));
+    assertArrayEquals(data, read(v, 64, 64), "the first writer keeps working");
   }
 
   /** A task of one thread of {@link #inParallel}; gets the thread's number. */

@@ -1,10 +1,15 @@
 package io.pairkit.api.testing;
 
+import io.pairkit.api.ExtentSet;
 import io.pairkit.api.spi.Volume;
+import io.pairkit.api.spi.VolumeCapabilities;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 
-/** Forwards every call to another volume; test wrappers override what they observe or break. */
+/**
+ * Forwards every call to another volume; test wrappers override what they observe or break.
+ * Thread-safe as far as the delegate is.
+ */
 public class ForwardingVolume implements Volume {
   private final Volume delegate;
 
@@ -27,8 +32,8 @@ public class ForwardingVolume implements Volume {
   }
 
   @Override
-  public int trackSize() {
-    return delegate.trackSize();
+  public VolumeCapabilities capabilities() {
+    return delegate.capabilities();
   }
 
   @Override
@@ -42,6 +47,16 @@ public class ForwardingVolume implements Volume {
   }
 
   @Override
+  public void discard(long offset, long length) throws IOException {
+    delegate.discard(offset, length);
+  }
+
+  @Override
+  public ExtentSet allocated(long offset, long length) throws IOException {
+    return delegate.allocated(offset, length);
+  }
+
+  @Override
   public void flush() throws IOException {
     delegate.flush();
   }
@@ -49,5 +64,10 @@ public class ForwardingVolume implements Volume {
   @Override
   public void close() throws IOException {
     delegate.close();
+  }
+
+  @Override
+  public String toString() {
+    return getClass().getSimpleName() + "[" + delegate + "]";
   }
 }

@@ -3,10 +3,11 @@ package io.pairkit.api.testing;
 import io.pairkit.api.spi.AbstractVolumeContractTest;
 import io.pairkit.api.spi.Volume;
 
+/** The contract on a thin memory volume with default capabilities. */
 class MemoryVolumeContractTest extends AbstractVolumeContractTest {
   @Override
-  protected Volume createVolume(String name, long size, int trackSize) {
-    return new MemoryVolume(name, size, trackSize);
+  protected Volume createVolume(String name, long size) {
+    return new MemoryVolume(name, size);
   }
 
   @Override

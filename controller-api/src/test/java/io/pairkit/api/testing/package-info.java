@@ -1,6 +1,10 @@
 /**
- * Test volumes shipped in the controller-api test-jar: {@link io.pairkit.api.testing.MemoryVolume}
- * (a volume in heap memory) and {@link io.pairkit.api.testing.FaultyVolume} (a wrapper that injects
- * backend errors on demand). Used by the engine's tests and available to backend authors.
+ * Test volumes shipped in the controller-api test-jar, for the engine's tests and for backend
+ * authors: {@link io.pairkit.api.testing.MemoryVolume} (a thin volume in heap memory),
+ * {@link io.pairkit.api.testing.VolatileCacheVolume} (a write cache that a power cut empties, to
+ * catch a missing flush), {@link io.pairkit.api.testing.FaultyVolume} (injects errors, transient
+ * failures, torn writes and latency) and {@link io.pairkit.api.testing.ForwardingVolume} (the base
+ * for such wrappers). The volume contract suite itself is
+ * {@code io.pairkit.api.spi.AbstractVolumeContractTest}.
  */
 package io.pairkit.api.testing;

@@ -1,6 +1,9 @@
 package io.pairkit.core.cache;
 
+import io.pairkit.api.Extent;
+import io.pairkit.api.ExtentSet;
 import io.pairkit.api.error.AlreadyClosedException;
+import io.pairkit.api.spi.VolumeCapabilities;
 import io.pairkit.api.spi.Volume;
 import io.pairkit.api.spi.Volumes;
 import io.pairkit.core.cache.TrackCache.Slot;
@@ -38,12 +41,12 @@ public final class CachedVolume implements Volume {
   CachedVolume(TrackCache cache, Volume backend) {
     this.cache = cache;
     this.backend = backend;
-    this.trackSize = backend.trackSize();
+    this.trackSize = cache.slotSize();
     this.size = backend.size();
   }
 
   /** The volume behind the cache. */
-  public Volume backend() {
+  Volume backend() {
     return backend;
   }
 
@@ -57,9 +60,72 @@ public final class CachedVolume implements Volume {
     return size;
   }
 
+  /**
+   * The backend's capabilities, except that any alignment works at full speed (slots absorb
+   * partial writes) and I/O of a track or more is preferred.
+   */
   @Override
-  public int trackSize() {
-    return trackSize;
+  public VolumeCapabilities capabilities() {
+    VolumeCapabilities b = backend.capabilities();
+    return new VolumeCapabilities(1, Math.max(b.preferredIoSize(), trackSize), b.concurrency(),
+        b.thin(), b.durableFlush(), b.fencing());
+  }
+
+  /**
+   * Whole tracks in the range: their slots are dropped (dirty or not) and the backend discards
+   * them; partial tracks are written with zeros through the cache.
+   */
+  @Override
+  public void discard(long offset, long length) throws IOException {
+    check(offset, length);
+    long stop = offset + length;
+    long firstWhole = (offset + trackSize - 1) / trackSize;
+    long endWhole = stop == size ? (stop + trackSize - 1) / trackSize : stop / trackSize;
+    if (firstWhole >= endWhole) {
+      Volumes.writeZeros(this, offset, length);
+      return;
+    }
+    long wholeStart = firstWhole * trackSize;
+    long wholeStop = Math.min(endWhole * trackSize, size);
+    Volumes.writeZeros(this, offset, wholeStart - offset);
+    for (long t = firstWhole; t < endWhole; t++) {
+      Slot s = slots.get(t);
+      if (s == null) {
+        continue;
+      }
+      s.lock.lock();
+      try {
+        if (s.holds(this, t)) {
+          cache.markClean(s);
+          slots.remove(t, s);
+          s.owner = null; // free for reuse
+          s.track = -1;
+        }
+      } finally {
+        s.lock.unlock();
+      }
+    }
+    backend.discard(wholeStart, wholeStop - wholeStart);
+    Volumes.writeZeros(this, wholeStop, stop - wholeStop);
+  }
+
+  /** The backend's allocation, plus every track held in a slot (it may be dirty). */
+  @Override
+  public ExtentSet allocated(long offset, long length) throws IOException {
+    check(offset, length);
+    if (length == 0) {
+      return ExtentSet.empty();
+    }
+    ExtentSet out = backend.allocated(offset, length);
+    List<Extent> cached = new ArrayList<>();
+    for (Map.Entry<Long, Slot> e : slots.entrySet()) {
+      long start = e.getKey() * trackSize;
+      long stop = Math.min(start + trackSize, size);
+      if (stop > offset && start < offset + length) {
+        cached.add(Extent.of(Math.max(start, offset), Math.min(stop, offset + length)));
+      }
+    }
+    return cached.isEmpty() ? out : out.union(ExtentSet.of(cached));
   }
 
   private int trackLength(long t) {
@@ -341,7 +407,7 @@ public final class CachedVolume implements Volume {
     }
   }
 
-  private void check(long offset, int length) {
+  private void check(long offset, long length) {
     checkOpen();
     Volumes.checkRange(name(), size, offset, length);
   }

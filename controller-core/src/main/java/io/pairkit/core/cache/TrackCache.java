@@ -2,6 +2,8 @@ package io.pairkit.core.cache;
 
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import io.pairkit.api.CacheStats;
+import io.pairkit.api.error.AlreadyClosedException;
+import io.pairkit.api.error.ControllerConfigException;
 import io.pairkit.api.spi.Volume;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -20,7 +22,7 @@ import java.util.logging.Logger;
 import net.openhft.chronicle.bytes.BytesStore;
 
 /**
- * Off-heap track slots shared by the volumes of one track size.
+ * Off-heap track slots shared by the volumes of one controller (one slot holds one track).
  *
  * <p>Memory: one chronicle-bytes native store per slab of up to 1 GiB, viewed as direct
  * {@link ByteBuffer}s, so backends read into and destage from slot memory without extra copies.
@@ -63,18 +65,22 @@ public final class TrackCache implements AutoCloseable {
   /**
    * Allocates the slots; {@code slotSize} is the track size of the volumes it will serve.
    *
-   * @throws IllegalArgumentException if the capacity holds fewer than 16 tracks
+   * @throws ControllerConfigException if the capacity holds fewer than 16 tracks, or native
+   *     memory cannot be had (for example without the JVM flags chronicle-bytes needs)
    */
   public TrackCache(TrackCacheConfig config, int slotSize) {
     this.config = config;
     this.slotSize = slotSize;
     long count = config.capacityBytes() / slotSize;
     if (count < 16) {
-      throw new IllegalArgumentException("a track cache of " + config.capacityBytes()
-          + " bytes holds " + count + " tracks of " + slotSize + " bytes; give it at least 16");
+      throw new ControllerConfigException("a track cache of " + config.capacityBytes()
+          + " bytes holds " + count + " tracks of " + slotSize + " bytes; give it at least 16 "
+          + "tracks (TrackCacheConfig.withCapacity(" + 16L * slotSize + ") or more)");
     }
     if (count > Integer.MAX_VALUE) {
-      throw new IllegalArgumentException("track cache too large: " + count + " slots");
+      throw new ControllerConfigException("a track cache of " + config.capacityBytes()
+          + " bytes would need " + count + " slots, more than " + Integer.MAX_VALUE
+          + "; use a smaller capacity or a larger track size");
     }
     this.slots = new Slot[(int) count];
     int perSlab = (int) (SLAB_BYTES / slotSize);
@@ -90,19 +96,22 @@ public final class TrackCache implements AutoCloseable {
           slots[first + i] = new Slot(first + i, mem);
         }
       }
-    } catch (RuntimeException | Error e) {
+    } catch (RuntimeException | LinkageError e) {
       releaseSlabs();
-      throw e;
+      throw new ControllerConfigException("the track cache could not allocate its native memory ("
+          + e + "); chronicle-bytes needs the JVM flags listed in the README (--add-opens "
+          + "java.base/java.lang=ALL-UNNAMED ...), or build the controller without trackCache",
+          e);
     }
     this.dirtyHighWater = Math.max(1, (int) (count * config.dirtyHighWater()));
     ThreadFactory tf = new ThreadFactoryBuilder().setDaemon(true)
-        .setNameFormat("pairkit-destage-" + slotSize + "-%d").build();
+        .setNameFormat("pairkit-destage-%d").build();
     this.destager = tf.newThread(this::destageLoop);
     destager.start();
   }
 
-  /** Bytes of native memory held by all live caches of this JVM. */
-  public static long liveNativeBytes() {
+  /** Bytes of native memory held by all live caches of this JVM (for leak tests). */
+  static long liveNativeBytes() {
     return LIVE_NATIVE_BYTES.get();
   }
 
@@ -114,12 +123,12 @@ public final class TrackCache implements AutoCloseable {
     return slotSize;
   }
 
-  /** Puts {@code backend} behind this cache; its track size must equal the slot size. */
+  /**
+   * Puts {@code backend} behind this cache, one slot per track of the slot size.
+   *
+   * @throws AlreadyClosedException if the cache is closed
+   */
   public CachedVolume wrap(Volume backend) {
-    if (backend.trackSize() != slotSize) {
-      throw new IllegalArgumentException("volume '" + backend.name() + "' has track size "
-          + backend.trackSize() + " but this cache's slots are " + slotSize + " bytes");
-    }
     checkOpen();
     CachedVolume v = new CachedVolume(this, backend);
     volumes.add(v);
@@ -169,8 +178,8 @@ public final class TrackCache implements AutoCloseable {
   }
 
   /**
-   * A free slot, locked by the caller, or null if none can be had now (every slot dirty, pinned
-   * or locked). Evicts a clean slot with the CLOCK algorithm.
+   * A free slot, locked by the caller, or null if none can be had now (every slot dirty or
+   * locked). Evicts a clean slot with the CLOCK algorithm.
    */
   Slot allocate() {
     int n = slots.length;
@@ -345,7 +354,7 @@ public final class TrackCache implements AutoCloseable {
    * Simulates a power cut of the cache's volatile memory: dirty data is dropped, not destaged,
    * and the memory is released. For crash tests; the backends are left as they are.
    */
-  public void loseVolatileContents() {
+  void loseVolatileContents() {
     closed = true;
     wakeDestager();
     try {
@@ -378,7 +387,8 @@ public final class TrackCache implements AutoCloseable {
 
   private void checkOpen() {
     if (closed) {
-      throw new IllegalStateException("track cache is closed");
+      throw new AlreadyClosedException("the track cache is closed (its controller was closed); "
+          + "build a new controller");
     }
   }
 }

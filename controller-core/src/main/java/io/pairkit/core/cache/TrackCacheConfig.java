@@ -1,11 +1,11 @@
 package io.pairkit.core.cache;
 
-import com.google.common.base.Preconditions;
+import io.pairkit.api.error.ControllerConfigException;
 
 /**
- * Track cache settings.
+ * Track cache settings. Immutable.
  *
- * @param capacityBytes  off-heap bytes for slots, per track size in use (at least 16 tracks)
+ * @param capacityBytes  off-heap bytes for slots (one slot per track; at least 16 tracks)
  * @param writeThrough   true: a write reaches the backend before it completes (the cache only
  *                       serves reads); false (default): write-back, durable at {@code flush()}
  * @param dirtyHighWater fraction of slots that may be dirty before host writes wait for destage
@@ -14,11 +14,16 @@ public record TrackCacheConfig(long capacityBytes, boolean writeThrough, double 
   /** Default capacity: 256 MiB. */
   public static final long DEFAULT_CAPACITY = 256L << 20;
 
+  /** @throws ControllerConfigException if capacity or high water is out of range */
   public TrackCacheConfig {
-    Preconditions.checkArgument(capacityBytes > 0, "cache capacity must be positive, got %s",
-        capacityBytes);
-    Preconditions.checkArgument(dirtyHighWater > 0 && dirtyHighWater <= 1,
-        "dirtyHighWater must be in (0, 1], got %s", dirtyHighWater);
+    if (capacityBytes <= 0) {
+      throw new ControllerConfigException("track cache capacity must be positive, got "
+          + capacityBytes + "; use e.g. 256 MiB (TrackCacheConfig.defaults())");
+    }
+    if (!(dirtyHighWater > 0 && dirtyHighWater <= 1)) {
+      throw new ControllerConfigException("track cache dirtyHighWater must be in (0, 1], got "
+          + dirtyHighWater + "; 0.75 is the default");
+    }
   }
 
   /** Write-back, 256 MiB, writers wait when three quarters of the slots are dirty. */

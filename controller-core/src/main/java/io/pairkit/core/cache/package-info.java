@@ -4,7 +4,7 @@
  *
  * <ul>
  *   <li>{@link io.pairkit.core.cache.TrackCache} — the slots, the CLOCK eviction (never a dirty or
- *       pinned slot), the background destager and the statistics.</li>
+ *       busy slot), the background destager and the statistics.</li>
  *   <li>{@link io.pairkit.core.cache.CachedVolume} — a backend volume seen through the cache:
  *       write-back (or write-through), read hits from slots, {@code flush()} as a barrier.</li>
  * </ul>

@@ -10,6 +10,7 @@ import io.pairkit.api.PairController;
 import io.pairkit.api.VolumePair;
 import io.pairkit.api.error.AlreadyClosedException;
 import io.pairkit.api.error.ExtentOutOfRangeException;
+import io.pairkit.api.error.InvalidArgumentException;
 import io.pairkit.api.error.InvalidExtentException;
 import io.pairkit.api.error.NotFoundException;
 import io.pairkit.api.error.PairStateException;
@@ -19,11 +20,10 @@ import io.pairkit.api.error.VolumeInUseException;
 import io.pairkit.api.error.VolumeMismatchException;
 import io.pairkit.api.spi.Volume;
 import io.pairkit.api.spi.VolumeSpec;
-import io.pairkit.core.ControllerConfig;
-import io.pairkit.core.RequestInstantObserver;
-import io.pairkit.core.VolumeProviders;
 import io.pairkit.core.cache.TrackCache;
-import io.pairkit.core.cache.TrackCacheConfig;
+import io.pairkit.core.config.ControllerConfig;
+import io.pairkit.core.engine.volume.BackendVolume;
+import io.pairkit.core.registry.VolumeProviders;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -31,31 +31,60 @@ import java.util.List;
 import java.util.Map;
 import java.util.logging.Level;
 
-/** The controller: volume registry, pair table, and the engine's threads. */
+/**
+ * The controller: volume registry, pair table, and the engine's threads. Build it with
+ * {@code PairKit.builder()}; see {@link PairController} for the contract.
+ */
 public final class DefaultPairController implements PairController {
   private final Engine engine;
   private final VolumeProviders providers;
+  private final boolean ownsProviders;
   private final Map<String, ManagedVolume> volumes = new LinkedHashMap<>();
-  private final Map<String, PairModel> pairs = new LinkedHashMap<>();
-  /** One track cache per track size in use, when configured. */
-  private final Map<Integer, TrackCache> caches = new LinkedHashMap<>();
+  private final Map<String, AbstractPair> pairs = new LinkedHashMap<>();
+  private final TrackCache cache;
   private volatile boolean closed;
 
-  public DefaultPairController(ControllerConfig config, VolumeProviders providers,
-      RequestInstantObserver observer) {
-    this.engine = new Engine(config, observer);
+  private DefaultPairController(ControllerConfig config, VolumeProviders providers,
+      boolean ownsProviders, Engine.InstantHook hook) {
+    // The cache first: if it cannot be built, nothing else was started.
+    this.cache = config.trackCache() == null ? null
+        : new TrackCache(config.trackCache(), config.trackSize());
+    this.engine = new Engine(config, hook);
     this.providers = providers;
+    this.ownsProviders = ownsProviders;
+  }
+
+  /**
+   * A controller over {@code providers}.
+   *
+   * @param ownsProviders whether {@link #close()} closes the providers (true for providers the
+   *                      caller loaded for this controller alone)
+   * @throws io.pairkit.api.error.ControllerConfigException if the track cache cannot be built
+   */
+  public static DefaultPairController create(ControllerConfig config, VolumeProviders providers,
+      boolean ownsProviders) {
+    return new DefaultPairController(config, providers, ownsProviders, Engine.InstantHook.NONE);
+  }
+
+  /** For engine tests: a controller that calls {@code hook} at every request instant. */
+  static DefaultPairController withInstantHook(ControllerConfig config,
+      VolumeProviders providers, Engine.InstantHook hook) {
+    return new DefaultPairController(config, providers, false, hook);
   }
 
   @Override
   public HostVolume openVolume(VolumeSpec spec) {
     checkOpen();
+    if (spec == null) {
+      throw new InvalidArgumentException("openVolume needs a VolumeSpec; build one with "
+          + "VolumeSpec.builder(name, type)");
+    }
     synchronized (this) {
       refuseTakenName(spec.name());
     }
     Volume raw;
     try {
-      raw = providers.get(spec.type(), spec.name()).open(spec);
+      raw = providers.openVolume(spec);
     } catch (IOException e) {
       throw new VolumeIOException("volume '" + spec.name() + "' (type " + spec.type()
           + ") could not be opened: " + e.getMessage() + "; check the backend and retry", e);
@@ -67,27 +96,29 @@ public final class DefaultPairController implements PairController {
   @Override
   public HostVolume attachVolume(Volume volume) {
     checkOpen();
+    if (volume == null) {
+      throw new InvalidArgumentException("attachVolume needs a volume, got null");
+    }
     return register(volume, false);
   }
 
   private synchronized HostVolume register(Volume raw, boolean openedHere) {
-    checkOpen();
+    Volume underEngine = raw;
     try {
+      checkOpen();
       refuseTakenName(raw.name());
       checkGeometry(raw);
+      if (cache != null) {
+        underEngine = cache.wrap(raw);
+      }
     } catch (RuntimeException e) {
       if (openedHere) {
-        closeQuietly(raw);
+        closeQuietly(raw); // never leak an open volume (and its lock) on a refused registration
       }
       throw e;
     }
-    Volume underEngine = raw;
-    TrackCacheConfig cacheConfig = engine.config.trackCache();
-    if (cacheConfig != null) {
-      underEngine = caches.computeIfAbsent(raw.trackSize(),
-          ts -> new TrackCache(cacheConfig, ts)).wrap(raw);
-    }
-    ManagedVolume v = new ManagedVolume(engine, underEngine);
+    ManagedVolume v = new ManagedVolume(new BackendVolume(underEngine, engine.retry),
+        engine.config.trackSize());
     volumes.put(raw.name(), v);
     return v;
   }
@@ -99,16 +130,17 @@ public final class DefaultPairController implements PairController {
     }
   }
 
-  private static void checkGeometry(Volume raw) {
-    int ts = raw.trackSize();
-    if (ts < VolumeSpec.MIN_TRACK_SIZE || ts > VolumeSpec.MAX_TRACK_SIZE
-        || Integer.bitCount(ts) != 1) {
-      throw new VolumeConfigException("volume '" + raw.name() + "' has track size " + ts
-          + "; it must be a power of two from 4 KiB to 16 MiB");
-    }
+  private void checkGeometry(Volume raw) {
     if (raw.size() <= 0) {
       throw new VolumeConfigException("volume '" + raw.name() + "' has size " + raw.size()
           + "; a volume needs a positive size");
+    }
+    int alignment = raw.capabilities().alignment();
+    if (alignment > engine.config.trackSize()) {
+      throw new VolumeConfigException("volume '" + raw.name() + "' has a native block size of "
+          + alignment + " bytes, larger than the controller's track size ("
+          + engine.config.trackSize() + "); build the controller with trackSize(" + alignment
+          + ") or more");
     }
   }
 
@@ -123,8 +155,14 @@ public final class DefaultPairController implements PairController {
     return v;
   }
 
+  /** For engine tests: the volume beneath the pair logic (through the cache, if any). */
+  synchronized Volume backendOf(String name) {
+    return ((ManagedVolume) volume(name)).backend().raw();
+  }
+
   @Override
   public synchronized List<HostVolume> volumes() {
+    checkOpen();
     return List.copyOf(volumes.values());
   }
 
@@ -153,23 +191,24 @@ public final class DefaultPairController implements PairController {
   }
 
   @FunctionalInterface
-  private interface PairFactory<T extends PairModel> {
+  private interface PairFactory<T extends AbstractPair> {
     T make(ManagedVolume primary, ManagedVolume secondary);
   }
 
-  private <T extends PairModel> T create(String pairId, HostVolume primaryView,
+  private <T extends AbstractPair> T create(String pairId, HostVolume primaryView,
       HostVolume secondaryView, ExtentSet extents, PairFactory<T> factory) {
     checkOpen();
     if (pairId == null || pairId.isBlank()) {
-      throw new IllegalArgumentException("a pair needs a non-blank id");
+      throw new InvalidArgumentException("a pair needs a non-blank id, got "
+          + (pairId == null ? "null" : "'" + pairId + "'") + "; give a name such as \"nightly\"");
     }
     T pair;
     synchronized (this) {
       ManagedVolume p = own(primaryView);
       ManagedVolume s = own(secondaryView);
       if (pairs.containsKey(pairId)) {
-        PairModel other = pairs.get(pairId);
-        throw new PairStateException(pairId, other.state().name(), "a pair with id '" + pairId
+        AbstractPair other = pairs.get(pairId);
+        throw new PairStateException(pairId, other.state(), "a pair with id '" + pairId
             + "' already exists (" + other + "); delete it or choose another id");
       }
       checkPairable(pairId, p, s);
@@ -192,7 +231,8 @@ public final class DefaultPairController implements PairController {
       pairs.put(pairId, pair);
       pair.onDelete = () -> forget(pairId);
     }
-    pair.start((CopyJob) pair.initialCopy());
+    pair.publishState();
+    pair.start();
     return pair;
   }
 
@@ -205,10 +245,6 @@ public final class DefaultPairController implements PairController {
     if (p.size() != s.size()) {
       throw new VolumeMismatchException(what + ": sizes differ (" + p.size() + " vs " + s.size()
           + " bytes); make the secondary the same size as the primary");
-    }
-    if (p.trackSize() != s.trackSize()) {
-      throw new VolumeMismatchException(what + ": track sizes differ (" + p.trackSize() + " vs "
-          + s.trackSize() + " bytes); open both with the same trackSize");
     }
     if (s.secondaryOf != null) {
       throw new VolumeInUseException(what + ": '" + s.name() + "' is already the secondary of "
@@ -244,51 +280,60 @@ public final class DefaultPairController implements PairController {
   @Override
   public synchronized Pair pair(String pairId) {
     checkOpen();
-    PairModel p = pairs.get(pairId);
+    AbstractPair p = pairs.get(pairId);
     if (p == null) {
       throw new NotFoundException("no pair with id '" + pairId + "' (pairs: " + pairs.keySet()
-          + ")");
+          + "); create it with createVolumePair, createExtentPair or createExtentSplitPair");
     }
     return p;
   }
 
   @Override
   public synchronized List<Pair> pairs() {
+    checkOpen();
     return List.copyOf(pairs.values());
   }
 
   @Override
-  public synchronized CacheStats cacheStats() {
-    CacheStats total = CacheStats.disabled();
-    for (TrackCache c : caches.values()) {
-      total = total.plus(c.stats());
-    }
-    return total;
+  public CacheStats cacheStats() {
+    return cache == null ? CacheStats.disabled() : cache.stats();
   }
 
   @Override
   public void pauseBackgroundCopies() {
     checkOpen();
-    engine.setPaused(true);
+    engine.pacer.setPaused(true);
   }
 
   @Override
   public void resumeBackgroundCopies() {
     checkOpen();
-    engine.setPaused(false);
+    engine.pacer.setPaused(false);
   }
 
   @Override
   public void flush() {
     checkOpen();
+    VolumeIOException first = null;
     for (HostVolume v : volumes()) {
-      v.flush();
+      try {
+        v.flush();
+      } catch (VolumeIOException e) {
+        if (first == null) {
+          first = e;
+        } else {
+          first.addSuppressed(e);
+        }
+      }
+    }
+    if (first != null) {
+      throw first;
     }
   }
 
   @Override
   public void close() {
-    List<PairModel> toStop;
+    List<AbstractPair> toStop;
     List<ManagedVolume> toClose;
     synchronized (this) {
       if (closed) {
@@ -298,8 +343,8 @@ public final class DefaultPairController implements PairController {
       toStop = new ArrayList<>(pairs.values());
       toClose = new ArrayList<>(volumes.values());
     }
-    engine.setPaused(false);
-    for (PairModel p : toStop) {
+    engine.pacer.setPaused(false);
+    for (AbstractPair p : toStop) {
       p.stopForClose();
     }
     engine.shutdown();
@@ -311,17 +356,15 @@ public final class DefaultPairController implements PairController {
       }
       try {
         v.close();
-      } catch (IOException e) {
+      } catch (IOException | RuntimeException e) {
         Engine.LOG.log(Level.WARNING, "close of " + v + " failed", e);
       }
     }
-    List<TrackCache> toRelease;
-    synchronized (this) {
-      toRelease = new ArrayList<>(caches.values());
-      caches.clear();
+    if (cache != null) {
+      cache.close(); // after the volumes: their close destaged what was dirty
     }
-    for (TrackCache c : toRelease) {
-      c.close(); // after the volumes: their close destaged what was dirty
+    if (ownsProviders) {
+      providers.close();
     }
   }
 
@@ -335,7 +378,8 @@ public final class DefaultPairController implements PairController {
 
   private void checkOpen() {
     if (closed) {
-      throw new AlreadyClosedException("this PairKit controller is closed; build a new one");
+      throw new AlreadyClosedException("this PairKit controller is closed; build a new one with "
+          + "PairKit.builder()");
     }
   }
 }

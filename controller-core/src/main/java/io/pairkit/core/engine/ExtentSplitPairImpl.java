@@ -12,7 +12,7 @@ import org.roaringbitmap.longlong.Roaring64Bitmap;
  * Embodiment 3: whole-volume pair whose extents are split and joined one at a time. Writes outside
  * the frozen extents stay in the mirror (the patent's step 2607 would leave them stale).
  */
-final class ExtentSplitPairImpl extends PairModel implements ExtentSplitPair {
+final class ExtentSplitPairImpl extends AbstractPair implements ExtentSplitPair {
 
   ExtentSplitPairImpl(Engine engine, String id, ManagedVolume primary, ManagedVolume secondary) {
     super(engine, id, primary, secondary, ExtentSet.of(0, primary.size()), true);
@@ -24,7 +24,7 @@ final class ExtentSplitPairImpl extends PairModel implements ExtentSplitPair {
   }
 
   @Override
-  PairState deriveState(Facts f) {
+  PairState deriveState(PairLifecycle.Facts f) {
     if (f.running(RequestKind.EXTENT_JOIN)) {
       return PairState.EXTENT_JOINING;
     }
@@ -43,27 +43,29 @@ final class ExtentSplitPairImpl extends PairModel implements ExtentSplitPair {
   @Override
   public CopyRequest extentSplit(ExtentSet extents) {
     Roaring64Bitmap tracks = regionTracks(RequestKind.EXTENT_SPLIT, extents);
-    return request(RequestKind.EXTENT_SPLIT, extents, false, state -> {
-      if (Roaring64Bitmap.intersects(frozenLocked(), tracks)) {
+    return admission.request(RequestKind.EXTENT_SPLIT, extents, false, state -> {
+      if (bitmaps.anyFrozen(tracks)) {
         throw wrongState(RequestKind.EXTENT_SPLIT, state, "extents " + extents
             + " overlap tracks already split (" + splitExtents() + "); join those first "
             + "or split a disjoint area");
       }
-      return freeze(tracks);
+      bitmaps.freeze(tracks);
+      return tracks;
     });
   }
 
   @Override
   public CopyRequest extentJoin(ExtentSet extents) {
     Roaring64Bitmap tracks = regionTracks(RequestKind.EXTENT_JOIN, extents);
-    return request(RequestKind.EXTENT_JOIN, extents, true, state -> {
-      Roaring64Bitmap notFrozen = Roaring64Bitmap.andNot(tracks, frozenLocked());
+    return admission.request(RequestKind.EXTENT_JOIN, extents, true, state -> {
+      Roaring64Bitmap notFrozen = bitmaps.notFrozen(tracks);
       if (!notFrozen.isEmpty()) {
         throw wrongState(RequestKind.EXTENT_JOIN, state, "extents " + extents + " are not all "
             + "split (" + notFrozen.getLongCardinality() + " tracks are mirrored; split now: "
             + splitExtents() + "); join only split extents");
       }
-      return join(tracks);
+      bitmaps.join(tracks);
+      return tracks;
     });
   }
 

@@ -1,59 +1,51 @@
 package io.pairkit.core.engine;
 
-import com.google.common.collect.ContiguousSet;
-import com.google.common.collect.DiscreteDomain;
-import com.google.common.collect.ImmutableList;
-import com.google.common.collect.Range;
-import com.google.common.util.concurrent.Striped;
 import io.pairkit.api.HostVolume;
 import io.pairkit.api.Pair;
 import io.pairkit.api.error.AlreadyClosedException;
 import io.pairkit.api.error.ExtentOutOfRangeException;
-import io.pairkit.api.error.VolumeIOException;
-import io.pairkit.api.spi.Volume;
+import io.pairkit.api.spi.VolumeCapabilities;
+import io.pairkit.core.engine.track.TrackGeometry;
+import io.pairkit.core.engine.track.TrackLocks;
+import io.pairkit.core.engine.volume.BackendVolume;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
- * A backend volume as the host sees it through the controller: the host I/O path. Writes to a
- * primary run each pair's write rule (see {@link PairModel#beforePrimaryWrite}) under the touched
- * tracks' locks before the data reaches the backend; reads and writes of a secondary go through
- * its pair.
+ * A volume as the host sees it through the controller: the host I/O path. A write to a primary
+ * runs each pair's {@link io.pairkit.core.engine.hostio.PrimaryWriteRule} under the touched
+ * tracks' locks before the data reaches the backend; I/O on a secondary goes through its pair's
+ * {@link io.pairkit.core.engine.hostio.SecondaryIo}.
  */
-public final class ManagedVolume implements HostVolume {
-  private static final int TRACK_LOCK_STRIPES = 4096;
-
-  private final Engine engine;
-  private final Volume raw;
+final class ManagedVolume implements HostVolume {
+  private final BackendVolume backend;
   private final String name;
   private final long size;
-  private final int trackSize;
+  final TrackGeometry geometry;
 
   /** Shared by host I/O, exclusive at request instants: makes requests atomic w.r.t. writes. */
   final ReentrantReadWriteLock barrier = new ReentrantReadWriteLock();
-  /** Per-track locks of this volume as a primary; its pairs' copies and redirects take them too. */
-  private final Striped<Lock> trackLocks = Striped.lock(TRACK_LOCK_STRIPES);
+  /** Per-track locks of this volume as a primary; its pairs' copies and redirects take them. */
+  final TrackLocks trackLocks = new TrackLocks();
 
-  final CopyOnWriteArrayList<PairModel> primaryOf = new CopyOnWriteArrayList<>();
-  volatile PairModel secondaryOf;
+  final CopyOnWriteArrayList<AbstractPair> primaryOf = new CopyOnWriteArrayList<>();
+  volatile AbstractPair secondaryOf;
   private volatile boolean closed;
 
-  ManagedVolume(Engine engine, Volume raw) {
-    this.engine = engine;
-    this.raw = raw;
-    this.name = raw.name();
-    this.size = raw.size();
-    this.trackSize = raw.trackSize();
+  ManagedVolume(BackendVolume backend, int trackSize) {
+    this.backend = backend;
+    this.name = backend.name();
+    this.size = backend.size();
+    this.geometry = new TrackGeometry(trackSize, size);
   }
 
-  /** The backend volume underneath (for tests and tools; host writes to it bypass the pairs). */
-  public Volume backend() {
-    return raw;
+  /** The backend beneath the pair logic (through the track cache, if any). */
+  BackendVolume backend() {
+    return backend;
   }
 
   @Override
@@ -67,14 +59,14 @@ public final class ManagedVolume implements HostVolume {
   }
 
   @Override
-  public int trackSize() {
-    return trackSize;
+  public VolumeCapabilities capabilities() {
+    return backend.capabilities();
   }
 
   @Override
   public List<Pair> pairs() {
     List<Pair> out = new ArrayList<>(primaryOf);
-    PairModel s = secondaryOf;
+    AbstractPair s = secondaryOf;
     if (s != null) {
       out.add(s);
     }
@@ -84,17 +76,20 @@ public final class ManagedVolume implements HostVolume {
   @Override
   public void read(long offset, ByteBuffer dst) {
     checkIo(offset, dst.remaining(), "read");
+    if (dst.remaining() == 0) {
+      return;
+    }
     if (secondaryOf == null) {
-      rawRead(offset, dst);
+      backend.read(offset, dst);
       return;
     }
     barrier.readLock().lock();
     try {
-      PairModel pair = secondaryOf;
+      AbstractPair pair = secondaryOf;
       if (pair != null) {
-        pair.readSecondary(offset, dst);
+        pair.secondaryIo().read(offset, dst);
       } else {
-        rawRead(offset, dst);
+        backend.read(offset, dst);
       }
     } finally {
       barrier.readLock().unlock();
@@ -107,107 +102,74 @@ public final class ManagedVolume implements HostVolume {
     if (src.remaining() == 0) {
       return;
     }
+    modify(offset, src.remaining(), false, src);
+  }
+
+  @Override
+  public void discard(long offset, long length) {
+    checkIo(offset, length, "discard");
+    if (length == 0) {
+      return;
+    }
+    modify(offset, length, true, null);
+  }
+
+  private void modify(long offset, long length, boolean discard, ByteBuffer src) {
     barrier.readLock().lock();
     try {
-      PairModel asSecondary = secondaryOf;
+      AbstractPair asSecondary = secondaryOf;
       if (asSecondary != null) {
-        asSecondary.writeSecondary(offset, src);
+        if (discard) {
+          asSecondary.secondaryIo().discard(offset, length);
+        } else {
+          asSecondary.secondaryIo().write(offset, src);
+        }
       } else if (!primaryOf.isEmpty()) {
-        writePrimary(offset, src);
+        modifyPrimary(offset, length, discard, src);
+      } else if (discard) {
+        backend.discard(offset, length);
       } else {
-        rawWrite(offset, src);
+        backend.write(offset, src);
       }
     } finally {
       barrier.readLock().unlock();
     }
   }
 
-  /** The pair write rule for every pair of this primary, then the write, all under track locks. */
-  private void writePrimary(long offset, ByteBuffer src) {
-    long first = offset / trackSize;
-    long end = (offset + src.remaining() - 1) / trackSize + 1;
+  /** The write rule of every pair of this primary, then the write, all under track locks. */
+  private void modifyPrimary(long offset, long length, boolean discard, ByteBuffer src) {
+    long first = geometry.trackOf(offset);
+    long end = geometry.endTrack(offset, length);
     Object[] pairs = primaryOf.toArray();
     long kick = 0; // bit i: pair i has new mirrored differences
-    List<Lock> locks = lockTracks(first, end);
-    try {
+    try (TrackLocks.Held held = trackLocks.lock(first, end)) {
       for (int i = 0; i < pairs.length; i++) {
-        if (((PairModel) pairs[i]).beforePrimaryWrite(first, end)) {
+        if (((AbstractPair) pairs[i]).writeRule().beforeWrite(first, end)) {
           kick |= 1L << i;
         }
       }
-      rawWrite(offset, src);
-    } finally {
-      unlock(locks);
+      if (discard) {
+        backend.discard(offset, length);
+      } else {
+        backend.write(offset, src);
+      }
     }
     for (int i = 0; kick != 0; i++, kick >>>= 1) {
       if ((kick & 1) != 0) {
-        ((PairModel) pairs[i]).kickMirror();
+        ((AbstractPair) pairs[i]).mirror().kick();
       }
     }
-  }
-
-  /** Locks tracks {@code [first, end)} in the stripes' global order (deadlock-free). */
-  List<Lock> lockTracks(long first, long end) {
-    if (end - first == 1) { // the common case: no set, no sort
-      Lock only = trackLocks.get(first);
-      only.lock();
-      return List.of(only);
-    }
-    List<Lock> locks = ImmutableList.copyOf(
-        trackLocks.bulkGet(ContiguousSet.create(Range.closedOpen(first, end),
-            DiscreteDomain.longs())));
-    for (Lock l : locks) {
-      l.lock();
-    }
-    return locks;
-  }
-
-  static void unlock(List<Lock> locks) {
-    for (int i = locks.size() - 1; i >= 0; i--) {
-      locks.get(i).unlock();
-    }
-  }
-
-  Lock trackLock(long track) {
-    return trackLocks.get(track);
   }
 
   @Override
   public void flush() {
     checkOpen();
-    try {
-      raw.flush();
-    } catch (IOException e) {
-      throw ioFailure("flush", -1, e);
-    }
+    backend.flush();
   }
 
-  void rawRead(long offset, ByteBuffer dst) {
-    try {
-      raw.read(offset, dst);
-    } catch (IOException e) {
-      throw ioFailure("read", offset, e);
-    }
-  }
-
-  void rawWrite(long offset, ByteBuffer src) {
-    try {
-      raw.write(offset, src);
-    } catch (IOException e) {
-      throw ioFailure("write", offset, e);
-    }
-  }
-
-  private VolumeIOException ioFailure(String op, long offset, IOException e) {
-    return new VolumeIOException("volume '" + name + "': backend " + op + " failed"
-        + (offset >= 0 ? " at byte " + offset : "") + " (" + e.getMessage() + "); difference "
-        + "bits are kept, so once the backend is fixed a retry, resume() or resync copies what is "
-        + "missing", e);
-  }
-
-  private void checkIo(long offset, int length, String op) {
+  private void checkIo(long offset, long length, String op) {
     checkOpen();
-    if (offset < 0 || offset > size - length) {
+    if (offset < 0 || length < 0 || offset > size - length) {
       throw new ExtentOutOfRangeException("volume '" + name + "': " + op + " of " + length
           + " bytes at " + offset + " leaves the volume [0, " + size + ")");
     }
@@ -216,7 +178,7 @@ public final class ManagedVolume implements HostVolume {
   void checkOpen() {
     if (closed) {
       throw new AlreadyClosedException("volume '" + name + "' is closed (its controller was "
-          + "closed); open a new controller to use it again");
+          + "closed); open it in a new controller to use it again");
     }
   }
 
@@ -224,12 +186,12 @@ public final class ManagedVolume implements HostVolume {
   void close() throws IOException {
     if (!closed) {
       closed = true;
-      raw.close();
+      backend.close();
     }
   }
 
   @Override
   public String toString() {
-    return "volume '" + name + "' (" + size + " bytes, track " + trackSize + ")";
+    return "volume '" + name + "' (" + size + " bytes)";
   }
 }

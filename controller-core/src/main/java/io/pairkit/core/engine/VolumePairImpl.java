@@ -22,9 +22,10 @@ final class VolumePairImpl extends WholeScopeSplitPair implements VolumePair {
   @Override
   public CopyRequest extentUpdate(ExtentSet extents) {
     Roaring64Bitmap tracks = regionTracks(RequestKind.EXTENT_UPDATE, extents);
-    return request(RequestKind.EXTENT_UPDATE, extents, false, state -> {
+    return admission.request(RequestKind.EXTENT_UPDATE, extents, false, state -> {
       requireSplit(RequestKind.EXTENT_UPDATE, state);
-      return update(tracks);
+      bitmaps.update(tracks);
+      return tracks;
     });
   }
 

@@ -9,7 +9,7 @@ import io.pairkit.api.RequestKind;
  * What the volume pair and the extent pair share: the whole scope splits and resyncs at once.
  * States FORMING, FORMED, SPLITTING, SPLIT, RESYNCING.
  */
-abstract class WholeScopeSplitPair extends PairModel {
+abstract class WholeScopeSplitPair extends AbstractPair {
 
   WholeScopeSplitPair(Engine engine, String id, ManagedVolume primary, ManagedVolume secondary,
       ExtentSet scope, boolean wholeVolume) {
@@ -17,7 +17,7 @@ abstract class WholeScopeSplitPair extends PairModel {
   }
 
   @Override
-  PairState deriveState(Facts f) {
+  PairState deriveState(PairLifecycle.Facts f) {
     if (!f.nothingFrozen()) {
       return f.running(RequestKind.SPLIT) ? PairState.SPLITTING : PairState.SPLIT;
     }
@@ -29,21 +29,23 @@ abstract class WholeScopeSplitPair extends PairModel {
 
   /** Freezes the whole scope at this instant. Allowed in FORMING and FORMED. */
   public CopyRequest split() {
-    return request(RequestKind.SPLIT, scope(), false, state -> {
+    return admission.request(RequestKind.SPLIT, scope(), false, state -> {
       if (state != PairState.FORMING && state != PairState.FORMED) {
         throw wrongState(RequestKind.SPLIT, state, state == PairState.RESYNCING
             ? "wait for the resync's completion(), then split"
             : "the pair is already split; resync() it first");
       }
-      return freeze(scopeTracksLocked());
+      bitmaps.freeze(bitmaps.scope());
+      return bitmaps.scope();
     });
   }
 
   /** Unfreezes the whole scope and copies the differences. Allowed in SPLIT. */
   public CopyRequest resync() {
-    return request(RequestKind.RESYNC, scope(), true, state -> {
+    return admission.request(RequestKind.RESYNC, scope(), true, state -> {
       requireSplit(RequestKind.RESYNC, state);
-      return join(scopeTracksLocked());
+      bitmaps.join(bitmaps.scope());
+      return bitmaps.scope();
     });
   }
 

@@ -17,10 +17,10 @@ class CachedVolumeContractTest {
     abstract TrackCacheConfig config();
 
     @Override
-    protected Volume createVolume(String name, long size, int trackSize) {
-      TrackCache cache = new TrackCache(config(), trackSize);
+    protected Volume createVolume(String name, long size) {
+      TrackCache cache = new TrackCache(config(), TRACK);
       caches.add(cache);
-      return cache.wrap(new MemoryVolume(name, size, trackSize));
+      return cache.wrap(new MemoryVolume(name, size));
     }
 
     @Override
@@ -32,7 +32,7 @@ class CachedVolumeContractTest {
     @Override
     protected Volume reopen(Volume closed) {
       CachedVolume c = (CachedVolume) closed;
-      TrackCache cache = new TrackCache(config(), c.trackSize());
+      TrackCache cache = new TrackCache(config(), TRACK);
       caches.add(cache);
       return cache.wrap(((MemoryVolume) c.backend()).reopen());
     }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pairkit.api.error.ControllerConfigException;
 import io.pairkit.api.CacheStats;
 import io.pairkit.api.spi.Volume;
 import io.pairkit.api.testing.ForwardingVolume;
@@ -45,7 +46,7 @@ class TrackCacheTest {
     int tracks = 10_000;
     try (TrackCache cache = new TrackCache(TrackCacheConfig.defaults().withCapacity(16 * TS),
         TS)) {
-      MemoryVolume backend = new MemoryVolume("v", (long) tracks * TS, TS);
+      MemoryVolume backend = new MemoryVolume("v", (long) tracks * TS);
       CachedVolume v = cache.wrap(backend);
       for (long t = 0; t < tracks; t++) {
         v.write(t * TS + 10, ByteBuffer.wrap(pattern(t, 100))); // partial: load, then modify
@@ -65,7 +66,7 @@ class TrackCacheTest {
   void readHitsComeFromTheSlotWithoutBackendReads() throws Exception {
     try (TrackCache cache = new TrackCache(TrackCacheConfig.defaults().withCapacity(64 * TS),
         TS)) {
-      CountingVolume backend = new CountingVolume(new MemoryVolume("v", 32L * TS, TS));
+      CountingVolume backend = new CountingVolume(new MemoryVolume("v", 32L * TS));
       CachedVolume v = cache.wrap(backend);
       read(v, 5 * TS + 7, 100); // miss: one backend read of the track
       long readsAfterMiss = backend.reads;
@@ -82,7 +83,7 @@ class TrackCacheTest {
   void flushIsADurabilityBarrier() throws Exception {
     try (TrackCache cache = new TrackCache(TrackCacheConfig.defaults().withCapacity(64 * TS),
         TS)) {
-      MemoryVolume backend = new MemoryVolume("v", 64L * TS, TS);
+      MemoryVolume backend = new MemoryVolume("v", 64L * TS);
       CachedVolume v = cache.wrap(backend);
       byte[] data = pattern(1, 5 * TS + 33);
       v.write(3 * TS - 11, ByteBuffer.wrap(data));
@@ -109,7 +110,7 @@ class TrackCacheTest {
   private static void powerCuts(long seed, int rounds) throws Exception {
     Random random = new Random(seed);
     for (int round = 0; round < rounds; round++) {
-      MemoryVolume backend = new MemoryVolume("v", 64L * TS, TS);
+      MemoryVolume backend = new MemoryVolume("v", 64L * TS);
       TrackCache cache = new TrackCache(TrackCacheConfig.defaults().withCapacity(16 * TS), TS);
       CachedVolume v = cache.wrap(backend);
       byte[] before = new byte[64 * TS];
@@ -143,7 +144,7 @@ class TrackCacheTest {
   void concurrentReadersAndWritersOnOneTrackNeverSeeATornWrite() throws Exception {
     try (TrackCache cache = new TrackCache(TrackCacheConfig.defaults().withCapacity(16 * TS),
         TS)) {
-      CachedVolume v = cache.wrap(new MemoryVolume("v", 64L * TS, TS));
+      CachedVolume v = cache.wrap(new MemoryVolume("v", 64L * TS));
       AtomicBoolean stop = new AtomicBoolean();
       ExecutorService pool = Executors.newFixedThreadPool(4);
       try {
@@ -188,7 +189,7 @@ class TrackCacheTest {
   @Test
   void writersWaitForDestageInsteadOfGrowingDirtyData() throws Exception {
     CountDownLatch backendOpen = new CountDownLatch(1);
-    GatedVolume backend = new GatedVolume(new MemoryVolume("v", 256L * TS, TS), backendOpen);
+    GatedVolume backend = new GatedVolume(new MemoryVolume("v", 256L * TS), backendOpen);
     TrackCache cache = new TrackCache(TrackCacheConfig.defaults().withCapacity(16 * TS), TS);
     CachedVolume v = cache.wrap(backend);
     Thread writer = new Thread(() -> {
@@ -224,7 +225,7 @@ class TrackCacheTest {
   @Test
   void deadBackend_flushReportsItAndDataStaysCachedUntilItRecovers() throws Exception {
     io.pairkit.api.testing.FaultyVolume backend = new io.pairkit.api.testing.FaultyVolume(
-        new MemoryVolume("v", 64L * TS, TS));
+        new MemoryVolume("v", 64L * TS));
     try (TrackCache cache = new TrackCache(TrackCacheConfig.defaults().withCapacity(32 * TS),
         TS)) {
       CachedVolume v = cache.wrap(backend);
@@ -248,7 +249,7 @@ class TrackCacheTest {
   @Test
   void deadBackend_writersGetAnErrorInsteadOfHangingWhenTheCacheIsFull() throws Exception {
     io.pairkit.api.testing.FaultyVolume backend = new io.pairkit.api.testing.FaultyVolume(
-        new MemoryVolume("v", 256L * TS, TS));
+        new MemoryVolume("v", 256L * TS));
     try (TrackCache cache = new TrackCache(TrackCacheConfig.defaults().withCapacity(16 * TS),
         TS)) {
       CachedVolume v = cache.wrap(backend);
@@ -284,7 +285,7 @@ class TrackCacheTest {
     long before = TrackCache.liveNativeBytes();
     for (int i = 0; i < 50; i++) {
       TrackCache cache = new TrackCache(TrackCacheConfig.defaults().withCapacity(4L << 20), TS);
-      CachedVolume v = cache.wrap(new MemoryVolume("v", 1L << 20, TS));
+      CachedVolume v = cache.wrap(new MemoryVolume("v", 1L << 20));
       v.write(i, ByteBuffer.wrap(new byte[] {1, 2, 3}));
       assertEquals(before + (4L << 20), TrackCache.liveNativeBytes());
       v.close();
@@ -296,7 +297,7 @@ class TrackCacheTest {
 
   @Test
   void tooSmallACacheIsRefused() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+    ControllerConfigException e = assertThrows(ControllerConfigException.class,
         () -> new TrackCache(TrackCacheConfig.defaults().withCapacity(15 * TS), TS));
     assertTrue(e.getMessage().contains("at least 16"), e.getMessage());
   }

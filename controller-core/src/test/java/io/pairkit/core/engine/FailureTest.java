@@ -1,8 +1,10 @@
-package io.pairkit.core;
+package io.pairkit.core.engine;
 
-import static io.pairkit.core.Rig.WAIT;
-import static io.pairkit.core.Rig.random;
-import static io.pairkit.core.Rig.readAll;
+import io.pairkit.core.PairKit;
+
+import static io.pairkit.core.engine.Rig.WAIT;
+import static io.pairkit.core.engine.Rig.random;
+import static io.pairkit.core.engine.Rig.readAll;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -31,8 +33,8 @@ class FailureTest {
   private static final int SIZE = 64 * TS;
 
   private final Rig rig = new Rig(true);
-  private final FaultyVolume rawP = new FaultyVolume(new MemoryVolume("p", SIZE, TS));
-  private final FaultyVolume rawS = new FaultyVolume(new MemoryVolume("s", SIZE, TS));
+  private final FaultyVolume rawP = new FaultyVolume(new MemoryVolume("p", SIZE));
+  private final FaultyVolume rawS = new FaultyVolume(new MemoryVolume("s", SIZE));
   private final HostVolume p = rig.attach(rawP);
   private final HostVolume s = rig.attach(rawS);
 

@@ -1,9 +1,11 @@
-package io.pairkit.core;
+package io.pairkit.core.engine;
 
-import static io.pairkit.core.Rig.WAIT;
-import static io.pairkit.core.Rig.assertRange;
-import static io.pairkit.core.Rig.random;
-import static io.pairkit.core.Rig.readAll;
+import io.pairkit.core.PairKit;
+
+import static io.pairkit.core.engine.Rig.WAIT;
+import static io.pairkit.core.engine.Rig.assertRange;
+import static io.pairkit.core.engine.Rig.random;
+import static io.pairkit.core.engine.Rig.readAll;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,4 +1,6 @@
-package io.pairkit.core;
+package io.pairkit.core.engine;
+
+import io.pairkit.core.PairKit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -8,7 +10,7 @@ import io.pairkit.api.PairController;
 import io.pairkit.api.PairStats;
 import io.pairkit.api.spi.Volume;
 import io.pairkit.api.testing.MemoryVolume;
-import io.pairkit.core.engine.ManagedVolume;
+import io.pairkit.core.registry.VolumeProviders;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Map;
@@ -23,23 +25,37 @@ final class Rig implements AutoCloseable {
   static final Duration WAIT = Duration.ofSeconds(30);
 
   final PairController pk;
+  final DefaultPairController controller;
+  final int trackSize;
   final Map<Long, byte[]> primaryAtInstant = new ConcurrentHashMap<>();
   private final Map<String, Volume> backends = new ConcurrentHashMap<>();
 
+  /** A rig with 4 KiB tracks. */
   Rig(boolean recordInstants) {
-    this(PairKit.builder(), recordInstants);
+    this(PairKit.builder().trackSize(4096), recordInstants);
   }
 
   Rig(PairKit.Builder builder, boolean recordInstants) {
-    if (recordInstants) {
-      builder.requestInstantObserver((pair, kind, id) ->
-          primaryAtInstant.put(id, readAll(backends.get(pair.primary().name()))));
-    }
-    this.pk = builder.build();
+    this(builder, recordInstants ? null : Engine.InstantHook.NONE);
   }
 
+  /** A rig calling {@code hook} at every instant (null: record the primary's image). */
+  Rig(PairKit.Builder builder, Engine.InstantHook hook) {
+    this.trackSize = builder.config().trackSize();
+    Engine.InstantHook h = hook != null ? hook : (pair, id) ->
+        primaryAtInstant.put(id, readAll(backends.get(pair.primary().name())));
+    this.controller = DefaultPairController.withInstantHook(builder.config(),
+        VolumeProviders.load(getClass().getClassLoader()), h);
+    this.pk = controller;
+  }
+
+  /** A memory volume; {@code trackSize} must be the rig's (tracks belong to the controller). */
   HostVolume volume(String name, long size, int trackSize) {
-    return attach(new MemoryVolume(name, size, trackSize));
+    if (trackSize != this.trackSize) {
+      throw new IllegalArgumentException("this rig tracks in " + this.trackSize + " bytes, not "
+          + trackSize);
+    }
+    return attach(new MemoryVolume(name, size));
   }
 
   HostVolume attach(Volume v) {
@@ -49,7 +65,7 @@ final class Rig implements AutoCloseable {
 
   /** What the volume holds beneath the pair logic (through the track cache, if any). */
   byte[] backendImage(String name) {
-    return readAll(((ManagedVolume) pk.volume(name)).backend());
+    return readAll(controller.backendOf(name));
   }
 
   static byte[] readAll(Volume v) {

@@ -1,9 +1,11 @@
-package io.pairkit.core;
+package io.pairkit.core.engine;
 
-import static io.pairkit.core.Rig.WAIT;
-import static io.pairkit.core.Rig.assertRange;
-import static io.pairkit.core.Rig.random;
-import static io.pairkit.core.Rig.readAll;
+import io.pairkit.core.PairKit;
+
+import static io.pairkit.core.engine.Rig.WAIT;
+import static io.pairkit.core.engine.Rig.assertRange;
+import static io.pairkit.core.engine.Rig.random;
+import static io.pairkit.core.engine.Rig.readAll;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -18,6 +20,7 @@ import io.pairkit.api.PairState;
 import io.pairkit.api.PairStats;
 import io.pairkit.api.RequestKind;
 import io.pairkit.api.VolumePair;
+import io.pairkit.api.testing.MemoryVolume;
 import io.pairkit.api.error.SecondaryWriteRefusedException;
 import io.pairkit.api.error.UnsupportedRequestException;
 import java.util.ArrayList;
@@ -120,8 +123,10 @@ class VolumePairTest {
     // I4 on a 64 MiB volume with 64 KiB tracks: 1024 tracks; the extent is ~1% (10 tracks).
     int ts = 64 * 1024;
     long size = 64L << 20;
-    try (Rig big = new Rig(false)) {
-      HostVolume bp = big.volume("bp", size, ts);
+    try (Rig big = new Rig(PairKit.builder().trackSize(ts), false)) {
+      // A thick primary: every track copy moves the whole track (a thin one skips its holes).
+      HostVolume bp = big.attach(new MemoryVolume("bp", size,
+          MemoryVolume.DEFAULT_CAPABILITIES.withThin(false)));
       HostVolume bs = big.volume("bs", size, ts);
       VolumePair pair = big.pk.createVolumePair("big", bp, bs);
       pair.initialCopy().await(WAIT);

@@ -1,4 +1,4 @@
-package io.pairkit.core;
+package io.pairkit.core.registry;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;

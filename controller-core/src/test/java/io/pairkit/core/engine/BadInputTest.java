@@ -1,6 +1,8 @@
-package io.pairkit.core;
+package io.pairkit.core.engine;
 
-import static io.pairkit.core.Rig.WAIT;
+import io.pairkit.core.PairKit;
+
+import static io.pairkit.core.engine.Rig.WAIT;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -13,7 +15,14 @@ import io.pairkit.api.Pair;
 import io.pairkit.api.PairState;
 import io.pairkit.api.PairStats;
 import io.pairkit.api.VolumePair;
+import io.pairkit.api.PairController;
+import io.pairkit.api.error.ControllerConfigException;
 import io.pairkit.api.error.ExtentOutOfRangeException;
+import io.pairkit.api.error.InvalidArgumentException;
+import io.pairkit.api.spi.ProviderContext;
+import io.pairkit.api.spi.Volume;
+import io.pairkit.api.spi.VolumeProvider;
+import io.pairkit.core.registry.VolumeProviders;
 import io.pairkit.api.error.InvalidExtentException;
 import io.pairkit.api.error.NotFoundException;
 import io.pairkit.api.error.PairStateException;
@@ -23,6 +32,8 @@ import io.pairkit.api.error.VolumeMismatchException;
 import io.pairkit.api.spi.VolumeSpec;
 import io.pairkit.api.testing.MemoryVolume;
 import java.util.List;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -104,15 +115,29 @@ class BadInputTest {
   @Test
   void mismatchedVolumesCannotBePaired() {
     HostVolume small = rig.volume("small", SIZE - TS, TS);
-    HostVolume otherTrack = rig.volume("wide", SIZE, 2 * TS);
     assertError(VolumeMismatchException.class, () -> rig.pk.createVolumePair("x", p, small),
         "sizes differ", String.valueOf(SIZE - TS));
-    assertError(VolumeMismatchException.class, () -> rig.pk.createVolumePair("x", p, otherTrack),
-        "track sizes differ");
     assertError(VolumeMismatchException.class, () -> rig.pk.createVolumePair("x", p, p),
         "its own secondary");
     assertEquals(List.of(), rig.pk.pairs());
     assertEquals(List.of(), p.pairs());
+  }
+
+  @Test
+  void volumesOfDifferentBlockSizesPairButABlockLargerThanATrackIsRefused() throws Exception {
+    HostVolume fine = rig.attach(new MemoryVolume("fine", SIZE,
+        MemoryVolume.DEFAULT_CAPABILITIES.withAlignment(512)));
+    HostVolume coarse = rig.attach(new MemoryVolume("coarse", SIZE,
+        MemoryVolume.DEFAULT_CAPABILITIES.withAlignment(TS)));
+    Rig.fill(fine, 7);
+    VolumePair pair = rig.pk.createVolumePair("mixed", fine, coarse);
+    pair.initialCopy().await(Rig.WAIT);
+    assertArrayEquals(Rig.readAll(fine), Rig.readAll(coarse));
+    MemoryVolume huge = new MemoryVolume("huge", SIZE,
+        MemoryVolume.DEFAULT_CAPABILITIES.withAlignment(2 * TS));
+    assertError(VolumeConfigException.class, () -> rig.pk.attachVolume(huge),
+        "'huge'", "native block size of " + 2 * TS, "trackSize(" + 2 * TS + ")");
+    assertFalse(rig.pk.volumes().stream().anyMatch(v -> v.name().equals("huge")));
   }
 
   @Test
@@ -195,20 +220,51 @@ class BadInputTest {
 
   @Test
   void badSettingsAndForeignVolumesAreRefused() {
-    assertError(IllegalArgumentException.class,
-        () -> PairKit.builder().copyThreads(0).build(), "copyThreads");
-    assertError(IllegalArgumentException.class,
-        () -> PairKit.builder().maxPairsPerPrimary(65).build(), "maxPairsPerPrimary");
-    assertError(IllegalArgumentException.class,
-        () -> PairKit.builder().copyBytesPerSecond(-1).build(), "copyBytesPerSecond");
-    assertError(IllegalArgumentException.class,
+    assertError(ControllerConfigException.class,
+        () -> PairKit.builder().trackSize(TS).copyThreads(0).build(), "copyThreads");
+    assertError(ControllerConfigException.class,
+        () -> PairKit.builder().trackSize(TS).maxPairsPerPrimary(65).build(), "maxPairsPerPrimary");
+    assertError(ControllerConfigException.class,
+        () -> PairKit.builder().trackSize(TS).copyBytesPerSecond(-1).build(), "copyBytesPerSecond");
+    assertError(ControllerConfigException.class,
+        () -> PairKit.builder().trackSize(3000).build(), "trackSize 3000", "power of two");
+    assertError(ControllerConfigException.class,
         () -> io.pairkit.core.cache.TrackCacheConfig.defaults().withCapacity(0), "capacity");
-    assertError(IllegalArgumentException.class, () -> rig.pk.createVolumePair(" ", p, s),
+    assertError(ControllerConfigException.class, () -> PairKit.builder().trackSize(TS)
+        .trackCache(io.pairkit.core.cache.TrackCacheConfig.defaults().withCapacity(15 * TS))
+        .build(), "at least 16 tracks");
+    assertError(InvalidArgumentException.class, () -> rig.pk.createVolumePair(" ", p, s),
         "non-blank id");
+    assertError(InvalidArgumentException.class, () -> rig.pk.attachVolume(null), "null");
     try (Rig other = new Rig(false)) {
       HostVolume foreign = other.volume("f", SIZE, TS);
       assertError(NotFoundException.class, () -> rig.pk.createVolumePair("x", p, foreign),
           "'f'", "not opened by this controller");
+    }
+  }
+
+  @Test
+  void aVolumeTheControllerRefusesIsClosedAgain_itsLockIsNotLeaked() throws Exception {
+    MemoryVolume fenced = new MemoryVolume("m", SIZE,
+        MemoryVolume.DEFAULT_CAPABILITIES.withAlignment(2 * TS).withFencing(true));
+    VolumeProvider provider = new VolumeProvider() {
+      @Override
+      public String type() {
+        return "fenced-memory";
+      }
+
+      @Override
+      public Volume open(VolumeSpec spec, ProviderContext context) {
+        return fenced;
+      }
+    };
+    try (PairController pk = PairKit.builder().trackSize(TS)
+        .providers(VolumeProviders.of(provider)).build()) {
+      assertError(VolumeConfigException.class,
+          () -> pk.openVolume(VolumeSpec.builder("m", "fenced-memory").build()),
+          "native block size");
+      fenced.reopen().close(); // refused while the refused volume were still open
+      assertEquals(List.of(), pk.volumes());
     }
   }
 
@@ -231,7 +287,7 @@ class BadInputTest {
     assertError(VolumeConfigException.class,
         () -> rig.pk.openVolume(VolumeSpec.builder("v", "tape").build()), "'tape'", "known");
     assertError(VolumeInUseException.class, () -> rig.volume("p", SIZE, TS), "already open");
-    MemoryVolume refused = new MemoryVolume("p", SIZE, TS);
+    MemoryVolume refused = new MemoryVolume("p", SIZE);
     assertError(VolumeInUseException.class, () -> rig.pk.attachVolume(refused), "already open");
     refused.write(0, java.nio.ByteBuffer.wrap(new byte[] {1})); // still the caller's, still open
     assertError(ExtentOutOfRangeException.class, () -> p.write(SIZE - 1, new byte[2]),

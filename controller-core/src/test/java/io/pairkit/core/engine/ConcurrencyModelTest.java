@@ -1,4 +1,6 @@
-package io.pairkit.core;
+package io.pairkit.core.engine;
+
+import io.pairkit.core.PairKit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -14,16 +16,14 @@ import io.pairkit.api.HostVolume;
 import io.pairkit.api.Pair;
 import io.pairkit.api.PairState;
 import io.pairkit.api.PairStrategy;
+import io.pairkit.api.TrackState;
+import io.pairkit.api.TrackStates;
 import io.pairkit.api.VolumePair;
 import io.pairkit.api.error.SecondaryWriteRefusedException;
 import io.pairkit.api.spi.Volume;
 import io.pairkit.api.testing.MemoryVolume;
 import io.pairkit.backend.file.FileVolume;
-import io.pairkit.core.cache.CachedVolume;
 import io.pairkit.core.cache.TrackCacheConfig;
-import io.pairkit.core.engine.ManagedVolume;
-import io.pairkit.core.engine.PairModel;
-import io.pairkit.core.engine.PairModel.DifferenceMaps;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -136,6 +136,10 @@ class ConcurrencyModelTest {
     /** The volumes as the engine sees them (through the cache when there is one). */
     private final Volume rawP;
     private final Volume rawS;
+    /** The volumes themselves (beneath the cache, if any). */
+    private final Volume backendP;
+    private final Volume backendS;
+    private final boolean cached;
     private final Rig rig;
     private final HostVolume p;
     private final HostVolume s;
@@ -168,29 +172,31 @@ class ConcurrencyModelTest {
       Volume backendP;
       Volume backendS;
       if (dir == null) {
-        backendP = new MemoryVolume("p", SIZE, TS);
-        backendS = new MemoryVolume("s", SIZE, TS);
+        backendP = new MemoryVolume("p", SIZE);
+        backendS = new MemoryVolume("s", SIZE);
       } else {
-        backendP = FileVolume.open("p", dir.resolve("p.img"), SIZE, TS,
+        backendP = FileVolume.open("p", dir.resolve("p.img"), SIZE,
             FileVolume.OpenMode.CREATE);
-        backendS = FileVolume.open("s", dir.resolve("s.img"), SIZE, TS,
+        backendS = FileVolume.open("s", dir.resolve("s.img"), SIZE,
             FileVolume.OpenMode.CREATE);
       }
       byte[] sentinel = new byte[SIZE];
       Arrays.fill(sentinel, SENTINEL);
       backendS.write(0, java.nio.ByteBuffer.wrap(sentinel));
       backendP.write(0, java.nio.ByteBuffer.wrap(Rig.random(seed, SIZE)));
-      PairKit.Builder builder = PairKit.builder().copyThreads(2).maxTracksInFlight(2)
-          .requestInstantObserver((pr, kind, id) -> atInstant(pr, id));
+      PairKit.Builder builder = PairKit.builder().trackSize(TS).copyThreads(2).maxTracksInFlight(2);
       if (cache) {
         // 16 slots for 2 x 96 tracks: constant eviction and destage under the engine.
         builder.trackCache(TrackCacheConfig.defaults().withCapacity(16 * TS));
       }
-      this.rig = new Rig(builder, false);
+      this.rig = new Rig(builder, (pr, id) -> atInstant(pr, id));
       this.p = rig.attach(backendP);
       this.s = rig.attach(backendS);
-      this.rawP = ((ManagedVolume) p).backend();
-      this.rawS = ((ManagedVolume) s).backend();
+      this.rawP = rig.controller.backendOf("p");
+      this.rawS = rig.controller.backendOf("s");
+      this.backendP = backendP;
+      this.backendS = backendS;
+      this.cached = cache;
       this.scope = strategy == PairStrategy.EXTENT_PAIR
           ? ExtentSet.of(Extent.of(5 * TS + 100, 20 * TS - 7), Extent.of(40 * TS, 41 * TS + 1),
               Extent.of(70 * TS + 9, 90 * TS))
@@ -198,15 +204,17 @@ class ConcurrencyModelTest {
     }
 
     /** Runs under the barrier: snapshot, I1, and the model's reset of the region. */
-    private void atInstant(Pair pr, long requestId) {
-      DifferenceMaps bits = ((PairModel) pr).differenceMaps(); // bits first, then images
+    private void atInstant(AbstractPair pr, long requestId) {
+      TrackStates bits = pr.trackStates(Extent.of(0, SIZE)); // bits first, then images
       byte[] pImage = Rig.readAll(rawP);
       byte[] sImage = Rig.readAll(rawS);
       imageAtInstant.put(requestId, pImage);
       for (Extent tr : scope.trackRanges(TS)) {
         for (long t = tr.start(); t < tr.end(); t++) {
-          if (!bits.pending().contains(t) && !bits.changed().contains(t)
-              && !inScopeBytesEqual(pImage, sImage, t)) {
+          TrackState st = bits.state(t);
+          boolean different = st == TrackState.PENDING || st == TrackState.SPLIT_PENDING
+              || st == TrackState.SPLIT_CHANGED;
+          if (!different && !inScopeBytesEqual(pImage, sImage, t)) {
             violations.add("I1: track " + t + " differs but is neither pending nor changed");
           }
         }
@@ -443,10 +451,10 @@ class ConcurrencyModelTest {
       for (long t = 0; t < TRACKS; t++) {
         assertTrue(inScopeBytesEqual(pImage, sImage, t), "I3: track " + t + " did not converge");
       }
-      if (rawP instanceof CachedVolume cachedP && rawS instanceof CachedVolume cachedS) {
+      if (cached) {
         // After flush the backends themselves must hold the converged images.
-        assertTrue(Arrays.equals(pImage, Rig.readAll(cachedP.backend())), "P not destaged");
-        assertTrue(Arrays.equals(sImage, Rig.readAll(cachedS.backend())), "S not destaged");
+        assertTrue(Arrays.equals(pImage, Rig.readAll(backendP)), "P not destaged");
+        assertTrue(Arrays.equals(sImage, Rig.readAll(backendS)), "S not destaged");
       }
       // An extent pair never writes the secondary outside its extents.
       for (Extent gap : ExtentSet.of(0, SIZE).minus(scope).extents()) {

@@ -1,0 +1,18 @@
+package io.pairkit.api.error;
+
+/**
+ * A controller setting is out of range, or the controller cannot be built with it (for example a
+ * track cache without the JVM flags it needs). Nothing was opened; the message names the setting,
+ * its allowed values and the fix.
+ */
+public class ControllerConfigException extends PairKitException {
+  private static final long serialVersionUID = 1L;
+
+  public ControllerConfigException(String message) {
+    super(message);
+  }
+
+  public ControllerConfigException(String message, Throwable cause) {
+    super(message, cause);
+  }
+}

@@ -1,0 +1,22 @@
+package io.pairkit.api.testing;
+
+import io.pairkit.api.spi.AbstractVolumeContractTest;
+import io.pairkit.api.spi.Volume;
+
+/** The contract on a volatile write cache over a memory volume. */
+class VolatileCacheVolumeContractTest extends AbstractVolumeContractTest {
+  @Override
+  protected Volume createVolume(String name, long size) {
+    return new VolatileCacheVolume(new MemoryVolume(name, size));
+  }
+
+  @Override
+  protected boolean supportsReopen() {
+    return true;
+  }
+
+  @Override
+  protected Volume reopen(Volume closed) throws Exception {
+    return ((VolatileCacheVolume) closed).reopen();
+  }
+}

@@ -1,0 +1,75 @@
+package io.pairkit.core.config;
+
+import io.pairkit.api.error.ControllerConfigException;
+import io.pairkit.core.cache.TrackCacheConfig;
+import java.time.Duration;
+
+/**
+ * Engine settings. Immutable; build with {@code PairKit.builder()}, which validates them.
+ *
+ * @param trackSize          the tracking and copy unit of every pair, in bytes: a power of two
+ *                           from 4 KiB to 16 MiB (default 64 KiB). Volumes of any alignment up to
+ *                           it can pair
+ * @param copyThreads        threads that move background copy I/O (requests and the mirror); the
+ *                           I/Os in flight per copy follow the volumes' declared concurrency, up to
+ *                           this many
+ * @param copyBytesPerSecond cap on background copy traffic in bytes/s, 0 for none; host I/O and
+ *                           copy-on-write are never paced
+ * @param maxTracksInFlight  cap on tracks being copied at once by background copies, over all
+ *                           pairs
+ * @param maxPairsPerPrimary how many pairs one primary volume may have (1..64)
+ * @param transientRetries   how often a backend call that failed with a transient error (throttled,
+ *                           briefly unreachable) is retried before the failure counts as permanent
+ * @param retryBackoff       the wait before the first retry; doubled for each next one, up to 2 s
+ * @param trackCache         the track cache, or null for none (I/O goes straight to backends)
+ */
+public record ControllerConfig(
+    int trackSize, int copyThreads, long copyBytesPerSecond, int maxTracksInFlight,
+    int maxPairsPerPrimary, int transientRetries, Duration retryBackoff,
+    TrackCacheConfig trackCache) {
+
+  /** Default track size: 64 KiB. */
+  public static final int DEFAULT_TRACK_SIZE = 64 * 1024;
+  /** Smallest track size: 4 KiB. */
+  public static final int MIN_TRACK_SIZE = 4 * 1024;
+  /** Largest track size: 16 MiB. */
+  public static final int MAX_TRACK_SIZE = 16 * 1024 * 1024;
+
+  /**
+   * @throws ControllerConfigException if a setting is out of range; the message names it
+   */
+  public ControllerConfig {
+    if (trackSize < MIN_TRACK_SIZE || trackSize > MAX_TRACK_SIZE
+        || Integer.bitCount(trackSize) != 1) {
+      throw new ControllerConfigException("trackSize " + trackSize + " is not a power of two "
+          + "from 4 KiB to 16 MiB: use e.g. 65536 (the default)");
+    }
+    check(copyThreads >= 1 && copyThreads <= 256, "copyThreads", copyThreads, "1..256");
+    check(copyBytesPerSecond >= 0, "copyBytesPerSecond", copyBytesPerSecond,
+        ">= 0 (0 = unlimited)");
+    check(maxTracksInFlight >= 1, "maxTracksInFlight", maxTracksInFlight, ">= 1");
+    check(maxPairsPerPrimary >= 1 && maxPairsPerPrimary <= 64, "maxPairsPerPrimary",
+        maxPairsPerPrimary, "1..64");
+    check(transientRetries >= 0 && transientRetries <= 100, "transientRetries",
+        transientRetries, "0..100");
+    if (retryBackoff == null || retryBackoff.isNegative()) {
+      throw new ControllerConfigException("retryBackoff " + retryBackoff
+          + " must be a duration >= 0, e.g. Duration.ofMillis(50)");
+    }
+  }
+
+  private static void check(boolean ok, String name, long value, String allowed) {
+    if (!ok) {
+      throw new ControllerConfigException(name + " must be " + allowed + ", got " + value);
+    }
+  }
+
+  /**
+   * 64 KiB tracks, eight copy threads, no rate cap, 256 tracks in flight, 8 pairs per primary,
+   * six retries of transient failures from 50 ms on, no cache.
+   */
+  public static ControllerConfig defaults() {
+    return new ControllerConfig(DEFAULT_TRACK_SIZE, 8, 0, 256, 8, 6, Duration.ofMillis(50),
+        null);
+  }
+}

@@ -1,0 +1,307 @@
+package io.pairkit.core.engine;
+
+import io.pairkit.api.CopyRequest;
+import io.pairkit.api.Extent;
+import io.pairkit.api.ExtentSet;
+import io.pairkit.api.HostVolume;
+import io.pairkit.api.Pair;
+import io.pairkit.api.PairListener;
+import io.pairkit.api.PairState;
+import io.pairkit.api.PairStats;
+import io.pairkit.api.PairStrategy;
+import io.pairkit.api.RequestKind;
+import io.pairkit.api.TrackStates;
+import io.pairkit.api.error.ExtentOutOfRangeException;
+import io.pairkit.api.error.InvalidExtentException;
+import io.pairkit.api.error.PairStateException;
+import io.pairkit.api.error.SecondaryWriteRefusedException;
+import io.pairkit.api.error.UnsupportedRequestException;
+import io.pairkit.api.error.VolumeIOException;
+import io.pairkit.core.engine.bitmap.BitmapJournal;
+import io.pairkit.core.engine.bitmap.TrackBitmaps;
+import io.pairkit.core.engine.copy.CopyCounters;
+import io.pairkit.core.engine.copy.CopyJob;
+import io.pairkit.core.engine.copy.Mirror;
+import io.pairkit.core.engine.copy.PairCopier;
+import io.pairkit.core.engine.hostio.PrimaryWriteRule;
+import io.pairkit.core.engine.hostio.SecondaryIo;
+import io.pairkit.core.engine.track.TrackGeometry;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.roaringbitmap.longlong.Roaring64Bitmap;
+
+/**
+ * One pair: the thin facade over the collaborators of DESIGN.md section 4 — its
+ * {@link TrackBitmaps}, {@link PairCopier}, {@link PrimaryWriteRule}, {@link SecondaryIo},
+ * {@link Mirror}, {@link RequestAdmission} and {@link PairLifecycle}. The strategies subclass it
+ * to say which requests they offer and how their state is derived.
+ */
+abstract class AbstractPair implements Pair {
+  final Engine engine;
+  private final String id;
+  final ManagedVolume primary;
+  final ManagedVolume secondary;
+  private final ExtentSet scope;
+  final TrackGeometry geometry;
+  final TrackBitmaps bitmaps;
+  final PairCopier copier;
+  private final PrimaryWriteRule writeRule;
+  private final SecondaryIo secondaryIo;
+  private final Mirror mirror;
+  final PairLifecycle lifecycle = new PairLifecycle();
+  final RequestAdmission admission;
+  private final CopyJob initialCopy;
+
+  /** Creates the pair with all of {@code scope} pending; the caller holds both barriers. */
+  AbstractPair(Engine engine, String id, ManagedVolume primary, ManagedVolume secondary,
+      ExtentSet scope, boolean wholeVolume) {
+    this.engine = engine;
+    this.id = id;
+    this.primary = primary;
+    this.secondary = secondary;
+    this.scope = scope;
+    this.geometry = primary.geometry;
+    this.bitmaps = new TrackBitmaps(geometry.tracksOf(scope), wholeVolume, BitmapJournal.NONE);
+    this.copier = new PairCopier(primary.backend(), secondary.backend(), geometry, scope,
+        wholeVolume, bitmaps, primary.trackLocks, engine.pacer);
+    this.writeRule = new PrimaryWriteRule(copier);
+    this.secondaryIo = new SecondaryIo(copier, primary.trackLocks, this::refuseSecondaryWrite);
+    this.mirror = new Mirror(copier, new Mirror.Owner() {
+      @Override
+      public boolean mayMirror() {
+        return lifecycle.mayMirror();
+      }
+
+      @Override
+      public void mirrorFailed(VolumeIOException e) {
+        suspend(e);
+      }
+    }, engine.scheduler);
+    this.admission = new RequestAdmission(this);
+    bitmaps.pendScope();
+    this.initialCopy = admission.newJob(RequestKind.CREATE, scope, bitmaps.scope(), true);
+  }
+
+  /** Starts the initial copy and the mirror; called once the pair is registered. */
+  void start() {
+    mirror.start();
+    initialCopy.start(engine.scheduler);
+  }
+
+  PrimaryWriteRule writeRule() {
+    return writeRule;
+  }
+
+  SecondaryIo secondaryIo() {
+    return secondaryIo;
+  }
+
+  Mirror mirror() {
+    return mirror;
+  }
+
+  // ---------------------------------------------------------------- identity and observation
+
+  @Override
+  public String id() {
+    return id;
+  }
+
+  @Override
+  public HostVolume primary() {
+    return primary;
+  }
+
+  @Override
+  public HostVolume secondary() {
+    return secondary;
+  }
+
+  @Override
+  public ExtentSet scope() {
+    return scope;
+  }
+
+  @Override
+  public int trackSize() {
+    return geometry.trackSize();
+  }
+
+  @Override
+  public ExtentSet splitExtents() {
+    List<Extent> out = new ArrayList<>();
+    for (long[] run : bitmaps.frozenRuns()) {
+      out.add(geometry.extentOf(run[0], run[1]));
+    }
+    return ExtentSet.of(out);
+  }
+
+  @Override
+  public TrackStates trackStates(Extent range) {
+    if (range.end() > geometry.volumeSize()) {
+      throw new ExtentOutOfRangeException("pair '" + id + "': range " + range + " reaches past "
+          + "the end of volume '" + primary.name() + "' (" + geometry.volumeSize()
+          + " bytes); ask within [0, " + geometry.volumeSize() + ")");
+    }
+    long first = geometry.trackOf(range.start());
+    long end = geometry.endTrack(range.start(), range.length());
+    if (end - first > MAX_TRACK_STATES) {
+      throw new ExtentOutOfRangeException("pair '" + id + "': range " + range + " touches "
+          + (end - first) + " tracks, more than " + MAX_TRACK_STATES + " per call; ask in "
+          + "smaller ranges");
+    }
+    return new TrackStates(first, geometry.trackSize(), bitmaps.states(first, end));
+  }
+
+  @Override
+  public PairStats stats() {
+    CopyCounters c = copier.counters();
+    synchronized (bitmaps) {
+      return new PairStats(c.job(), c.mirror(), c.copyOnWrite(), c.secondaryBase(),
+          bitmaps.pendingCount(), bitmaps.changedCount(), bitmaps.frozenCount(),
+          bitmaps.mirrorBacklog(), c.skipped());
+    }
+  }
+
+  @Override
+  public CopyRequest initialCopy() {
+    return initialCopy;
+  }
+
+  @Override
+  public List<CopyRequest> activeRequests() {
+    return List.copyOf(lifecycle.activeJobs());
+  }
+
+  @Override
+  public PairState state() {
+    return lifecycle.state(this::deriveState, bitmaps::nothingFrozen);
+  }
+
+  /** The strategy's state for these facts (not deleted, suspended or closed). */
+  abstract PairState deriveState(PairLifecycle.Facts facts);
+
+  @Override
+  public void addListener(PairListener listener) {
+    lifecycle.addListener(listener);
+  }
+
+  @Override
+  public void removeListener(PairListener listener) {
+    lifecycle.removeListener(listener);
+  }
+
+  /** Tells listeners if the state changed; never called under an engine lock. */
+  void publishState() {
+    lifecycle.publish(this, this::state, engine);
+  }
+
+  @Override
+  public CompletableFuture<Void> mirrorDrained() {
+    return mirror.drained();
+  }
+
+  // ---------------------------------------------------------------- requests
+
+  @Override
+  public CopyRequest resume() {
+    return admission.request(RequestKind.RESUME, scope, true, state -> {
+      if (state != PairState.SUSPENDED) {
+        throw wrongState(RequestKind.RESUME, state, "resume() is only for a SUSPENDED pair");
+      }
+      lifecycle.clearSuspension();
+      return bitmaps.scope();
+    });
+  }
+
+  @Override
+  public CopyRequest request(RequestKind kind, ExtentSet region) {
+    return kind == RequestKind.RESUME ? resume() : dispatch(kind, region);
+  }
+
+  /** The strategy's handling of {@link #request(RequestKind, ExtentSet)}. */
+  abstract CopyRequest dispatch(RequestKind kind, ExtentSet region);
+
+  /** Refuses a request kind this strategy does not offer. */
+  UnsupportedRequestException unsupported(RequestKind kind, String instead) {
+    return new UnsupportedRequestException("pair '" + id + "' is a " + strategy() + ", which "
+        + "does not offer " + kind + "; " + instead);
+  }
+
+  PairStateException wrongState(RequestKind kind, PairState state, String wayOut) {
+    return new PairStateException(id, state, "pair '" + id + "' (" + strategy() + ") is "
+        + state + " and cannot accept " + kind + "; " + wayOut);
+  }
+
+  /** Checks a request's region against the volume; returns its tracks. */
+  Roaring64Bitmap regionTracks(RequestKind kind, ExtentSet region) {
+    if (region == null || region.isEmpty()) {
+      throw new InvalidExtentException("pair '" + id + "': " + kind
+          + " needs at least one extent; give ExtentSet.of(start, end)");
+    }
+    if (region.end() > geometry.volumeSize()) {
+      throw new ExtentOutOfRangeException("pair '" + id + "': " + kind + " extent "
+          + region.extents().get(region.extents().size() - 1) + " reaches past the end of volume '"
+          + primary.name() + "' (" + geometry.volumeSize() + " bytes); keep extents within [0, "
+          + geometry.volumeSize() + ")");
+    }
+    return geometry.tracksOf(region);
+  }
+
+  private RuntimeException refuseSecondaryWrite(long t) {
+    return new SecondaryWriteRefusedException("volume '" + secondary.name()
+        + "' is the secondary of pair '" + id + "' (" + state() + ") and track " + t
+        + " (bytes " + geometry.start(t) + "..) is mirrored, not split: the write would be "
+        + "overwritten by the next copy. Split the pair (or extent-split that area) before "
+        + "writing to the secondary, or write to the primary '" + primary.name() + "'");
+  }
+
+  // ---------------------------------------------------------------- life cycle
+
+  /** A job ended: record it, wake the mirror, tell listeners. */
+  void jobFinished(CopyJob job, VolumeIOException failure) {
+    lifecycle.finished(job, failure);
+    publishState();
+    mirror.kick();
+    mirror.completeDrainWaitersIfIdle(lifecycle.suspendedBy());
+  }
+
+  private void suspend(VolumeIOException e) {
+    lifecycle.suspend(e);
+    publishState();
+    mirror.completeDrainWaitersIfIdle(lifecycle.suspendedBy());
+  }
+
+  @Override
+  public void delete() {
+    admission.delete(false);
+  }
+
+  @Override
+  public void forceDelete() {
+    admission.delete(true);
+  }
+
+  /** Set by the controller to forget the pair. */
+  volatile Runnable onDelete = () -> { };
+
+  /** Stops background work without deleting (controller close); the state stays readable. */
+  void stopForClose() {
+    List<CopyJob> jobs = lifecycle.markClosed(state());
+    copier.stop();
+    mirror.end();
+    for (CopyJob j : jobs) {
+      j.cancel("the controller was closed");
+    }
+  }
+
+  @Override
+  public abstract PairStrategy strategy();
+
+  @Override
+  public String toString() {
+    return "pair '" + id + "' (" + strategy() + ", " + primary.name() + " -> "
+        + secondary.name() + ", " + state() + ")";
+  }
+}

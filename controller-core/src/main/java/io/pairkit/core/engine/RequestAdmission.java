@@ -1,0 +1,120 @@
+package io.pairkit.core.engine;
+
+import io.pairkit.api.CopyRequest;
+import io.pairkit.api.ExtentSet;
+import io.pairkit.api.PairState;
+import io.pairkit.api.RequestKind;
+import io.pairkit.api.error.AlreadyClosedException;
+import io.pairkit.api.error.PairStateException;
+import io.pairkit.core.engine.copy.CopyJob;
+import java.util.List;
+import org.roaringbitmap.longlong.Roaring64Bitmap;
+
+/**
+ * Request instants: a request is admitted and takes effect with host writes to both volumes held
+ * off (both barriers exclusive, primary first) and the pair's life cycle locked, so it is atomic
+ * with respect to every host write and every state change; then its copy starts. A refused
+ * request changes nothing. Delete goes through here too.
+ */
+final class RequestAdmission {
+  private final AbstractPair pair;
+
+  RequestAdmission(AbstractPair pair) {
+    this.pair = pair;
+  }
+
+  /** What a request does at its instant. */
+  @FunctionalInterface
+  interface Instant {
+    /**
+     * Checks admission (throwing leaves everything unchanged), applies the change to the
+     * bitmaps, and returns the region's tracks, whose pending ones the job drains.
+     */
+    Roaring64Bitmap apply(PairState state);
+  }
+
+  /** Admits a request at its instant, then starts its copy. */
+  CopyRequest request(RequestKind kind, ExtentSet region, boolean drainsMirror,
+      Instant instant) {
+    CopyJob job;
+    lockBarriers();
+    try {
+      synchronized (pair.lifecycle) {
+        PairState state = pair.state();
+        if (pair.lifecycle.closed()) {
+          throw new AlreadyClosedException("pair '" + pair.id() + "' belongs to a closed "
+              + "controller and cannot accept " + kind + "; open a new controller");
+        }
+        if (state == PairState.DELETED) {
+          throw pair.wrongState(kind, state, "the pair was deleted; create a new pair");
+        }
+        if (state == PairState.SUSPENDED && kind != RequestKind.RESUME) {
+          throw pair.wrongState(kind, state, "a background copy failed ("
+              + pair.lifecycle.suspendedBy().getMessage() + "); fix the backend, then call "
+              + "resume()");
+        }
+        Roaring64Bitmap tracks = instant.apply(state);
+        job = newJob(kind, region, tracks, drainsMirror);
+      }
+      pair.engine.instantHook.atInstant(pair, job.id());
+    } finally {
+      unlockBarriers();
+    }
+    pair.publishState(); // before the job starts, so listeners see e.g. SPLITTING even for tiny jobs
+    job.start(pair.engine.scheduler);
+    return job;
+  }
+
+  /** A job draining the pending tracks of {@code regionTracks}, registered as running. */
+  CopyJob newJob(RequestKind kind, ExtentSet region, Roaring64Bitmap regionTracks,
+      boolean drainsMirror) {
+    CopyJob job = new CopyJob(pair.engine.requestIds.incrementAndGet(), pair.id(), kind, region,
+        pair.bitmaps.pendingIn(regionTracks), drainsMirror, pair.copier, pair::jobFinished);
+    pair.lifecycle.add(job);
+    return job;
+  }
+
+  /** Deletes the pair: refused while a split copy is incomplete unless {@code force}. */
+  void delete(boolean force) {
+    List<CopyJob> jobs;
+    lockBarriers();
+    try {
+      synchronized (pair.lifecycle) {
+        PairState state = pair.state();
+        if (pair.lifecycle.gone()) {
+          return;
+        }
+        long incomplete = pair.bitmaps.frozenPendingCount();
+        if (!force && incomplete > 0) {
+          throw new PairStateException(pair.id(), state, "pair '" + pair.id() + "' is " + state
+              + " and cannot be deleted yet: " + incomplete + " split tracks are still being "
+              + "copied, and the secondary would keep a half-copied image; wait for the split "
+              + "request's completion() or call forceDelete()");
+        }
+        jobs = pair.lifecycle.markDeleted();
+      }
+      // Wait out copies in flight, so none lands on the secondary after delete returns.
+      pair.copier.stop();
+      pair.primary.primaryOf.remove(pair);
+      pair.secondary.secondaryOf = null;
+    } finally {
+      unlockBarriers();
+    }
+    pair.mirror().end();
+    for (CopyJob j : jobs) {
+      j.cancel("pair '" + pair.id() + "' was deleted");
+    }
+    pair.onDelete.run();
+    pair.publishState();
+  }
+
+  private void lockBarriers() {
+    pair.primary.barrier.writeLock().lock();
+    pair.secondary.barrier.writeLock().lock();
+  }
+
+  private void unlockBarriers() {
+    pair.secondary.barrier.writeLock().unlock();
+    pair.primary.barrier.writeLock().unlock();
+  }
+}

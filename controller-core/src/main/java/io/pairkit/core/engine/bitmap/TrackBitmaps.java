@@ -1,0 +1,306 @@
+package io.pairkit.core.engine.bitmap;
+
+import io.pairkit.api.TrackState;
+import java.util.ArrayList;
+import java.util.List;
+import org.roaringbitmap.longlong.PeekableLongIterator;
+import org.roaringbitmap.longlong.Roaring64Bitmap;
+
+/**
+ * One pair's difference bitmaps (DESIGN.md section 4), and the only place they change, through the
+ * named {@link Transition}s. Per track of the scope:
+ * <ul>
+ *   <li><b>pending</b> — the secondary does not hold what it should. Stored in two disjoint maps
+ *       by the track's frozen bit: {@code mirrorPending} (mirrored tracks: the mirror's backlog)
+ *       and {@code frozenPending} (frozen tracks whose point-in-time copy is still due). Each
+ *       pending bit lives in exactly one of them, so the mirror never scans frozen tracks;</li>
+ *   <li><b>changed</b> — a frozen track written on either side since its freeze;</li>
+ *   <li><b>frozen</b> — the track is split.</li>
+ * </ul>
+ * A frozen track is never both pending and changed.
+ *
+ * <p>Threading: every method is atomic (this object's monitor). Callers that make a decision on
+ * a track's bits and then act on its data hold that track's lock (a
+ * {@link io.pairkit.core.engine.track.TrackLocks} of the primary) across both, so only request
+ * instants, which run with host writes held off, change bits under them.
+ */
+public final class TrackBitmaps {
+  private final Roaring64Bitmap scope;
+  private final boolean wholeVolume;
+  private final Roaring64Bitmap mirrorPending = new Roaring64Bitmap();
+  private final Roaring64Bitmap frozenPending = new Roaring64Bitmap();
+  private final Roaring64Bitmap changed = new Roaring64Bitmap();
+  private final Roaring64Bitmap frozen = new Roaring64Bitmap();
+  private final BitmapJournal journal;
+
+  /**
+   * Bitmaps with nothing pending.
+   *
+   * @param scope       the pair's tracks (kept; not modified)
+   * @param wholeVolume whether the scope is every track of the volume (skips scope lookups)
+   */
+  public TrackBitmaps(Roaring64Bitmap scope, boolean wholeVolume, BitmapJournal journal) {
+    this.scope = scope;
+    this.wholeVolume = wholeVolume;
+    this.journal = journal;
+  }
+
+  /** Result of {@link #markPrimaryWritten}. */
+  public enum WriteMark {
+    /** Outside the scope: the pair does not care. */
+    OUT_OF_SCOPE,
+    /** Mirrored and newly pending: the mirror has new work. */
+    MIRROR_PENDING,
+    /** Mirrored and already pending: the mirror knows. */
+    ALREADY_PENDING,
+    /** Frozen, already copied: now changed. */
+    CHANGED,
+    /** Frozen and not yet copied: nothing marked; copy it first, then {@link #copiedThenWritten}. */
+    COPY_FIRST
+  }
+
+  // ------------------------------------------------------------------ transitions
+
+  /** create: every track of the scope is pending (nothing is frozen yet). */
+  public synchronized void pendScope() {
+    mirrorPending.or(Roaring64Bitmap.andNot(scope, frozen));
+    journal.record(Transition.PEND, scope);
+  }
+
+  /**
+   * The write rule's bookkeeping for a host write to the primary's track {@code t} (caller holds
+   * its lock): marks it, or says it must be copied first.
+   */
+  public synchronized WriteMark markPrimaryWritten(long t) {
+    if (!wholeVolume && !scope.contains(t)) {
+      return WriteMark.OUT_OF_SCOPE;
+    }
+    if (frozen.contains(t)) {
+      if (frozenPending.contains(t)) {
+        return WriteMark.COPY_FIRST;
+      }
+      if (!changed.contains(t)) {
+        changed.addLong(t);
+        journal.record(Transition.PRIMARY_WRITTEN, Roaring64Bitmap.bitmapOf(t));
+      }
+      return WriteMark.CHANGED;
+    }
+    if (mirrorPending.contains(t)) { // a hot track stays set: no record, no wake-up per write
+      return WriteMark.ALREADY_PENDING;
+    }
+    mirrorPending.addLong(t);
+    journal.record(Transition.PRIMARY_WRITTEN, Roaring64Bitmap.bitmapOf(t));
+    return WriteMark.MIRROR_PENDING;
+  }
+
+  /**
+   * A frozen track was copied to the secondary (copy-on-write, or a secondary write's base copy)
+   * and is about to be written: not pending, changed.
+   */
+  public synchronized void copiedThenWritten(long t, boolean bySecondary) {
+    Roaring64Bitmap one = Roaring64Bitmap.bitmapOf(t);
+    if (frozenPending.contains(t)) {
+      frozenPending.removeLong(t);
+      journal.record(Transition.COPIED, one);
+    }
+    changed.addLong(t);
+    journal.record(bySecondary ? Transition.SECONDARY_WRITTEN : Transition.PRIMARY_WRITTEN, one);
+  }
+
+  /** A copy put tracks {@code [first, end)} on the secondary: their pending bits clear. */
+  public synchronized void copied(long first, long end) {
+    Roaring64Bitmap range = new Roaring64Bitmap();
+    range.addRange(first, end);
+    mirrorPending.andNot(range);
+    frozenPending.andNot(range);
+    journal.record(Transition.COPIED, range);
+  }
+
+  /** split: {@code tracks} (within the scope) freeze at this instant. */
+  public synchronized void freeze(Roaring64Bitmap tracks) {
+    Roaring64Bitmap t = Roaring64Bitmap.and(tracks, scope);
+    Roaring64Bitmap moving = Roaring64Bitmap.and(mirrorPending, t);
+    mirrorPending.andNot(t);
+    frozenPending.or(moving);
+    frozen.or(t);
+    journal.record(Transition.FREEZE, t);
+  }
+
+  /**
+   * extent update: changed tracks of the region become pending (copied again), the rest of the
+   * region keeps its point in time.
+   */
+  public synchronized void update(Roaring64Bitmap tracks) {
+    Roaring64Bitmap t = Roaring64Bitmap.and(tracks, frozen);
+    frozenPending.or(Roaring64Bitmap.and(changed, t));
+    changed.andNot(t);
+    journal.record(Transition.UPDATE, t);
+  }
+
+  /** join / resync: the region is mirrored again and its changed tracks pending. */
+  public synchronized void join(Roaring64Bitmap tracks) {
+    Roaring64Bitmap t = Roaring64Bitmap.and(tracks, frozen);
+    Roaring64Bitmap back = Roaring64Bitmap.and(frozenPending, t);
+    back.or(Roaring64Bitmap.and(changed, t));
+    frozenPending.andNot(t);
+    changed.andNot(t);
+    frozen.andNot(t);
+    mirrorPending.or(back);
+    journal.record(Transition.JOIN, t);
+  }
+
+  // ------------------------------------------------------------------ queries
+
+  public boolean inScope(long t) {
+    return wholeVolume || scope.contains(t);
+  }
+
+  /** The scope's tracks (do not modify). */
+  public Roaring64Bitmap scope() {
+    return scope;
+  }
+
+  public synchronized boolean isPending(long t) {
+    return mirrorPending.contains(t) || frozenPending.contains(t);
+  }
+
+  /** Frozen and not yet copied: reads of the secondary go to the primary. */
+  public synchronized boolean isFrozenPending(long t) {
+    return frozenPending.contains(t);
+  }
+
+  /** In the scope and not frozen: the secondary must not be written there. */
+  public synchronized boolean isMirrored(long t) {
+    return inScope(t) && !frozen.contains(t);
+  }
+
+  /** The tracks of {@code region} that are pending now. */
+  public synchronized Roaring64Bitmap pendingIn(Roaring64Bitmap region) {
+    Roaring64Bitmap out = Roaring64Bitmap.and(mirrorPending, region);
+    out.or(Roaring64Bitmap.and(frozenPending, region));
+    return out;
+  }
+
+  /**
+   * The still-pending runs of tracks {@code [first, end)}, as {@code [start, end)} pairs; only
+   * mirrored ones if {@code mirrorOnly}.
+   */
+  public synchronized long[] pendingRuns(long first, long end, boolean mirrorOnly) {
+    long[] out = new long[8];
+    int n = 0;
+    long runStart = -1;
+    for (long t = first; t < end; t++) {
+      boolean p = mirrorPending.contains(t) || (!mirrorOnly && frozenPending.contains(t));
+      if (p && runStart < 0) {
+        runStart = t;
+      } else if (!p && runStart >= 0) {
+        out = put(out, n, runStart, t);
+        n += 2;
+        runStart = -1;
+      }
+    }
+    if (runStart >= 0) {
+      out = put(out, n, runStart, end);
+      n += 2;
+    }
+    return java.util.Arrays.copyOf(out, n);
+  }
+
+  private static long[] put(long[] out, int n, long a, long b) {
+    if (n + 2 > out.length) {
+      out = java.util.Arrays.copyOf(out, out.length * 2);
+    }
+    out[n] = a;
+    out[n + 1] = b;
+    return out;
+  }
+
+  /**
+   * The first run of mirrored pending tracks at or after {@code from}, at most {@code maxTracks}
+   * long and skipping {@code exclude}, as {@code {start, end}}; null if there is none.
+   */
+  public synchronized long[] nextMirrorRun(long from, int maxTracks, Roaring64Bitmap exclude) {
+    PeekableLongIterator it = mirrorPending.getLongIteratorFrom(from);
+    while (it.hasNext()) {
+      long start = it.next();
+      if (exclude.contains(start)) {
+        continue;
+      }
+      long end = start + 1;
+      while (end - start < maxTracks && it.hasNext() && it.peekNext() == end
+          && !exclude.contains(end)) {
+        it.next();
+        end++;
+      }
+      return new long[] {start, end};
+    }
+    return null;
+  }
+
+  public synchronized long mirrorBacklog() {
+    return mirrorPending.getLongCardinality();
+  }
+
+  public synchronized long pendingCount() {
+    return mirrorPending.getLongCardinality() + frozenPending.getLongCardinality();
+  }
+
+  public synchronized long frozenPendingCount() {
+    return frozenPending.getLongCardinality();
+  }
+
+  public synchronized long changedCount() {
+    return changed.getLongCardinality();
+  }
+
+  public synchronized long frozenCount() {
+    return frozen.getLongCardinality();
+  }
+
+  public synchronized boolean nothingFrozen() {
+    return frozen.isEmpty();
+  }
+
+  public synchronized boolean anyFrozen(Roaring64Bitmap tracks) {
+    return Roaring64Bitmap.intersects(frozen, tracks);
+  }
+
+  /** Tracks of {@code tracks} that are not frozen. */
+  public synchronized Roaring64Bitmap notFrozen(Roaring64Bitmap tracks) {
+    return Roaring64Bitmap.andNot(tracks, frozen);
+  }
+
+  /** Runs of frozen tracks, ascending, as {@code {start, end}} pairs. */
+  public synchronized List<long[]> frozenRuns() {
+    List<long[]> runs = new ArrayList<>();
+    PeekableLongIterator it = frozen.getLongIterator();
+    while (it.hasNext()) {
+      long start = it.next();
+      long end = start + 1;
+      while (it.hasNext() && it.peekNext() == end) {
+        it.next();
+        end++;
+      }
+      runs.add(new long[] {start, end});
+    }
+    return runs;
+  }
+
+  /** Each track's {@link TrackState} ordinal for tracks {@code [first, end)}, atomically. */
+  public synchronized byte[] states(long first, long end) {
+    byte[] out = new byte[(int) (end - first)];
+    for (long t = first; t < end; t++) {
+      TrackState s;
+      if (!inScope(t)) {
+        s = TrackState.OUT_OF_SCOPE;
+      } else if (frozen.contains(t)) {
+        s = frozenPending.contains(t) ? TrackState.SPLIT_PENDING
+            : changed.contains(t) ? TrackState.SPLIT_CHANGED : TrackState.SPLIT;
+      } else {
+        s = mirrorPending.contains(t) ? TrackState.PENDING : TrackState.IN_SYNC;
+      }
+      out[(int) (t - first)] = (byte) s.ordinal();
+    }
+    return out;
+  }
+}

@@ -1,0 +1,128 @@
+package io.pairkit.core.engine.copy;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Runs the background copies of a controller on {@code copyThreads} workers, one copy run (at
+ * most the volumes' preferred I/O size) at a time, fairly: a worker takes its next run from the
+ * request jobs first (round-robin among them) and only then from the mirrors (round-robin among
+ * pairs), and gives the worker back after each run. So no request waits behind the mirror, however
+ * long host writes keep the mirror busy: a request needing T seconds of copying at the configured
+ * rate finishes in about T plus one run.
+ *
+ * <p>Threading: thread-safe. {@link #shutdown()} lets runs in progress end, starts none after, and
+ * never interrupts a worker (an interrupted FileChannel closes itself under its volume).
+ */
+public final class CopyScheduler {
+  private static final Logger LOG = Logger.getLogger("io.pairkit.core");
+
+  /** Something with copy runs to hand out. */
+  public interface Source {
+    /** The next run to execute now, or null if there is none now (or too many in flight). */
+    Runnable poll();
+
+    /** True once the source will never hand out another run; the scheduler then drops it. */
+    boolean exhausted();
+  }
+
+  private final ArrayDeque<Source> requests = new ArrayDeque<>();
+  private final ArrayDeque<Source> mirrors = new ArrayDeque<>();
+  private final List<Thread> workers = new ArrayList<>();
+  private boolean running = true;
+
+  public CopyScheduler(int threads) {
+    for (int i = 0; i < threads; i++) {
+      Thread t = new Thread(this::work, "pairkit-copy-" + i);
+      t.setDaemon(true);
+      workers.add(t);
+      t.start();
+    }
+  }
+
+  /** Adds a request job; its runs go before any mirror run. */
+  public synchronized void submitRequest(Source job) {
+    requests.addLast(job);
+    notifyAll();
+  }
+
+  /** Adds a pair's mirror; it stays until it reports itself exhausted. */
+  public synchronized void submitMirror(Source mirror) {
+    mirrors.addLast(mirror);
+    notifyAll();
+  }
+
+  /** There may be new work (a run finished, a host write made the mirror busy): wake workers. */
+  public synchronized void signal() {
+    notifyAll();
+  }
+
+  private void work() {
+    while (true) {
+      Runnable run;
+      synchronized (this) {
+        while ((run = next()) == null) {
+          if (!running) {
+            return;
+          }
+          try {
+            wait();
+          } catch (InterruptedException e) {
+            // Workers are never interrupted on purpose; keep serving until shutdown.
+          }
+        }
+      }
+      try {
+        run.run();
+      } catch (RuntimeException | Error e) {
+        LOG.log(Level.SEVERE, "a background copy run failed unexpectedly", e);
+      }
+      signal();
+    }
+  }
+
+  /** Requests first, then mirrors, each round-robin; null if nobody has a run now. */
+  private Runnable next() {
+    Runnable r = pollFrom(requests);
+    return r != null ? r : pollFrom(mirrors);
+  }
+
+  private static Runnable pollFrom(ArrayDeque<Source> queue) {
+    for (int i = queue.size(); i > 0; i--) {
+      Source s = queue.pollFirst();
+      Runnable r = s.poll();
+      if (!s.exhausted()) {
+        queue.addLast(s);
+      }
+      if (r != null) {
+        return r;
+      }
+    }
+    return null;
+  }
+
+  /** Stops handing out runs once the queues are empty and waits up to 60 s for the workers. */
+  public void shutdown() {
+    synchronized (this) {
+      running = false;
+      notifyAll();
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    for (Thread t : workers) {
+      try {
+        t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+      if (t.isAlive()) {
+        LOG.warning("background copies did not stop within 60 s of close");
+        return;
+      }
+    }
+  }
+}

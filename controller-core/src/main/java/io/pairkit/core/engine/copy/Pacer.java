@@ -1,0 +1,84 @@
+package io.pairkit.core.engine.copy;
+
+import com.google.common.util.concurrent.RateLimiter;
+import java.util.concurrent.Semaphore;
+
+/**
+ * What holds background copies back, for every pair of a controller: the pause switch, the copy
+ * rate ({@code copyBytesPerSecond}) and the cap on tracks in flight. Copy-on-write and host I/O
+ * never pass through it. A copy asks before it takes any lock, so a held-back copy holds nobody
+ * up.
+ *
+ * <p>Threading: thread-safe.
+ */
+public final class Pacer {
+  private final RateLimiter rate;
+  private final Semaphore tracksInFlight;
+  private final int maxTracksInFlight;
+  private final Object pauseLock = new Object();
+  private boolean paused;
+
+  /**
+   * @param bytesPerSecond    copy rate cap, 0 for none
+   * @param maxTracksInFlight tracks that may be in copy at once
+   */
+  public Pacer(long bytesPerSecond, int maxTracksInFlight) {
+    this.rate = bytesPerSecond > 0 ? RateLimiter.create(bytesPerSecond) : null;
+    this.maxTracksInFlight = maxTracksInFlight;
+    this.tracksInFlight = new Semaphore(maxTracksInFlight);
+  }
+
+  public int maxTracksInFlight() {
+    return maxTracksInFlight;
+  }
+
+  public void setPaused(boolean pause) {
+    synchronized (pauseLock) {
+      paused = pause;
+      pauseLock.notifyAll();
+    }
+  }
+
+  /**
+   * Waits while paused, then for {@code tracks} in-flight permits (at most the cap) and the rate
+   * budget of {@code bytes}. Returns the permits taken, for {@link #end}.
+   */
+  public int begin(long tracks, long bytes) {
+    awaitNotPaused();
+    int permits = (int) Math.min(tracks, maxTracksInFlight);
+    tracksInFlight.acquireUninterruptibly(permits);
+    charge(bytes);
+    return permits;
+  }
+
+  /** Takes {@code bytes} more from the rate budget (copies that moved more than they asked). */
+  public void charge(long bytes) {
+    if (rate != null && bytes > 0) {
+      while (bytes > 0) {
+        int n = (int) Math.min(bytes, Integer.MAX_VALUE);
+        rate.acquire(n);
+        bytes -= n;
+      }
+    }
+  }
+
+  public void end(int permits) {
+    tracksInFlight.release(permits);
+  }
+
+  private void awaitNotPaused() {
+    synchronized (pauseLock) {
+      boolean interrupted = false;
+      while (paused) {
+        try {
+          pauseLock.wait();
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+}

@@ -1,0 +1,272 @@
+package io.pairkit.core.engine.copy;
+
+import com.google.common.collect.ImmutableRangeSet;
+import com.google.common.collect.Range;
+import com.google.common.collect.RangeSet;
+import com.google.common.collect.TreeRangeSet;
+import io.pairkit.api.Extent;
+import io.pairkit.api.ExtentSet;
+import io.pairkit.core.engine.bitmap.TrackBitmaps;
+import io.pairkit.core.engine.track.TrackGeometry;
+import io.pairkit.core.engine.track.TrackLocks;
+import io.pairkit.core.engine.volume.BackendVolume;
+import java.nio.ByteBuffer;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * Moves one pair's tracks from primary to secondary: the copy engine shared by request jobs, the
+ * mirror, copy-on-write and secondary base copies. Copies only the pair's scope bytes of a track
+ * (an extent pair never writes its secondary outside its extents), coalesces consecutive tracks
+ * into one read and one write, and on a thin primary skips what is unallocated there, discarding
+ * it on the secondary instead of writing zeros.
+ *
+ * <p>Threading: thread-safe. {@link #copyLocked} runs under the caller's track locks; a background
+ * {@link #copyRun} takes them itself, after the {@link Pacer} let it go. {@link #stop()} waits out
+ * background copies in flight; none starts after it.
+ */
+public final class PairCopier {
+  /** Buffers are 4 KiB-aligned direct memory, enough for O_DIRECT backends. */
+  private static final int BUFFER_ALIGNMENT = 4096;
+  private static final ThreadLocal<ByteBuffer> BUFFERS = new ThreadLocal<>();
+
+  private final BackendVolume primary;
+  private final BackendVolume secondary;
+  final TrackGeometry geometry;
+  private final ImmutableRangeSet<Long> scopeBytes; // null: the whole volume
+  final TrackBitmaps bitmaps;
+  final TrackLocks primaryLocks;
+  final Pacer pacer;
+  final CopyCounters counters = new CopyCounters();
+  private final int runTracks;
+  private final int concurrency;
+  private final boolean thinPrimary;
+  /** Background copies hold it shared; {@link #stop()} takes it exclusive to wait them out. */
+  private final ReentrantReadWriteLock gate = new ReentrantReadWriteLock();
+  private volatile boolean stopped;
+
+  public PairCopier(BackendVolume primary, BackendVolume secondary, TrackGeometry geometry,
+      ExtentSet scope, boolean wholeVolume, TrackBitmaps bitmaps, TrackLocks primaryLocks,
+      Pacer pacer) {
+    this.primary = primary;
+    this.secondary = secondary;
+    this.geometry = geometry;
+    this.bitmaps = bitmaps;
+    this.primaryLocks = primaryLocks;
+    this.pacer = pacer;
+    if (wholeVolume) {
+      this.scopeBytes = null;
+    } else {
+      RangeSet<Long> bytes = TreeRangeSet.create();
+      for (Extent e : scope.extents()) {
+        bytes.add(Range.closedOpen(e.start(), e.end()));
+      }
+      this.scopeBytes = ImmutableRangeSet.copyOf(bytes);
+    }
+    int preferred = Math.max(primary.capabilities().preferredIoSize(),
+        secondary.capabilities().preferredIoSize());
+    this.runTracks = (int) Math.max(1, Math.min(pacer.maxTracksInFlight(),
+        preferred / geometry.trackSize()));
+    this.concurrency = Math.min(primary.capabilities().concurrency(),
+        secondary.capabilities().concurrency());
+    this.thinPrimary = primary.capabilities().thin();
+  }
+
+  /** Tracks per background copy I/O: the volumes' preferred I/O size in whole tracks. */
+  public int runTracks() {
+    return runTracks;
+  }
+
+  /** Copy I/Os worth keeping in flight: the lesser of the two volumes' concurrency. */
+  public int concurrency() {
+    return concurrency;
+  }
+
+  public BackendVolume primary() {
+    return primary;
+  }
+
+  public BackendVolume secondary() {
+    return secondary;
+  }
+
+  public TrackGeometry geometry() {
+    return geometry;
+  }
+
+  public CopyCounters counters() {
+    return counters;
+  }
+
+  public TrackBitmaps bitmaps() {
+    return bitmaps;
+  }
+
+  /** Whether the primary is thin, so copies look for holes to skip. */
+  boolean thinPrimary() {
+    return thinPrimary;
+  }
+
+  /**
+   * Copies the scope bytes of tracks {@code [first, end)}; the caller holds their locks. Returns
+   * the bytes copied. Does not touch the bitmaps.
+   */
+  public long copyLocked(long first, long end) {
+    long bytes = 0;
+    for (Range<Long> r : scopeRanges(first, end).asRanges()) {
+      copyBytes(r.lowerEndpoint(), r.upperEndpoint());
+      bytes += r.upperEndpoint() - r.lowerEndpoint();
+    }
+    return bytes;
+  }
+
+  /** What one background copy run did. */
+  public record RunResult(long copiedTracks, long skippedTracks, long bytes, boolean stopped) {
+    static final RunResult STOPPED = new RunResult(0, 0, 0, true);
+  }
+
+  /**
+   * A background copy of tracks {@code [first, end)}: waits for the pacer, locks the tracks,
+   * copies those still pending (only mirrored ones if {@code mirrorOnly}) and clears their bits.
+   * Returns {@link RunResult#STOPPED} if the pair stopped.
+   *
+   * @throws io.pairkit.api.error.VolumeIOException if a backend fails; no bit of the failed run
+   *     is cleared
+   */
+  public RunResult copyRun(long first, long end, boolean mirrorOnly) {
+    long planned = Math.min(geometry.bytes(first, end), (long) runTracks * geometry.trackSize());
+    int permits = pacer.begin(end - first, planned);
+    long moved = 0;
+    gate.readLock().lock();
+    try {
+      if (stopped) {
+        return RunResult.STOPPED;
+      }
+      long copiedTracks = 0;
+      long skippedTracks = 0;
+      try (TrackLocks.Held held = primaryLocks.lock(first, end)) {
+        long[] runs = bitmaps.pendingRuns(first, end, mirrorOnly);
+        for (int i = 0; i < runs.length; i += 2) {
+          long a = runs[i];
+          long b = runs[i + 1];
+          RangeSet<Long> wanted = scopeRanges(a, b);
+          RangeSet<Long> data = wanted;
+          if (thinPrimary) {
+            data = TreeRangeSet.create(wanted);
+            data.removeAll(holes(a, b));
+          }
+          long touched = 0;
+          long lastTrack = -1;
+          for (Range<Long> r : data.asRanges()) {
+            copyBytes(r.lowerEndpoint(), r.upperEndpoint());
+            moved += r.upperEndpoint() - r.lowerEndpoint();
+            long t0 = Math.max(geometry.trackOf(r.lowerEndpoint()), lastTrack + 1);
+            long t1 = geometry.endTrack(r.lowerEndpoint(),
+                r.upperEndpoint() - r.lowerEndpoint());
+            touched += Math.max(0, t1 - t0);
+            lastTrack = t1 - 1;
+          }
+          if (data != wanted) {
+            RangeSet<Long> zeros = TreeRangeSet.create(wanted);
+            zeros.removeAll(data);
+            discardOnSecondary(zeros);
+          }
+          bitmaps.copied(a, b);
+          copiedTracks += touched;
+          skippedTracks += (b - a) - touched;
+        }
+      }
+      (mirrorOnly ? counters.mirror : counters.job).addAndGet(copiedTracks);
+      counters.skipped.addAndGet(skippedTracks);
+      return new RunResult(copiedTracks, skippedTracks, moved, false);
+    } finally {
+      gate.readLock().unlock();
+      pacer.end(permits);
+      pacer.charge(moved - planned);
+    }
+  }
+
+  /** The byte ranges of tracks {@code [a, b)} that the primary reports unallocated. */
+  private RangeSet<Long> holes(long a, long b) {
+    long start = geometry.start(a);
+    long stop = geometry.stop(b - 1);
+    RangeSet<Long> holes = TreeRangeSet.create();
+    holes.add(Range.closedOpen(start, stop));
+    for (Extent e : primary.allocated(start, stop - start).extents()) {
+      holes.remove(Range.closedOpen(e.start(), e.end()));
+    }
+    return holes;
+  }
+
+  /** Makes {@code zeros} read as zeros on the secondary, touching only what it may hold. */
+  private void discardOnSecondary(RangeSet<Long> zeros) {
+    for (Range<Long> r : zeros.asRanges()) {
+      long from = r.lowerEndpoint();
+      long length = r.upperEndpoint() - from;
+      if (secondary.capabilities().thin()) {
+        for (Extent e : secondary.allocated(from, length).extents()) {
+          secondary.discard(e.start(), e.length());
+        }
+      } else {
+        secondary.discard(from, length);
+      }
+    }
+  }
+
+  /** How far a hole at {@code offset} reaches on the primary (at most {@code limit} bytes on). */
+  long holeEnd(long offset, long limit) {
+    if (!thinPrimary) {
+      return offset;
+    }
+    long length = Math.min(limit, geometry.volumeSize() - offset);
+    ExtentSet allocated = primary.allocated(offset, length);
+    return allocated.isEmpty() ? offset + length : allocated.start();
+  }
+
+  /** The pair's scope bytes within tracks {@code [first, end)}. */
+  public RangeSet<Long> scopeRanges(long first, long end) {
+    Range<Long> tracks = Range.closedOpen(geometry.start(first), geometry.stop(end - 1));
+    if (scopeBytes == null) {
+      RangeSet<Long> all = TreeRangeSet.create();
+      all.add(tracks);
+      return all;
+    }
+    return scopeBytes.subRangeSet(tracks);
+  }
+
+  /** Copies bytes {@code [start, stop)} primary to secondary through this thread's buffer. */
+  private void copyBytes(long start, long stop) {
+    int chunkLimit = runTracks * geometry.trackSize();
+    for (long pos = start; pos < stop; ) {
+      int n = (int) Math.min(chunkLimit, stop - pos);
+      ByteBuffer buf = buffer(n);
+      primary.read(pos, buf);
+      buf.flip();
+      secondary.write(pos, buf);
+      pos += n;
+    }
+  }
+
+  private static ByteBuffer buffer(int size) {
+    ByteBuffer b = BUFFERS.get();
+    if (b == null || b.capacity() < size) {
+      // Round up, so the aligned slice (which may lose up to one alignment unit) still fits.
+      int rounded = (size + BUFFER_ALIGNMENT - 1) / BUFFER_ALIGNMENT * BUFFER_ALIGNMENT;
+      b = ByteBuffer.allocateDirect(rounded + BUFFER_ALIGNMENT).alignedSlice(BUFFER_ALIGNMENT);
+      BUFFERS.set(b);
+    }
+    b.clear().limit(size);
+    return b;
+  }
+
+  /** Whether {@link #stop()} was called. */
+  public boolean stopped() {
+    return stopped;
+  }
+
+  /** No background copy starts after this returns, and none is still running. */
+  public void stop() {
+    stopped = true;
+    gate.writeLock().lock();
+    gate.writeLock().unlock();
+  }
+}

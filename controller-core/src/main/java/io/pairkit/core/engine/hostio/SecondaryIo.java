@@ -1,0 +1,118 @@
+package io.pairkit.core.engine.hostio;
+
+import com.google.common.collect.Range;
+import com.google.common.collect.RangeSet;
+import com.google.common.collect.TreeRangeSet;
+import io.pairkit.core.engine.bitmap.TrackBitmaps;
+import io.pairkit.core.engine.copy.PairCopier;
+import io.pairkit.core.engine.track.TrackGeometry;
+import io.pairkit.core.engine.track.TrackLocks;
+import io.pairkit.core.engine.volume.BackendVolume;
+import java.nio.ByteBuffer;
+import java.util.function.LongFunction;
+
+/**
+ * Host I/O on a pair's secondary. Reads of frozen tracks not yet copied are redirected to the
+ * primary, which still holds their point-in-time data (so the secondary reads as its split image
+ * from the split instant on). Writes and discards are refused on mirrored tracks; on frozen ones
+ * the secondary first gets its point-in-time base where the write covers a track only in part
+ * (a base copy), then the track is marked changed so the next update, join or resync copies it
+ * back.
+ *
+ * <p>Threading: the caller holds the secondary's barrier shared; this takes the primary's track
+ * locks.
+ */
+public final class SecondaryIo {
+  private final PairCopier copier;
+  private final TrackBitmaps bitmaps;
+  private final TrackGeometry geometry;
+  private final TrackLocks primaryLocks;
+  private final BackendVolume primary;
+  private final BackendVolume secondary;
+  private final LongFunction<RuntimeException> refusal;
+
+  /**
+   * @param refusal the error for a write that touches mirrored track {@code t}
+   */
+  public SecondaryIo(PairCopier copier, TrackLocks primaryLocks,
+      LongFunction<RuntimeException> refusal) {
+    this.copier = copier;
+    this.bitmaps = copier.bitmaps();
+    this.geometry = copier.geometry();
+    this.primaryLocks = primaryLocks;
+    this.primary = copier.primary();
+    this.secondary = copier.secondary();
+    this.refusal = refusal;
+  }
+
+  /** Reads {@code dst.remaining()} bytes at {@code offset} as the secondary's logical image. */
+  public void read(long offset, ByteBuffer dst) {
+    int length = dst.remaining();
+    int base = dst.position();
+    long stop = offset + length;
+    long first = geometry.trackOf(offset);
+    long end = geometry.endTrack(offset, length);
+    try (TrackLocks.Held held = primaryLocks.lock(first, end)) {
+      RangeSet<Long> fromPrimary = TreeRangeSet.create();
+      for (long t = first; t < end; t++) {
+        if (bitmaps.isFrozenPending(t)) {
+          Range<Long> wanted = Range.closedOpen(Math.max(offset, geometry.start(t)),
+              Math.min(stop, geometry.stop(t)));
+          fromPrimary.addAll(copier.scopeRanges(t, t + 1).subRangeSet(wanted));
+        }
+      }
+      long pos = offset;
+      for (Range<Long> r : fromPrimary.asRanges()) {
+        readInto(secondary, pos, r.lowerEndpoint(), offset, base, dst);
+        readInto(primary, r.lowerEndpoint(), r.upperEndpoint(), offset, base, dst);
+        pos = r.upperEndpoint();
+      }
+      readInto(secondary, pos, stop, offset, base, dst);
+    }
+    dst.limit(base + length).position(base + length);
+  }
+
+  private static void readInto(BackendVolume source, long from, long to, long offset, int base,
+      ByteBuffer dst) {
+    if (to <= from) {
+      return;
+    }
+    ByteBuffer slice = dst.duplicate();
+    slice.limit(base + (int) (to - offset)).position(base + (int) (from - offset));
+    source.read(from, slice);
+  }
+
+  /** Writes {@code src} at {@code offset}; refused if it touches a mirrored track. */
+  public void write(long offset, ByteBuffer src) {
+    int length = src.remaining();
+    modify(offset, length, () -> secondary.write(offset, src));
+  }
+
+  /** Discards {@code [offset, offset + length)}; refused if it touches a mirrored track. */
+  public void discard(long offset, long length) {
+    modify(offset, length, () -> secondary.discard(offset, length));
+  }
+
+  private void modify(long offset, long length, Runnable io) {
+    long first = geometry.trackOf(offset);
+    long end = geometry.endTrack(offset, length);
+    try (TrackLocks.Held held = primaryLocks.lock(first, end)) {
+      for (long t = first; t < end; t++) {
+        if (bitmaps.isMirrored(t)) {
+          throw refusal.apply(t);
+        }
+      }
+      for (long t = first; t < end; t++) {
+        if (!bitmaps.inScope(t)) {
+          continue;
+        }
+        if (bitmaps.isFrozenPending(t) && !geometry.covers(offset, length, t)) {
+          copier.copyLocked(t, t + 1);
+          copier.counters().countSecondaryBase();
+        }
+        bitmaps.copiedThenWritten(t, true);
+      }
+      io.run();
+    }
+  }
+}
