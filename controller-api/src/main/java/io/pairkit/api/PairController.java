@@ -76,6 +76,20 @@ public interface PairController extends Closeable {
   /** Lets background copies go on after {@link #pauseBackgroundCopies()}. */
   void resumeBackgroundCopies();
 
+  /**
+   * Tells {@code listener} of every state change of every pair of this controller, from each
+   * pair's creation on (so it sees even the first FORMING to FORMED of a pair created after it
+   * was added), after the pair's own listeners, on the controller's event thread. Adding the same
+   * listener twice tells it twice.
+   *
+   * @throws io.pairkit.api.error.InvalidArgumentException if {@code listener} is null
+   * @throws io.pairkit.api.error.AlreadyClosedException after {@link #close()}
+   */
+  void addListener(PairListener listener);
+
+  /** Stops telling {@code listener}; harmless if it was not added, or after close. */
+  void removeListener(PairListener listener);
+
   /** Counters of the track cache; {@link CacheStats#disabled()} when there is none. */
   CacheStats cacheStats();
 

@@ -77,7 +77,10 @@ public final class PairKit {
       return this;
     }
 
-    /** Cap on tracks being copied at once by background copies, over all pairs (default 256). */
+    /**
+     * Cap on tracks being copied at once by background copies, over all pairs (default 4096).
+     * Copies are also bounded by {@code copyThreads} runs of the volumes' preferred I/O size.
+     */
     public Builder maxTracksInFlight(int n) {
       this.maxTracksInFlight = n;
       return this;

@@ -41,6 +41,7 @@ class ReadmeExampleTest {
     new Random(1).nextBytes(bytes);
 
     try (PairController pk = PairKit.builder().copyBytesPerSecond(200_000_000).build()) {
+      pk.addListener((pr, from, to) -> log.add(pr.id() + ": " + from + " -> " + to));
       HostVolume prod = pk.openVolume(VolumeSpec.builder("prod", "file")
           .property("path", prodImage.toString()).build());
       HostVolume copy = pk.openVolume(VolumeSpec.builder("copy", "file")
@@ -48,7 +49,6 @@ class ReadmeExampleTest {
           .property("mode", "openOrCreate").build());
 
       VolumePair pair = pk.createVolumePair("nightly", prod, copy);
-      pair.addListener((pr, from, to) -> log.add(pr.id() + ": " + from + " -> " + to));
       pair.initialCopy().await(Duration.ofHours(1));
 
       prod.write(4096, bytes);

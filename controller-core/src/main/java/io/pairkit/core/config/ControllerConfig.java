@@ -65,11 +65,11 @@ public record ControllerConfig(
   }
 
   /**
-   * 64 KiB tracks, eight copy threads, no rate cap, 256 tracks in flight, 8 pairs per primary,
+   * 64 KiB tracks, eight copy threads, no rate cap, 4096 tracks in flight, 8 pairs per primary,
    * six retries of transient failures from 50 ms on, no cache.
    */
   public static ControllerConfig defaults() {
-    return new ControllerConfig(DEFAULT_TRACK_SIZE, 8, 0, 256, 8, 6, Duration.ofMillis(50),
+    return new ControllerConfig(DEFAULT_TRACK_SIZE, 8, 0, 4096, 8, 6, Duration.ofMillis(50),
         null);
   }
 }

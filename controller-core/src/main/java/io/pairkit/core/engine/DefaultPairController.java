@@ -7,6 +7,7 @@ import io.pairkit.api.ExtentSplitPair;
 import io.pairkit.api.HostVolume;
 import io.pairkit.api.Pair;
 import io.pairkit.api.PairController;
+import io.pairkit.api.PairListener;
 import io.pairkit.api.VolumePair;
 import io.pairkit.api.error.AlreadyClosedException;
 import io.pairkit.api.error.ExtentOutOfRangeException;
@@ -292,6 +293,20 @@ public final class DefaultPairController implements PairController {
   public synchronized List<Pair> pairs() {
     checkOpen();
     return List.copyOf(pairs.values());
+  }
+
+  @Override
+  public void addListener(PairListener listener) {
+    checkOpen();
+    if (listener == null) {
+      throw new InvalidArgumentException("addListener needs a listener, got null");
+    }
+    engine.listeners.add(listener);
+  }
+
+  @Override
+  public void removeListener(PairListener listener) {
+    engine.listeners.remove(listener);
   }
 
   @Override

@@ -5,6 +5,8 @@ import io.pairkit.core.config.ControllerConfig;
 import io.pairkit.core.engine.copy.CopyScheduler;
 import io.pairkit.core.engine.copy.Pacer;
 import io.pairkit.core.engine.volume.RetryPolicy;
+import io.pairkit.api.PairListener;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -22,6 +24,8 @@ final class Engine {
   final Pacer pacer;
   final RetryPolicy retry;
   final AtomicLong requestIds = new AtomicLong();
+  /** Listeners of every pair of the controller, told after each pair's own. */
+  final CopyOnWriteArrayList<PairListener> listeners = new CopyOnWriteArrayList<>();
   private final ExecutorService notifier;
   /** Called at every request instant, under both barriers; for engine tests only. */
   final InstantHook instantHook;

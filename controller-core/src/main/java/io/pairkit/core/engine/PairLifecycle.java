@@ -148,6 +148,9 @@ final class PairLifecycle {
           for (PairListener l : listeners) {
             l.stateChanged(pair, before, now);
           }
+          for (PairListener l : engine.listeners) {
+            l.stateChanged(pair, before, now);
+          }
         });
       }
     }

@@ -1,7 +1,5 @@
 package io.pairkit.core.engine;
 
-import io.pairkit.core.PairKit;
-
 import static io.pairkit.core.engine.Rig.WAIT;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -31,6 +29,7 @@ import io.pairkit.api.error.VolumeInUseException;
 import io.pairkit.api.error.VolumeMismatchException;
 import io.pairkit.api.spi.VolumeSpec;
 import io.pairkit.api.testing.MemoryVolume;
+import io.pairkit.core.PairKit;
 import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 

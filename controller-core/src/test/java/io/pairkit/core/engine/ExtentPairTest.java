@@ -1,7 +1,5 @@
 package io.pairkit.core.engine;
 
-import io.pairkit.core.PairKit;
-
 import static io.pairkit.core.engine.Rig.WAIT;
 import static io.pairkit.core.engine.Rig.assertRange;
 import static io.pairkit.core.engine.Rig.random;

@@ -1,7 +1,5 @@
 package io.pairkit.core.engine;
 
-import io.pairkit.core.PairKit;
-
 import static io.pairkit.core.engine.Rig.WAIT;
 import static io.pairkit.core.engine.Rig.random;
 import static io.pairkit.core.engine.Rig.readAll;
@@ -20,6 +18,7 @@ import io.pairkit.api.error.VolumeIOException;
 import io.pairkit.api.testing.FaultyVolume;
 import io.pairkit.api.testing.FaultyVolume.Fault;
 import io.pairkit.api.testing.MemoryVolume;
+import io.pairkit.core.PairKit;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletionException;
 import org.junit.jupiter.api.AfterEach;
@@ -108,5 +107,49 @@ class FailureTest {
     assertThrows(CancellationException.class, () -> create.completion().join());
     assertThrows(AlreadyClosedException.class, () -> p.write(0, new byte[1]));
     assertThrows(AlreadyClosedException.class, () -> rig.pk.volume("p"));
+    assertEquals(PairState.FORMING, pair.state(), "a closed controller's pair is not DELETED");
+    AlreadyClosedException refused = assertThrows(AlreadyClosedException.class, pair::split);
+    assertTrue(refused.getMessage().contains("closed controller"), refused.getMessage());
+  }
+
+  @Test
+  void transientFailuresAreRetried_thePairNeitherSuspendsNorLosesData() throws Exception {
+    Rig.fill(p, 1);
+    rawS.failTransiently(Fault.WRITES, 3);
+    VolumePair pair = rig.pk.createVolumePair("vp", p, s);
+    pair.initialCopy().await(WAIT);
+    assertEquals(PairState.FORMED, pair.state());
+    assertArrayEquals(readAll(p), rig.backendImage("s"));
+    // Host writes retry too.
+    rawP.failTransiently(Fault.WRITES, 2);
+    byte[] data = random(9, 3 * TS);
+    p.write(TS + 5, data);
+    assertArrayEquals(data, p.read(TS + 5, data.length));
+    pair.mirrorDrained().get();
+    assertArrayEquals(readAll(p), rig.backendImage("s"));
+  }
+
+  @Test
+  void transientFailuresBeyondTheRetryLimitSuspendAndResumeRecovers() throws Exception {
+    try (Rig quick = new Rig(PairKit.builder().trackSize(TS)
+        .transientRetries(2, java.time.Duration.ofMillis(1)), false)) {
+      FaultyVolume flaky = new FaultyVolume(new MemoryVolume("fs", SIZE));
+      HostVolume qp = quick.volume("qp", SIZE, TS);
+      HostVolume qs = quick.attach(flaky);
+      Rig.fill(qp, 4);
+      flaky.failTransiently(Fault.WRITES, 1_000_000);
+      VolumePair pair = quick.pk.createVolumePair("flaky", qp, qs);
+      CompletionException e = assertThrows(CompletionException.class,
+          () -> pair.initialCopy().completion().join());
+      assertTrue(e.getCause().getMessage().contains("still failing after 3 attempts"),
+          e.getCause().getMessage());
+      assertEquals(PairState.SUSPENDED, pair.state());
+      assertEquals(64, pair.stats().pendingTracks(), "no pending bit cleared by a failed copy");
+      flaky.heal();
+      pair.resume().await(WAIT);
+      pair.mirrorDrained().get();
+      assertEquals(PairState.FORMED, pair.state());
+      assertArrayEquals(readAll(qp), quick.backendImage("fs"));
+    }
   }
 }

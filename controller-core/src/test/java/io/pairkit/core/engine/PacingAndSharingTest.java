@@ -1,7 +1,5 @@
 package io.pairkit.core.engine;
 
-import io.pairkit.core.PairKit;
-
 import static io.pairkit.core.engine.Rig.WAIT;
 import static io.pairkit.core.engine.Rig.random;
 import static io.pairkit.core.engine.Rig.readAll;
@@ -18,6 +16,7 @@ import io.pairkit.api.VolumePair;
 import io.pairkit.api.spi.Volume;
 import io.pairkit.api.testing.ForwardingVolume;
 import io.pairkit.api.testing.MemoryVolume;
+import io.pairkit.core.PairKit;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.concurrent.atomic.AtomicInteger;

@@ -1,7 +1,5 @@
 package io.pairkit.core.engine;
 
-import io.pairkit.core.PairKit;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -11,6 +9,7 @@ import io.pairkit.api.PairStats;
 import io.pairkit.api.spi.Volume;
 import io.pairkit.api.testing.MemoryVolume;
 import io.pairkit.core.registry.VolumeProviders;
+import io.pairkit.core.PairKit;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Map;

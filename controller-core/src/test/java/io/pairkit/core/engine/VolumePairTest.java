@@ -1,7 +1,5 @@
 package io.pairkit.core.engine;
 
-import io.pairkit.core.PairKit;
-
 import static io.pairkit.core.engine.Rig.WAIT;
 import static io.pairkit.core.engine.Rig.assertRange;
 import static io.pairkit.core.engine.Rig.random;
@@ -23,6 +21,7 @@ import io.pairkit.api.VolumePair;
 import io.pairkit.api.testing.MemoryVolume;
 import io.pairkit.api.error.SecondaryWriteRefusedException;
 import io.pairkit.api.error.UnsupportedRequestException;
+import io.pairkit.core.PairKit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;

@@ -1,0 +1,81 @@
+package io.pairkit.core.engine;
+
+import static io.pairkit.core.engine.Rig.WAIT;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.pairkit.api.HostVolume;
+import io.pairkit.api.VolumePair;
+import io.pairkit.api.spi.Volume;
+import io.pairkit.api.spi.VolumeCapabilities;
+import io.pairkit.api.testing.ForwardingVolume;
+import io.pairkit.api.testing.MemoryVolume;
+import io.pairkit.core.PairKit;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * A background copy moves consecutive tracks in I/Os of the volumes' preferred size and keeps as
+ * many in flight as their declared concurrency, not one track per worker.
+ */
+@Timeout(60)
+class CopyIoShapeTest {
+  private static final int TS = 4096;
+
+  /** Records the largest write and how many writes are inside the backend at once. */
+  private static final class IoProbe extends ForwardingVolume {
+    final AtomicInteger writes = new AtomicInteger();
+    final AtomicInteger largest = new AtomicInteger();
+    final AtomicInteger inside = new AtomicInteger();
+    final AtomicInteger most = new AtomicInteger();
+    private final CountDownLatch together;
+
+    IoProbe(Volume v, int expectInFlight) {
+      super(v);
+      this.together = new CountDownLatch(expectInFlight);
+    }
+
+    @Override
+    public void write(long offset, ByteBuffer src) throws IOException {
+      writes.incrementAndGet();
+      largest.accumulateAndGet(src.remaining(), Math::max);
+      most.accumulateAndGet(inside.incrementAndGet(), Math::max);
+      try {
+        // The first writes wait (bounded) until the expected number is in flight at once.
+        together.countDown();
+        try {
+          together.await(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        super.write(offset, src);
+      } finally {
+        inside.decrementAndGet();
+      }
+    }
+  }
+
+  @Test
+  void initialCopyUsesPreferredSizeRunsAndTheDeclaredConcurrency() throws Exception {
+    long size = 32L << 20; // 8192 tracks of 4 KiB
+    VolumeCapabilities caps = MemoryVolume.DEFAULT_CAPABILITIES.withThin(false)
+        .withPreferredIoSize(1 << 20).withConcurrency(4);
+    try (Rig rig = new Rig(PairKit.builder().trackSize(TS).copyThreads(8), false)) {
+      HostVolume p = rig.attach(new MemoryVolume("p", size, caps));
+      IoProbe probe = new IoProbe(new MemoryVolume("s", size, caps), 4);
+      HostVolume s = rig.attach(probe);
+      Rig.fill(p, 1);
+      VolumePair pair = rig.pk.createVolumePair("shape", p, s);
+      pair.initialCopy().await(WAIT);
+      assertArrayEquals(Rig.readAll(p), Rig.readAll(s));
+      assertEquals(1 << 20, probe.largest.get(), "runs of the preferred I/O size");
+      assertEquals(32, probe.writes.get(), "32 MiB in 1 MiB writes");
+      assertEquals(4, probe.most.get(), "as many in flight as the volumes declare, no more");
+    }
+  }
+}
