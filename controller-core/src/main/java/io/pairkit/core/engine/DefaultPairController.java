@@ -358,10 +358,10 @@ public final class DefaultPairController implements PairController {
       toStop = new ArrayList<>(pairs.values());
       toClose = new ArrayList<>(volumes.values());
     }
-    engine.pacer.setPaused(false);
     for (AbstractPair p : toStop) {
-      p.stopForClose();
+      p.stopForClose(); // first: a paused copy let go below then finds its pair stopped
     }
+    engine.pacer.setPaused(false);
     engine.shutdown();
     for (ManagedVolume v : toClose) {
       try {
