@@ -1,7 +1,8 @@
 package io.pairkit.api;
 
 /**
- * Counters of the controller's track cache (all zero when the cache is off).
+ * Counters of the controller's track cache (all zero when the cache is off). Immutable; each
+ * counter is read on its own, so under load they are not one atomic snapshot.
  *
  * @param enabled       whether a track cache is configured
  * @param capacityBytes off-heap bytes of all slots
@@ -20,7 +21,7 @@ public record CacheStats(boolean enabled, long capacityBytes, long slots, long h
     return new CacheStats(false, 0, 0, 0, 0, 0, 0, 0);
   }
 
-  /** Sum of two caches' counters (a controller has one cache per track size in use). */
+  /** Sum of two caches' counters (for example of several controllers). */
   public CacheStats plus(CacheStats o) {
     return new CacheStats(enabled || o.enabled, capacityBytes + o.capacityBytes, slots + o.slots,
         hits + o.hits, misses + o.misses, dirtySlots + o.dirtySlots,

@@ -4,8 +4,8 @@ import io.pairkit.api.error.InvalidExtentException;
 
 /**
  * A byte range {@code [start, end)} of a volume, such as the area that holds one file or data set.
- * Immutable; both bounds are byte offsets. Extents are given by the host; the pair engine copies
- * every track the extent touches in whole.
+ * Immutable, so thread-safe; both bounds are byte offsets. Extents are given by the host; the pair
+ * engine copies every track the extent touches in whole.
  *
  * @param start first byte, inclusive, {@code >= 0}
  * @param end   last byte, exclusive, {@code > start}
@@ -29,12 +29,20 @@ public record Extent(long start, long end) implements Comparable<Extent> {
     }
   }
 
-  /** Creates {@code [start, end)}; see the canonical constructor for the checks. */
+  /**
+   * Creates {@code [start, end)}.
+   *
+   * @throws InvalidExtentException if {@code start < 0} or {@code end <= start}
+   */
   public static Extent of(long start, long end) {
     return new Extent(start, end);
   }
 
-  /** Creates {@code [start, start + length)}. */
+  /**
+   * Creates {@code [start, start + length)}.
+   *
+   * @throws InvalidExtentException if {@code start < 0}, {@code length <= 0}, or the end overflows
+   */
   public static Extent ofLength(long start, long length) {
     if (length > 0 && start > Long.MAX_VALUE - length) {
       throw new InvalidExtentException(
@@ -48,7 +56,7 @@ public record Extent(long start, long end) implements Comparable<Extent> {
     return end - start;
   }
 
-  /** First track the extent touches. */
+  /** First track the extent touches, for tracks of {@code trackSize} bytes. */
   public long firstTrack(int trackSize) {
     return start / trackSize;
   }

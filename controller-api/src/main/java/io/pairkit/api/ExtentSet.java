@@ -10,7 +10,8 @@ import java.util.List;
 
 /**
  * An immutable, normalised set of byte extents: overlapping and touching extents are merged, and
- * iteration is in ascending address order. Also maps itself onto tracks.
+ * iteration is in ascending address order. Also maps itself onto tracks. Immutable, so
+ * thread-safe.
  */
 public final class ExtentSet {
   private static final ExtentSet EMPTY = new ExtentSet(ImmutableRangeSet.of());
@@ -45,7 +46,10 @@ public final class ExtentSet {
     return of(Extent.of(start, end));
   }
 
-  /** The extents covering tracks {@code [firstTrack, endTrack)} of a volume of {@code volumeSize}. */
+  /**
+   * The extents covering tracks {@code [firstTrack, endTrack)} of a volume of {@code volumeSize},
+   * clipped to the volume; empty if nothing is left.
+   */
   public static ExtentSet ofTracks(long firstTrack, long endTrack, int trackSize, long volumeSize) {
     long start = firstTrack * trackSize;
     long end = Math.min(endTrack * trackSize, volumeSize);
@@ -61,6 +65,7 @@ public final class ExtentSet {
     return out.build();
   }
 
+  /** True if the set covers no byte. */
   public boolean isEmpty() {
     return ranges.isEmpty();
   }
@@ -74,26 +79,37 @@ public final class ExtentSet {
     return total;
   }
 
-  /** First byte covered; the set must not be empty. */
+  /**
+   * First byte covered.
+   *
+   * @throws java.util.NoSuchElementException if the set is empty
+   */
   public long start() {
     return ranges.span().lowerEndpoint();
   }
 
-  /** One past the last byte covered; the set must not be empty. */
+  /**
+   * One past the last byte covered.
+   *
+   * @throws java.util.NoSuchElementException if the set is empty
+   */
   public long end() {
     return ranges.span().upperEndpoint();
   }
 
+  /** The bytes in this set or in {@code other}. */
   public ExtentSet union(ExtentSet other) {
     return new ExtentSet(ranges.union(other.ranges));
   }
 
+  /** The bytes in both this set and {@code other}. */
   public ExtentSet intersection(ExtentSet other) {
     RangeSet<Long> out = TreeRangeSet.create(ranges);
     out.removeAll(other.ranges.complement());
     return new ExtentSet(ImmutableRangeSet.copyOf(out));
   }
 
+  /** The bytes in this set and not in {@code other}. */
   public ExtentSet minus(ExtentSet other) {
     return new ExtentSet(ranges.difference(other.ranges));
   }

@@ -5,23 +5,38 @@ package io.pairkit.api;
  * and later joined back, while the rest of the volume stays mirrored.
  *
  * <pre>
- * FORMED --extentSplit(E)--> EXTENT_SPLITTING --(drained)--> EXTENT_SPLIT
+ * FORMING/FORMED --extentSplit(E)--> EXTENT_SPLITTING --(drained)--> EXTENT_SPLIT
  * EXTENT_SPLIT --extentJoin(E)--> EXTENT_JOINING --(drained)--> FORMED (or EXTENT_SPLIT if other
  * extents stay split)
  * </pre>
+ *
+ * <p>Threading, refusals, deleted pairs and use after close: as {@link Pair}. Every request below
+ * changes nothing when it throws.
  */
 public interface ExtentSplitPair extends Pair {
 
   /**
    * Freezes {@code extents} (rounded out to tracks) at this instant. Allowed in FORMING, FORMED,
-   * EXTENT_SPLITTING, EXTENT_SPLIT and EXTENT_JOINING, as long as the extents do not overlap
-   * extents already split.
+   * EXTENT_SPLITTING, EXTENT_SPLIT and EXTENT_JOINING, as long as the extents do not touch a track
+   * already split.
+   *
+   * @throws io.pairkit.api.error.InvalidExtentException if {@code extents} is null or empty
+   * @throws io.pairkit.api.error.ExtentOutOfRangeException if they reach past the end of the volume
+   * @throws io.pairkit.api.error.PairStateException if they overlap split tracks, or the pair is
+   *     SUSPENDED or DELETED
+   * @throws io.pairkit.api.error.AlreadyClosedException if the controller is closed
    */
   CopyRequest extentSplit(ExtentSet extents);
 
   /**
    * Joins split extents back into the mirror, copying what changed on either side since the split.
-   * {@code extents} must lie within {@link #splitExtents()}.
+   * {@code extents} must lie within {@link #splitExtents()} (every track they touch is split).
+   *
+   * @throws io.pairkit.api.error.InvalidExtentException if {@code extents} is null or empty
+   * @throws io.pairkit.api.error.ExtentOutOfRangeException if they reach past the end of the volume
+   * @throws io.pairkit.api.error.PairStateException if they touch a track that is not split, or the
+   *     pair is SUSPENDED or DELETED
+   * @throws io.pairkit.api.error.AlreadyClosedException if the controller is closed
    */
   CopyRequest extentJoin(ExtentSet extents);
 }

@@ -10,95 +10,153 @@ import java.util.concurrent.CompletableFuture;
  * strategy does not offer with an {@link io.pairkit.api.error.UnsupportedRequestException}.
  *
  * <p>Threading: all methods are thread-safe. Each request takes effect atomically with respect to
- * host writes on both volumes, then copies in the background. A refused request changes nothing.
+ * host writes on both volumes and to other requests of the pair (its "request instant"), then
+ * copies in the background (see {@link PairController} for fairness and retries). A refused
+ * request changes nothing.
+ *
+ * <p>Partial failure: a background copy that fails on a backend error, after the transient retries,
+ * suspends the pair ({@link PairState#SUSPENDED}); tracks it did not copy keep their bits, so
+ * nothing is lost, and {@link #resume()} copies them. Every request but {@code resume()} is then
+ * refused with a {@link io.pairkit.api.error.PairStateException}.
  *
  * <p>After {@link #delete()} every request throws {@link io.pairkit.api.error.PairStateException}
- * with state {@link PairState#DELETED}; reading state and stats still works.
+ * with state {@link PairState#DELETED}. After the controller is closed, the pair keeps the state it
+ * had (it does not become DELETED) and every request throws
+ * {@link io.pairkit.api.error.AlreadyClosedException}. In both cases the reads ({@link #id},
+ * {@link #state}, {@link #scope}, {@link #splitExtents}, {@link #trackStates}, {@link #stats},
+ * {@link #activeRequests}, ...) still work and show what the pair was left with.
  */
 public interface Pair {
 
-  /** The id given at creation, unique within the controller. */
+  /** The id given at creation, unique among the live pairs of its controller. */
   String id();
 
+  /** The pair's strategy, which decides the requests it offers. */
   PairStrategy strategy();
 
-  /** The current state; see {@link PairState}. */
+  /**
+   * The current state, derived from the bitmaps and the running requests; see {@link PairState}.
+   * {@code DELETED} after delete; the state at close after the controller closed.
+   */
   PairState state();
 
+  /** The primary (original) volume. */
   HostVolume primary();
 
+  /** The secondary (copy) volume. */
   HostVolume secondary();
 
   /** The byte extents the pair covers: the whole volume, or an extent pair's extents. */
   ExtentSet scope();
 
   /**
-   * The pair's tracking unit in bytes (the controller's track size): difference bits, copies and
-   * requests work in whole tracks.
+   * The pair's tracking unit in bytes: the controller's track size
+   * ({@code PairKit.builder().trackSize(...)}), the same for every pair of a controller, whatever
+   * the volumes. Difference bits, copies and requests work in whole tracks.
    */
   int trackSize();
 
-  /** The extents currently split (frozen), rounded out to whole tracks. */
+  /** The extents currently split (frozen), rounded out to whole tracks (a snapshot). */
   ExtentSet splitExtents();
 
   /**
    * The state of every track that {@code range} touches, taken atomically with respect to host
    * writes and copies: a supported, read-only look at the difference bitmaps for tools, monitors
-   * and tests. Works on a deleted pair too (it then reports its bitmaps as they were left).
+   * and tests. It changes nothing. Tracks outside an extent pair's extents are
+   * {@link TrackState#OUT_OF_SCOPE}. Works on a deleted pair and after close too (it then reports
+   * the bitmaps as they were left).
    *
-   * @throws io.pairkit.api.error.ExtentOutOfRangeException if the range leaves the volume, or
-   *     touches more than {@value #MAX_TRACK_STATES} tracks (ask in several ranges)
+   * @throws io.pairkit.api.error.ExtentOutOfRangeException if the range reaches past the end of
+   *     the volume, or touches more than {@value #MAX_TRACK_STATES} tracks (ask in several ranges)
    */
   TrackStates trackStates(Extent range);
 
   /** Most tracks one {@link #trackStates} call reports. */
   int MAX_TRACK_STATES = 1 << 24;
 
-  /** Counters; see {@link PairStats}. */
+  /** Counters; see {@link PairStats}. Works on a deleted pair and after close too. */
   PairStats stats();
 
-  /** The initial copy that creating the pair started. */
+  /**
+   * The initial copy that creating the pair started; the same object for the life of the pair,
+   * done or not.
+   */
   CopyRequest initialCopy();
 
-  /** Requests whose copy has not completed yet, oldest first. */
+  /**
+   * Requests whose copy has not completed yet, oldest first (a snapshot). Empty on a deleted pair
+   * and after close, since delete and close cancel the requests (one whose last copy run was just
+   * ending leaves the list when that run ends).
+   */
   List<CopyRequest> activeRequests();
 
   /**
    * Issues a request by kind; {@code region} is ignored for kinds that act on the whole scope
-   * (split, resync, resume).
+   * (split, resync, resume) and may then be null. {@link RequestKind#CREATE} is never accepted:
+   * see {@link #initialCopy()}.
    *
    * @throws io.pairkit.api.error.UnsupportedRequestException if the strategy does not offer it
-   * @throws io.pairkit.api.error.PairStateException if the state does not allow it now
-   * @throws io.pairkit.api.error.ExtentOutOfRangeException if the region leaves the volume/scope
+   * @throws io.pairkit.api.error.InvalidExtentException if a kind that needs a region got a null
+   *     or empty one
+   * @throws io.pairkit.api.error.ExtentOutOfRangeException if the region reaches past the end of
+   *     the volume
+   * @throws io.pairkit.api.error.PairStateException if the state does not allow it now (including
+   *     SUSPENDED and DELETED); the message names the state and the way out
+   * @throws io.pairkit.api.error.AlreadyClosedException if the controller is closed
    */
   CopyRequest request(RequestKind kind, ExtentSet region);
 
   /**
-   * Restarts the copy of every pending track after a backend failure suspended the pair.
+   * Restarts the copy of every pending track after a backend failure suspended the pair. At its
+   * instant the pair leaves SUSPENDED; while it copies, the pair shows the state of the work it
+   * resumes (FORMING, RESYNCING, SPLIT, ... as the strategy derives it). If the backend still
+   * fails, the pair suspends again.
    *
    * @throws io.pairkit.api.error.PairStateException if the pair is not {@link PairState#SUSPENDED}
+   *     (or was deleted)
+   * @throws io.pairkit.api.error.AlreadyClosedException if the controller is closed
    */
   CopyRequest resume();
 
   /**
-   * Completes when no mirrored track of the pair needs a copy (the asynchronous mirror has caught
-   * up). Host writes after this completes may make it need copies again.
+   * Completes when no mirrored track of the pair needs a copy and no mirror copy is in flight
+   * (the asynchronous mirror has caught up). Host writes after this completes may make it need
+   * copies again. Completes exceptionally with the {@link io.pairkit.api.error.VolumeIOException}
+   * if the pair suspends while it waits; on a pair already suspended it waits for a
+   * {@link #resume()}. Completes at once, normally, on a deleted pair or after close, whatever is
+   * left to copy.
    */
   CompletableFuture<Void> mirrorDrained();
 
+  /**
+   * Tells {@code listener} of this pair's state changes, on the controller's event thread, before
+   * the controller-wide listeners; see {@link PairListener}. Adding one twice tells it twice.
+   * {@code listener} must not be null (it is not checked). Accepted on a deleted or closed pair,
+   * but never called then.
+   */
   void addListener(PairListener listener);
 
+  /** Stops telling {@code listener} (one registration of it); harmless if it was not added. */
   void removeListener(PairListener listener);
 
   /**
-   * Forgets the pair; both volumes become plain volumes. Refused while a split copy is still
-   * draining, because the secondary would keep a half-copied image with no record of what is
-   * missing: wait for the request, or use {@link #forceDelete()}.
+   * Forgets the pair; both volumes become plain volumes, and the id is free again. Running
+   * requests are cancelled (their futures complete with a
+   * {@link java.util.concurrent.CancellationException}); copies in flight finish first, so none
+   * lands on the secondary after this returns. Refused while any split track still waits for its
+   * point-in-time copy (a split, extent split or extent update still draining, or one a backend
+   * failure left unfinished), because the secondary would keep a half-copied image with no record
+   * of what is missing: wait for the request, resume a suspended pair, or use
+   * {@link #forceDelete()}. Harmless on a deleted pair; does nothing after the controller closed.
    *
-   * @throws io.pairkit.api.error.PairStateException if frozen tracks are still being copied
+   * @throws io.pairkit.api.error.PairStateException if frozen tracks still wait for their copy;
+   *     nothing changed
    */
   void delete();
 
-  /** Deletes even while copies run; the secondary's content is then undefined where not copied. */
+  /**
+   * Deletes even while split copies are due; the secondary's content is then undefined where not
+   * copied. Otherwise as {@link #delete()}, and never refused.
+   */
   void forceDelete();
 }

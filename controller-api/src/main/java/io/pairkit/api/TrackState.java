@@ -1,6 +1,9 @@
 package io.pairkit.api;
 
-/** What one track of a pair holds, as {@link Pair#trackStates} reports it. */
+/**
+ * What one track of a pair holds, as {@link Pair#trackStates} reports it. A track is in exactly one
+ * state.
+ */
 public enum TrackState {
   /** Outside the pair's scope (only an extent pair has such tracks). */
   OUT_OF_SCOPE,

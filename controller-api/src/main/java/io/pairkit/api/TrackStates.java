@@ -6,7 +6,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The state of each track in a range of a pair, taken atomically. Immutable.
+ * The state of each track in a range of a pair, as {@link Pair#trackStates} took it atomically.
+ * Immutable, so thread-safe; it does not follow later changes of the pair.
  *
  * <p>Track {@code t} covers bytes {@code [t * trackSize, (t + 1) * trackSize)} of both volumes
  * (the last track may be partial).
@@ -19,10 +20,13 @@ public final class TrackStates {
   private final byte[] states;
 
   /**
+   * For engines and tests; hosts get one from {@link Pair#trackStates}.
+   *
    * @param firstTrack the first track described
    * @param trackSize  the pair's track size in bytes
    * @param states     {@code TrackState.ordinal()} of each track from {@code firstTrack} on;
    *                   copied
+   * @throws IllegalArgumentException if a byte is not a {@link TrackState} ordinal
    */
   public TrackStates(long firstTrack, int trackSize, byte[] states) {
     this.firstTrack = firstTrack;
@@ -45,6 +49,7 @@ public final class TrackStates {
     return firstTrack + states.length;
   }
 
+  /** The pair's track size in bytes. */
   public int trackSize() {
     return trackSize;
   }

@@ -8,23 +8,41 @@ package io.pairkit.api;
  *    SPLIT --extentUpdate(E)--> SPLIT (E now equals the primary at the update instant)
  *    SPLIT --resync()--> RESYNCING --(drained)--> FORMED
  * </pre>
+ *
+ * <p>Threading, refusals, deleted pairs and use after close: as {@link Pair}. Every request below
+ * changes nothing when it throws.
  */
 public interface VolumePair extends Pair {
 
   /**
    * Freezes the secondary as the image of the primary at this instant. Allowed in FORMING and
-   * FORMED. The secondary reads as that image immediately; the future completes when the copy is
-   * done.
+   * FORMED. The secondary reads as that image immediately (tracks not yet copied are read from the
+   * primary); the future completes when the copy is done.
+   *
+   * @throws io.pairkit.api.error.PairStateException in any other state
+   * @throws io.pairkit.api.error.AlreadyClosedException if the controller is closed
    */
   CopyRequest split();
 
   /**
    * Brings only {@code extents} of the secondary to the primary's data at this instant; the rest of
    * the secondary keeps its split image. Copies only tracks changed (on either side) since their
-   * last freeze or update. Allowed in SPLIT; several may run at once.
+   * last freeze or update; a host write to such a track before it is copied copies it first. The
+   * tracks stay split. Allowed in SPLIT (not SPLITTING); several may run at once.
+   *
+   * @throws io.pairkit.api.error.InvalidExtentException if {@code extents} is null or empty
+   * @throws io.pairkit.api.error.ExtentOutOfRangeException if they reach past the end of the volume
+   * @throws io.pairkit.api.error.PairStateException if the pair is not SPLIT
+   * @throws io.pairkit.api.error.AlreadyClosedException if the controller is closed
    */
   CopyRequest extentUpdate(ExtentSet extents);
 
-  /** Unfreezes the whole volume and copies the differences; back to FORMED. Allowed in SPLIT. */
+  /**
+   * Unfreezes the whole volume and copies the differences (tracks changed on either side since
+   * the split); back to FORMED when done. Allowed in SPLIT.
+   *
+   * @throws io.pairkit.api.error.PairStateException if the pair is not SPLIT
+   * @throws io.pairkit.api.error.AlreadyClosedException if the controller is closed
+   */
   CopyRequest resync();
 }

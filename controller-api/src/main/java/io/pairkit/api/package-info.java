@@ -13,6 +13,10 @@
  *       joined one data set at a time (embodiment 3).</li>
  * </ul>
  * Each request returns a {@link io.pairkit.api.CopyRequest} whose future completes when its copy
- * is done. Every error is an unchecked {@link io.pairkit.api.error.PairKitException} subtype.
+ * is done. {@link io.pairkit.api.Pair#stats()}, {@link io.pairkit.api.Pair#trackStates} and
+ * {@link io.pairkit.api.PairListener}s let monitors watch the pairs. Controllers, volumes and
+ * pairs are thread-safe; the value types ({@link io.pairkit.api.Extent},
+ * {@link io.pairkit.api.ExtentSet}, the stats records) are immutable. Every error is an unchecked
+ * {@link io.pairkit.api.error.PairKitException} subtype, and a refused call changes nothing.
  */
 package io.pairkit.api;

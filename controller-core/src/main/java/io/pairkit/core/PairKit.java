@@ -8,7 +8,7 @@ import io.pairkit.core.registry.VolumeProviders;
 import java.time.Duration;
 
 /**
- * Builds PairKit controllers.
+ * Builds PairKit controllers: the entry point of the engine.
  *
  * <pre>{@code
  * try (PairController pk = PairKit.builder().copyBytesPerSecond(200_000_000).build()) {
@@ -18,26 +18,37 @@ import java.time.Duration;
  * }
  * }</pre>
  *
- * <p>Threading: a builder is for one thread; the controllers it builds are thread-safe.
+ * <p>Threading: {@link #controller()} and {@link #builder()} may be called from any thread; a
+ * builder is for one thread; the controllers it builds are thread-safe. Each controller has its
+ * own copy threads, event thread, track cache and (unless given with {@link Builder#providers})
+ * its own backend providers, all released by its {@code close()}. A build that throws leaves
+ * nothing open or running.
  */
 public final class PairKit {
   private PairKit() {
   }
 
   /**
-   * A controller with default settings and the backends found on the class path.
+   * A controller with default settings (see {@link ControllerConfig#defaults()}) and the backends
+   * found on the class path.
    *
-   * @throws io.pairkit.api.error.VolumeConfigException if two backends claim one type
+   * @throws io.pairkit.api.error.VolumeConfigException if a backend fails to load or two claim
+   *     one type
    */
   public static PairController controller() {
     return builder().build();
   }
 
+  /** A builder holding the default settings. */
   public static Builder builder() {
     return new Builder();
   }
 
-  /** Configures a controller; every setting has a default (see {@link ControllerConfig}). */
+  /**
+   * Configures a controller; every setting has a default (see {@link ControllerConfig}). Setters
+   * only record the value: {@link #config()} and {@link #build()} validate them all. For one
+   * thread; it may build several controllers.
+   */
   public static final class Builder {
     private final ControllerConfig defaults = ControllerConfig.defaults();
     private int trackSize = defaults.trackSize();
@@ -54,8 +65,10 @@ public final class PairKit {
     }
 
     /**
-     * The tracking and copy unit of every pair: a power of two from 4 KiB to 16 MiB; default
-     * 64 KiB. Smaller tracks copy less after small writes; larger ones need smaller bitmaps.
+     * The tracking and copy unit of every pair of the controller: a power of two from 4 KiB to
+     * 16 MiB; default 64 KiB. It belongs to the controller, not to volumes: volume specs carry no
+     * track size, and a volume whose block size (alignment) is larger is refused when opened.
+     * Smaller tracks copy less after small writes; larger ones need smaller bitmaps.
      */
     public Builder trackSize(int bytes) {
       this.trackSize = bytes;
@@ -63,23 +76,30 @@ public final class PairKit {
     }
 
     /**
-     * Threads that move background copy I/O (default 8). A copy keeps as many I/Os in flight as
-     * its volumes' declared concurrency, up to this many.
+     * Threads that move background copy I/O, shared by all pairs (1..256, default 8). A worker
+     * takes its next copy run from a request before the mirrors, so requests are not held up by
+     * mirror work. A pair's copy keeps as many runs in flight as its volumes' declared concurrency,
+     * up to this many.
      */
     public Builder copyThreads(int n) {
       this.copyThreads = n;
       return this;
     }
 
-    /** Cap on background copy traffic in bytes per second; 0 (the default) for none. */
+    /**
+     * Cap on background copy traffic in bytes per second, over all pairs; 0 (the default) for
+     * none. Host I/O and copy-on-write are never paced. A request needing T seconds of copying at
+     * this rate finishes in about T plus one copy run, whatever the mirror has to do.
+     */
     public Builder copyBytesPerSecond(long rate) {
       this.copyBytesPerSecond = rate;
       return this;
     }
 
     /**
-     * Cap on tracks being copied at once by background copies, over all pairs (default 4096).
-     * Copies are also bounded by {@code copyThreads} runs of the volumes' preferred I/O size.
+     * Cap on tracks being copied at once by background copies, over all pairs (at least 1,
+     * default 4096); it also caps the tracks in one copy run. Copies are also bounded by
+     * {@code copyThreads} runs of the volumes' preferred I/O size.
      */
     public Builder maxTracksInFlight(int n) {
       this.maxTracksInFlight = n;
@@ -93,9 +113,11 @@ public final class PairKit {
     }
 
     /**
-     * How often a transient backend failure (throttled, briefly unreachable) is retried before it
-     * counts as permanent, and the first wait (doubled each time, up to 2 s). Default: 6 retries
-     * from 50 ms.
+     * How often a transient backend failure (a {@code TransientIOException}: throttled, briefly
+     * unreachable) is retried before it counts as permanent (0..100), and the first wait (at
+     * least 0; doubled each time, up to 2 s). Default: 6 retries from 50 ms. It applies to every
+     * backend call: host I/O waits through the retries, and only a failure that remains reaches
+     * the host as a {@code VolumeIOException} or suspends the pair of a background copy.
      */
     public Builder transientRetries(int retries, Duration firstBackoff) {
       this.transientRetries = retries;
@@ -104,9 +126,9 @@ public final class PairKit {
     }
 
     /**
-     * Puts an off-heap track cache between the engine and the backends (see
+     * Puts an off-heap track cache between the engine and the backends, one slot per track (see
      * {@link TrackCacheConfig}; {@code TrackCacheConfig.defaults()} is 256 MiB write-back). Needs
-     * the JVM flags of chronicle-bytes listed in the README. Off by default.
+     * the JVM flags of chronicle-bytes listed in the README. Off by default; null turns it off.
      */
     public Builder trackCache(TrackCacheConfig config) {
       this.trackCache = config;
@@ -114,15 +136,21 @@ public final class PairKit {
     }
 
     /**
-     * Backends to use instead of those found with {@link java.util.ServiceLoader}. They stay the
-     * caller's: the controller does not close them (it closes the ones it loads itself).
+     * Backends to use instead of those found with {@link java.util.ServiceLoader}; null goes back
+     * to the class path. They stay the caller's: the controller does not close them (it closes the
+     * ones it loads itself), and several controllers may share them.
      */
     public Builder providers(VolumeProviders providers) {
       this.providers = providers;
       return this;
     }
 
-    /** The settings this builder holds, validated. */
+    /**
+     * The settings this builder holds, validated.
+     *
+     * @throws io.pairkit.api.error.ControllerConfigException if a setting is out of range; the
+     *     message names it
+     */
     public ControllerConfig config() {
       return new ControllerConfig(trackSize, copyThreads, copyBytesPerSecond, maxTracksInFlight,
           maxPairsPerPrimary, transientRetries, retryBackoff, trackCache);
@@ -132,8 +160,10 @@ public final class PairKit {
      * Builds the controller.
      *
      * @throws io.pairkit.api.error.ControllerConfigException if a setting is out of range or the
-     *     track cache cannot be built (for example without the chronicle-bytes JVM flags)
-     * @throws io.pairkit.api.error.VolumeConfigException if two backends claim one type
+     *     track cache cannot be built (for example without the chronicle-bytes JVM flags, or with
+     *     room for fewer than 16 tracks)
+     * @throws io.pairkit.api.error.VolumeConfigException if a backend on the class path fails to
+     *     load or two claim one type
      */
     public PairController build() {
       ControllerConfig config = config();

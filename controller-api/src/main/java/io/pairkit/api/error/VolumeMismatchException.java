@@ -1,6 +1,10 @@
 package io.pairkit.api.error;
 
-/** Two volumes that cannot be paired: different sizes or track sizes, or the same volume twice. */
+/**
+ * Two volumes that cannot be paired: different sizes, or the same volume twice. (Track sizes cannot
+ * differ: the track size is the controller's.) No pair was created; the message names the pair
+ * and both volumes.
+ */
 public class VolumeMismatchException extends PairKitException {
   private static final long serialVersionUID = 1L;
 

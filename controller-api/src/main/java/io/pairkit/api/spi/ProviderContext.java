@@ -18,7 +18,9 @@ public interface ProviderContext {
    * (the result is a raw {@link Volume}, not registered with the controller).
    *
    * @throws io.pairkit.api.error.VolumeConfigException for an unknown type or a bad spec
-   * @throws IOException if the backend fails while opening
+   * @throws io.pairkit.api.error.VolumeInUseException if another writer holds the volume
+   * @throws io.pairkit.api.error.AlreadyClosedException if the providers were closed
+   * @throws IOException if the backend fails while opening; nothing stays open then
    */
   Volume openVolume(VolumeSpec spec) throws IOException;
 }

@@ -5,7 +5,9 @@ import java.io.IOException;
 /**
  * A backend failure that is expected to pass by itself: throttling (S3 503 SlowDown), a connection
  * reset, a briefly unreachable server. The engine retries the operation with back-off up to its
- * configured limit before it treats the failure as permanent (and suspends the pair). A backend
+ * configured limit ({@code PairKit.Builder.transientRetries}) before it treats the failure as
+ * permanent: host I/O then gets a {@link io.pairkit.api.error.VolumeIOException}, and a
+ * background copy suspends its pair. A backend
  * throws it only where a retry of the same call is safe: the failed call changed nothing, or
  * repeating it gives the same result.
  */

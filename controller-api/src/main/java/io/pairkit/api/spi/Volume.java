@@ -31,9 +31,12 @@ import java.nio.ByteBuffer;
  *       {@link #size} and {@link #capabilities} still answer (messages about a closed volume
  *       need them).
  *   <li>Backend failures are {@link IOException}s, {@link TransientIOException} for those a retry
- *       may cure; bad configuration is a {@link io.pairkit.api.error.VolumeConfigException} from
- *       the provider.
+ *       of the same call may cure (the engine retries those); bad configuration is a
+ *       {@link io.pairkit.api.error.VolumeConfigException} from the provider.
  * </ul>
+ * The engine closes a volume once: when its controller closes, or at once if it opened the volume
+ * and then refused to register it. A call racing with that close may still arrive and must fail
+ * as above.
  */
 public interface Volume extends Closeable {
 
@@ -46,10 +49,22 @@ public interface Volume extends Closeable {
   /** What the volume can do and how it likes to be driven; see {@link VolumeCapabilities}. */
   VolumeCapabilities capabilities();
 
-  /** Reads {@code dst.remaining()} bytes starting at {@code offset}. */
+  /**
+   * Reads {@code dst.remaining()} bytes starting at {@code offset}; see the class contract.
+   *
+   * @throws IndexOutOfBoundsException if the range leaves the volume; nothing is read
+   * @throws IOException if the backend fails ({@link TransientIOException} if a retry may cure it)
+   * @throws io.pairkit.api.error.AlreadyClosedException after {@link #close()}
+   */
   void read(long offset, ByteBuffer dst) throws IOException;
 
-  /** Writes {@code src.remaining()} bytes starting at {@code offset}. */
+  /**
+   * Writes {@code src.remaining()} bytes starting at {@code offset}; see the class contract.
+   *
+   * @throws IndexOutOfBoundsException if the range leaves the volume; nothing is written
+   * @throws IOException if the backend fails; the range then holds old data, new data or a mix
+   * @throws io.pairkit.api.error.AlreadyClosedException after {@link #close()}
+   */
   void write(long offset, ByteBuffer src) throws IOException;
 
   /**
@@ -74,10 +89,21 @@ public interface Volume extends Closeable {
     return length == 0 ? ExtentSet.empty() : ExtentSet.of(offset, offset + length);
   }
 
-  /** Makes every completed write durable; see the class contract. */
+  /**
+   * Makes every completed write and discard durable; see the class contract.
+   *
+   * @throws IOException if the backend fails; writes not yet durable may then be lost on power
+   *     failure, and a later flush tries again
+   * @throws io.pairkit.api.error.AlreadyClosedException after {@link #close()}
+   */
   void flush() throws IOException;
 
-  /** Releases the volume's resources; repeated calls do nothing. */
+  /**
+   * Releases the volume's resources (a lock or lease among them); repeated calls do nothing. It
+   * need not flush: the engine flushes before it closes.
+   *
+   * @throws IOException if releasing fails; the volume counts as closed all the same
+   */
   @Override
   void close() throws IOException;
 }

@@ -4,16 +4,22 @@ import io.pairkit.api.error.VolumeConfigException;
 
 /**
  * What a backend volume can do and how it likes to be driven, declared once per volume and
- * checked by the volume contract suite. Immutable.
+ * checked by the volume contract suite. Immutable; the constructor and every {@code with...} call
+ * validate and throw {@link VolumeConfigException} naming the bad value.
  *
  * @param alignment       the backend's native block size in bytes (a power of two): I/O at
  *                        offsets and lengths that are multiples of it needs no read-modify-write.
  *                        Any offset and length still work; this is a performance hint, except that
- *                        the engine refuses a track size smaller than it
+ *                        a controller refuses a volume whose alignment is larger than its track
+ *                        size (the track size is the controller's, not the volume's)
  * @param preferredIoSize the I/O size (a multiple of {@code alignment}) at which the backend moves
- *                        bytes fastest; background copies coalesce tracks into I/Os of this size
+ *                        bytes fastest; background copies coalesce consecutive tracks into runs
+ *                        of this size (the larger of the pair's two volumes', in whole tracks, at
+ *                        least one track), one read and one write per run
  * @param concurrency     how many I/Os in flight still pay off (1 for a device that serialises
- *                        everything); background copies keep up to this many in flight
+ *                        everything); a pair's background copies keep up to this many runs in
+ *                        flight (the lesser of its two volumes', within the controller's copy
+ *                        threads and tracks-in-flight cap)
  * @param thin            whether {@link Volume#discard} frees space and {@link Volume#allocated}
  *                        reports real holes; when false, discard writes zeros and every byte counts
  *                        as allocated

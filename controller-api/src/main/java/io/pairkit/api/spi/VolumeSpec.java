@@ -8,8 +8,11 @@ import java.util.Optional;
 
 /**
  * Configuration of one volume: its name, the backend {@code type} that opens it, and the backend's
- * properties, which each backend documents (the README lists them per backend). Immutable. Sizes accept a plain byte count or a binary suffix: {@code 64k}, {@code 64KiB},
- * {@code 1g}, {@code 2TiB}.
+ * properties, which each backend documents (the README lists them per backend). Immutable, so
+ * thread-safe. Sizes accept a plain byte count or a binary suffix: {@code 64k}, {@code 64KiB},
+ * {@code 1g}, {@code 2TiB}. There is no track size here: it is the controller's
+ * ({@code PairKit.builder().trackSize(...)}), and a backend may refuse a {@code trackSize}
+ * property.
  *
  * @param name       the volume's name, unique within a controller
  * @param type       the backend type name, such as {@code "file"}
@@ -17,6 +20,11 @@ import java.util.Optional;
  */
 public record VolumeSpec(String name, String type, Map<String, String> properties) {
 
+  /**
+   * Validates and copies the properties.
+   *
+   * @throws VolumeConfigException if {@code name} or {@code type} is null or blank
+   */
   public VolumeSpec {
     if (name == null || name.isBlank()) {
       throw new VolumeConfigException("a volume spec needs a non-blank name");
@@ -44,12 +52,20 @@ public record VolumeSpec(String name, String type, Map<String, String> propertie
         "volume '" + name + "' (type " + type + ") needs property '" + key + "'"));
   }
 
-  /** A size property (bytes, or with a k/m/g/t/p suffix, binary units), if set. */
+  /**
+   * A size property (bytes, or with a k/m/g/t/p suffix, binary units), if set.
+   *
+   * @throws VolumeConfigException naming the property if it is not a size
+   */
   public Optional<Long> sizeProperty(String key) {
     return property(key).map(v -> parseSize(key, v));
   }
 
-  /** A boolean property ({@code true}/{@code false}), or the default. */
+  /**
+   * A boolean property ({@code true}/{@code false}, any case), or the default if unset.
+   *
+   * @throws VolumeConfigException naming the property if it is neither
+   */
   public boolean booleanProperty(String key, boolean defaultValue) {
     Optional<String> v = property(key);
     if (v.isEmpty()) {
@@ -96,7 +112,7 @@ public record VolumeSpec(String name, String type, Map<String, String> propertie
     }
   }
 
-  /** Builds a {@link VolumeSpec}. */
+  /** Builds a {@link VolumeSpec}; for one thread. A property set twice keeps the last value. */
   public static final class Builder {
     private final String name;
     private final String type;
@@ -121,6 +137,7 @@ public record VolumeSpec(String name, String type, Map<String, String> propertie
       return this;
     }
 
+    /** @throws VolumeConfigException if the name or type is null or blank */
     public VolumeSpec build() {
       return new VolumeSpec(name, type, properties.buildKeepingLast());
     }

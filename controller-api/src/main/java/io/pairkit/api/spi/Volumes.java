@@ -3,7 +3,7 @@ package io.pairkit.api.spi;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 
-/** Helpers for backend authors. */
+/** Helpers for backend authors. Stateless, so thread-safe. */
 public final class Volumes {
   private static final int ZERO_CHUNK = 1 << 20;
   private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(ZERO_CHUNK).asReadOnlyBuffer();
@@ -22,7 +22,12 @@ public final class Volumes {
     }
   }
 
-  /** Writes zeros over {@code [offset, offset + length)} in chunks of at most 1 MiB. */
+  /**
+   * Writes zeros over {@code [offset, offset + length)} in chunks of at most 1 MiB, through
+   * {@code volume.write}. A failure stops it: the range is then zero up to some point.
+   *
+   * @throws IOException from {@code volume.write}
+   */
   public static void writeZeros(Volume volume, long offset, long length) throws IOException {
     long pos = offset;
     long stop = offset + length;

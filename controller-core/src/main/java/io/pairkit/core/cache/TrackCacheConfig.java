@@ -3,7 +3,9 @@ package io.pairkit.core.cache;
 import io.pairkit.api.error.ControllerConfigException;
 
 /**
- * Track cache settings. Immutable.
+ * Track cache settings. Immutable, so thread-safe. The constructor checks the ranges; that the
+ * capacity holds at least 16 tracks of the controller's track size is checked when the controller
+ * is built ({@link io.pairkit.api.error.ControllerConfigException} then).
  *
  * @param capacityBytes  off-heap bytes for slots (one slot per track; at least 16 tracks)
  * @param writeThrough   true: a write reaches the backend before it completes (the cache only
@@ -31,10 +33,16 @@ public record TrackCacheConfig(long capacityBytes, boolean writeThrough, double 
     return new TrackCacheConfig(DEFAULT_CAPACITY, false, 0.75);
   }
 
+  /**
+   * This config with another capacity.
+   *
+   * @throws ControllerConfigException if {@code bytes} is not positive
+   */
   public TrackCacheConfig withCapacity(long bytes) {
     return new TrackCacheConfig(bytes, writeThrough, dirtyHighWater);
   }
 
+  /** This config, write-through if {@code on}, write-back if not. */
   public TrackCacheConfig withWriteThrough(boolean on) {
     return new TrackCacheConfig(capacityBytes, on, dirtyHighWater);
   }

@@ -5,23 +5,28 @@ import io.pairkit.core.cache.TrackCacheConfig;
 import java.time.Duration;
 
 /**
- * Engine settings. Immutable; build with {@code PairKit.builder()}, which validates them.
+ * Engine settings. Immutable, so thread-safe; the constructor validates them (so does
+ * {@code PairKit.builder()}, which builds one). A controller's settings are fixed for its life.
  *
  * @param trackSize          the tracking and copy unit of every pair, in bytes: a power of two
- *                           from 4 KiB to 16 MiB (default 64 KiB). Volumes of any alignment up to
- *                           it can pair
- * @param copyThreads        threads that move background copy I/O (requests and the mirror); the
- *                           I/Os in flight per copy follow the volumes' declared concurrency, up to
- *                           this many
+ *                           from 4 KiB to 16 MiB (default 64 KiB). It is the controller's, the
+ *                           same for every pair, and not a volume property; volumes of any
+ *                           alignment up to it can be opened and paired
+ * @param copyThreads        threads that move background copy I/O (requests first, then the
+ *                           mirrors), 1..256; the runs in flight per copy follow the volumes'
+ *                           declared concurrency, up to this many
  * @param copyBytesPerSecond cap on background copy traffic in bytes/s, 0 for none; host I/O and
  *                           copy-on-write are never paced
  * @param maxTracksInFlight  cap on tracks being copied at once by background copies, over all
- *                           pairs
+ *                           pairs, and on the tracks of one copy run; at least 1
  * @param maxPairsPerPrimary how many pairs one primary volume may have (1..64)
  * @param transientRetries   how often a backend call that failed with a transient error (throttled,
  *                           briefly unreachable) is retried before the failure counts as permanent
- * @param retryBackoff       the wait before the first retry; doubled for each next one, up to 2 s
- * @param trackCache         the track cache, or null for none (I/O goes straight to backends)
+ *                           (0..100); then host I/O fails and a background copy suspends its pair
+ * @param retryBackoff       the wait before the first retry (not null, not negative); doubled for
+ *                           each next one, up to 2 s
+ * @param trackCache         the track cache, or null for none (I/O goes straight to backends);
+ *                           checked when the controller builds the cache
  */
 public record ControllerConfig(
     int trackSize, int copyThreads, long copyBytesPerSecond, int maxTracksInFlight,

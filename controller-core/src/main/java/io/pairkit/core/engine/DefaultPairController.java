@@ -33,8 +33,10 @@ import java.util.Map;
 import java.util.logging.Level;
 
 /**
- * The controller: volume registry, pair table, and the engine's threads. Build it with
- * {@code PairKit.builder()}; see {@link PairController} for the contract.
+ * The controller: volume registry, pair table, and the engine's threads. Public only so that
+ * {@code io.pairkit.core.PairKit} (another package) can create it: it is not API. Build a
+ * controller with {@code PairKit.builder()} and use it as a {@link PairController}, whose javadoc
+ * is the whole contract (threading, missing things, partial failure, use after close).
  */
 public final class DefaultPairController implements PairController {
   private final Engine engine;
@@ -56,11 +58,13 @@ public final class DefaultPairController implements PairController {
   }
 
   /**
-   * A controller over {@code providers}.
+   * A controller over {@code providers}; for {@code PairKit.Builder.build()}, not for hosts.
    *
+   * @param config        validated settings
    * @param ownsProviders whether {@link #close()} closes the providers (true for providers the
    *                      caller loaded for this controller alone)
-   * @throws io.pairkit.api.error.ControllerConfigException if the track cache cannot be built
+   * @throws io.pairkit.api.error.ControllerConfigException if the track cache cannot be built;
+   *     nothing was started then
    */
   public static DefaultPairController create(ControllerConfig config, VolumeProviders providers,
       boolean ownsProviders) {
@@ -93,7 +97,7 @@ public final class DefaultPairController implements PairController {
     return register(raw, true);
   }
 
-  /** The caller keeps ownership of {@code volume} if this throws. */
+  /** See {@link PairController#attachVolume}: the caller keeps {@code volume} if this throws. */
   @Override
   public HostVolume attachVolume(Volume volume) {
     checkOpen();

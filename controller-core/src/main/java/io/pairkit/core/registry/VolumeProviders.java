@@ -18,7 +18,9 @@ import java.util.logging.Logger;
  * The backends on the class path, by type name. Two providers of one type is an error (never a
  * random pick), and so is an unknown type; both messages say what to do.
  *
- * <p>Threading: immutable after construction; {@link #open} may be called from many threads.
+ * <p>Threading: immutable after construction; {@link #openVolume} may be called from many threads.
+ * A controller built with {@code PairKit.builder().providers(...)} uses these without owning
+ * them, so several controllers may share one instance; close it after they are closed.
  * {@link #close()} closes every provider once (the controller does it for providers it loaded);
  * harmless when repeated.
  */
@@ -73,7 +75,8 @@ public final class VolumeProviders implements ProviderContext, AutoCloseable {
   }
 
   /**
-   * The provider of {@code type}.
+   * The provider of {@code type}; still answers after {@link #close()}, but a closed provider
+   * may refuse to open.
    *
    * @throws VolumeConfigException naming the volume and the known types if there is none
    */
@@ -104,7 +107,7 @@ public final class VolumeProviders implements ProviderContext, AutoCloseable {
     return get(spec.type(), spec.name()).open(spec, this);
   }
 
-  /** Known type names, sorted. */
+  /** Known type names, sorted; still answers after {@link #close()}. */
   public Set<String> types() {
     return byType.keySet();
   }

@@ -129,8 +129,9 @@ public final class PairCopier {
    * copies those still pending (only mirrored ones if {@code mirrorOnly}) and clears their bits.
    * Returns {@link RunResult#STOPPED} if the pair stopped.
    *
-   * @throws io.pairkit.api.error.VolumeIOException if a backend fails; no bit of the failed run
-   *     is cleared
+   * @throws io.pairkit.api.error.VolumeIOException if a backend fails; the tracks whose copy
+   *     failed, and those after them in the run, keep their bits (stretches of the run copied
+   *     before the failure are cleared)
    */
   public RunResult copyRun(long first, long end, boolean mirrorOnly) {
     long planned = Math.min(geometry.bytes(first, end), (long) runTracks * geometry.trackSize());
