@@ -95,6 +95,7 @@ public interface Pair {
    * (split, resync, resume) and may then be null. {@link RequestKind#CREATE} is never accepted:
    * see {@link #initialCopy()}.
    *
+   * @throws io.pairkit.api.error.InvalidArgumentException if {@code kind} is null
    * @throws io.pairkit.api.error.UnsupportedRequestException if the strategy does not offer it
    * @throws io.pairkit.api.error.InvalidExtentException if a kind that needs a region got a null
    *     or empty one
@@ -131,8 +132,9 @@ public interface Pair {
   /**
    * Tells {@code listener} of this pair's state changes, on the controller's event thread, before
    * the controller-wide listeners; see {@link PairListener}. Adding one twice tells it twice.
-   * {@code listener} must not be null (it is not checked). Accepted on a deleted or closed pair,
-   * but never called then.
+   * Accepted on a deleted or closed pair, but never called then.
+   *
+   * @throws io.pairkit.api.error.InvalidArgumentException if {@code listener} is null
    */
   void addListener(PairListener listener);
 

@@ -184,10 +184,14 @@ public interface PairController extends Closeable {
    * Stops every pair (each keeps its last state), cancels their requests' copies (the futures
    * complete with a {@link java.util.concurrent.CancellationException}), lets background copy runs
    * under way finish, then flushes and closes every volume and releases the track cache and the
-   * backends the controller loaded. Listeners are not told of the close. Never throws: a volume
-   * that fails to flush or close is logged and the others still close, and writes it had not yet
-   * made durable may be lost, so call {@link #flush()} first to learn of such a failure. Harmless
-   * when repeated.
+   * backends the controller loaded. Listeners are not told of the close. A volume that fails to
+   * flush or close does not stop the others: everything is released, then the first failure is
+   * thrown (the others suppressed in it), because writes that volume had not made durable may be
+   * lost (with a write-back track cache: the tracks still dirty). Harmless when repeated; a repeat
+   * does not throw again.
+   *
+   * @throws io.pairkit.api.error.VolumeIOException if a volume could not be flushed or closed,
+   *     naming it; the controller is closed all the same
    */
   @Override
   void close();

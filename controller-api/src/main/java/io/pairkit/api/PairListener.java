@@ -7,7 +7,7 @@ package io.pairkit.api;
  * call's {@code to}; states that last only between two publications (a request that completes at
  * once, say) may be skipped. A pair's own listeners are called before the controller-wide ones.
  *
- * <p>An exception thrown by a listener is logged and not passed on; the listeners after it are not
+ * <p>An exception thrown by a listener is logged and not passed on; the other listeners are still
  * told of that change. A controller's close is not a state change: pairs keep their state and no
  * event follows it; events queued before it are still delivered (close waits up to 10 seconds
  * for them).

@@ -12,6 +12,7 @@ import io.pairkit.api.PairStrategy;
 import io.pairkit.api.RequestKind;
 import io.pairkit.api.TrackStates;
 import io.pairkit.api.error.ExtentOutOfRangeException;
+import io.pairkit.api.error.InvalidArgumentException;
 import io.pairkit.api.error.InvalidExtentException;
 import io.pairkit.api.error.PairStateException;
 import io.pairkit.api.error.SecondaryWriteRefusedException;
@@ -184,6 +185,10 @@ abstract class AbstractPair implements Pair {
 
   @Override
   public void addListener(PairListener listener) {
+    if (listener == null) {
+      throw new InvalidArgumentException("pair '" + id + "': addListener needs a listener, got "
+          + "null");
+    }
     lifecycle.addListener(listener);
   }
 
@@ -217,6 +222,10 @@ abstract class AbstractPair implements Pair {
 
   @Override
   public CopyRequest request(RequestKind kind, ExtentSet region) {
+    if (kind == null) {
+      throw new InvalidArgumentException("pair '" + id + "': request needs a kind (one of "
+          + java.util.Arrays.toString(RequestKind.values()) + "), got null");
+    }
     return kind == RequestKind.RESUME ? resume() : dispatch(kind, region);
   }
 

@@ -367,16 +367,19 @@ public final class DefaultPairController implements PairController {
     }
     engine.pacer.setPaused(false);
     engine.shutdown();
+    VolumeIOException failure = null;
     for (ManagedVolume v : toClose) {
       try {
         v.flush();
       } catch (RuntimeException e) {
-        Engine.LOG.log(Level.WARNING, "flush of " + v + " failed at close", e);
+        failure = remember(failure, "flush of " + v + " failed at close; writes it had not made "
+            + "durable may be lost", e);
       }
       try {
         v.close();
       } catch (IOException | RuntimeException e) {
-        Engine.LOG.log(Level.WARNING, "close of " + v + " failed", e);
+        failure = remember(failure, "close of " + v + " failed; writes it had not made durable "
+            + "may be lost", e);
       }
     }
     if (cache != null) {
@@ -385,6 +388,19 @@ public final class DefaultPairController implements PairController {
     if (ownsProviders) {
       providers.close();
     }
+    if (failure != null) {
+      throw failure;
+    }
+  }
+
+  private static VolumeIOException remember(VolumeIOException first, String what, Exception e) {
+    Engine.LOG.log(Level.WARNING, what, e);
+    VolumeIOException now = new VolumeIOException(what + ": " + e.getMessage(), e);
+    if (first == null) {
+      return now;
+    }
+    first.addSuppressed(now);
+    return first;
   }
 
   private static void closeQuietly(Volume v) {

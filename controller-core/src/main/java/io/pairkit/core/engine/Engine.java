@@ -63,6 +63,17 @@ final class Engine {
     }
   }
 
+  /** Tells one listener; one that throws is logged and does not silence the others. */
+  void tell(PairListener listener, io.pairkit.api.Pair pair, io.pairkit.api.PairState from,
+      io.pairkit.api.PairState to) {
+    try {
+      listener.stateChanged(pair, from, to);
+    } catch (RuntimeException e) {
+      LOG.log(Level.WARNING, "a listener of pair '" + pair.id() + "' threw on " + from + " -> "
+          + to + "; the other listeners are still told", e);
+    }
+  }
+
   /** Stops the threads; background copies were told to stop first, so nothing is interrupted. */
   void shutdown() {
     scheduler.shutdown();

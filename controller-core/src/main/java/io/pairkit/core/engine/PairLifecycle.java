@@ -146,10 +146,10 @@ final class PairLifecycle {
         lastPublished = now;
         engine.notifyListeners(() -> {
           for (PairListener l : listeners) {
-            l.stateChanged(pair, before, now);
+            engine.tell(l, pair, before, now);
           }
           for (PairListener l : engine.listeners) {
-            l.stateChanged(pair, before, now);
+            engine.tell(l, pair, before, now);
           }
         });
       }

@@ -94,6 +94,12 @@ class FailureTest {
     assertTrue(w.getMessage().contains("'p'"), w.getMessage());
     assertThrows(VolumeIOException.class, () -> p.read(0, 1));
     assertThrows(VolumeIOException.class, p::flush);
+    // Close still releases everything, and then says which volume could not be made durable.
+    VolumeIOException atClose = assertThrows(VolumeIOException.class, rig.pk::close);
+    assertTrue(atClose.getMessage().contains("'p'") && atClose.getMessage().contains("close"),
+        atClose.getMessage());
+    rig.pk.close(); // a repeat is harmless
+    assertThrows(AlreadyClosedException.class, () -> p.read(0, 1));
   }
 
   @Test
