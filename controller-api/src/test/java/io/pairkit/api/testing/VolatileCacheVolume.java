@@ -193,14 +193,15 @@ public final class VolatileCacheVolume extends ForwardingVolume {
 
   /**
    * The medium's allocation, minus the whole blocks discarded since the last flush, plus every
-   * other unflushed block (a superset, as the contract allows).
+   * other unflushed block (a superset, as the contract allows). The cache is looked at before the
+   * medium: a flush puts a block on the medium before it leaves the cache, so a block written
+   * before this call is seen in one or the other.
    */
   @Override
   public ExtentSet allocated(long offset, long length) throws IOException {
     checkOpen();
-    ExtentSet medium = super.allocated(offset, length);
     if (length == 0) {
-      return medium;
+      return super.allocated(offset, length);
     }
     List<Extent> cached = new ArrayList<>();
     List<Extent> freed = new ArrayList<>();
@@ -212,6 +213,7 @@ public final class VolatileCacheVolume extends ForwardingVolume {
         (e.getValue().discarded ? freed : cached).add(Extent.of(start, end));
       }
     }
+    ExtentSet medium = super.allocated(offset, length);
     return medium.minus(ExtentSet.of(freed)).union(ExtentSet.of(cached));
   }
 

@@ -5,9 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pairkit.api.ExtentSet;
 import io.pairkit.api.error.AlreadyClosedException;
+import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -27,6 +35,40 @@ class VolatileCacheVolumeTest {
     ByteBuffer buf = ByteBuffer.allocate(length);
     v.read(offset, buf);
     return buf.array();
+  }
+
+  @Test
+  void allocatedCoversABlockFlushedWhileItLooks() throws Exception {
+    CountDownLatch mediumLooked = new CountDownLatch(1);
+    CountDownLatch goOn = new CountDownLatch(1);
+    MemoryVolume memory = new MemoryVolume("v", SIZE);
+    ForwardingVolume medium = new ForwardingVolume(memory) {
+      @Override
+      public ExtentSet allocated(long offset, long length) throws IOException {
+        ExtentSet seen = super.allocated(offset, length);
+        mediumLooked.countDown();
+        try {
+          goOn.await();
+        } catch (InterruptedException e) {
+          throw new InterruptedIOException();
+        }
+        return seen;
+      }
+    };
+    VolatileCacheVolume v = new VolatileCacheVolume(medium, memory::reopen);
+    v.write(5L * B, ByteBuffer.wrap(fill(3, 10))); // in the cache only
+    ExecutorService pool = Executors.newSingleThreadExecutor();
+    try {
+      Future<ExtentSet> allocated = pool.submit(() -> v.allocated(5L * B, B));
+      assertTrue(mediumLooked.await(30, TimeUnit.SECONDS));
+      v.flush(); // the block moves to the medium and leaves the cache
+      goOn.countDown();
+      assertEquals(ExtentSet.of(5L * B, 6L * B), allocated.get(),
+          "a written block reported as a hole");
+    } finally {
+      goOn.countDown();
+      pool.shutdown();
+    }
   }
 
   @Test

@@ -109,14 +109,19 @@ public final class CachedVolume implements Volume {
     Volumes.writeZeros(this, wholeStop, stop - wholeStop);
   }
 
-  /** The backend's allocation, plus every track held in a slot (it may be dirty). */
+  /**
+   * The backend's allocation, plus every track held in a slot (it may be dirty). The slots are
+   * looked at before the backend: a slot leaves only once clean, that is once its data is on the
+   * backend, so a track written before this call is in one or the other. (The other order loses a
+   * track that is destaged and evicted between the two looks, and a copy would then skip it as a
+   * hole.)
+   */
   @Override
   public ExtentSet allocated(long offset, long length) throws IOException {
     check(offset, length);
     if (length == 0) {
       return ExtentSet.empty();
     }
-    ExtentSet out = backend.allocated(offset, length);
     List<Extent> cached = new ArrayList<>();
     for (Map.Entry<Long, Slot> e : slots.entrySet()) {
       long start = e.getKey() * trackSize;
@@ -125,6 +130,7 @@ public final class CachedVolume implements Volume {
         cached.add(Extent.of(Math.max(start, offset), Math.min(stop, offset + length)));
       }
     }
+    ExtentSet out = backend.allocated(offset, length);
     return cached.isEmpty() ? out : out.union(ExtentSet.of(cached));
   }
 

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pairkit.api.error.ControllerConfigException;
 import io.pairkit.api.CacheStats;
+import io.pairkit.api.ExtentSet;
 import io.pairkit.api.spi.Volume;
 import io.pairkit.api.testing.ForwardingVolume;
 import io.pairkit.api.testing.MemoryVolume;
@@ -293,6 +294,50 @@ class TrackCacheTest {
       cache.close(); // harmless twice
     }
     assertEquals(before, TrackCache.liveNativeBytes());
+  }
+
+  @Test
+  void allocatedCoversAWrittenTrackDestagedAndEvictedWhileItLooks() throws Exception {
+    CountDownLatch backendLooked = new CountDownLatch(1);
+    CountDownLatch goOn = new CountDownLatch(1);
+    MemoryVolume thin = new MemoryVolume("v", 64L * TS); // a hole until written
+    Volume backend = new ForwardingVolume(thin) {
+      @Override
+      public ExtentSet allocated(long offset, long length) throws IOException {
+        ExtentSet seen = super.allocated(offset, length);
+        backendLooked.countDown();
+        await(goOn);
+        return seen;
+      }
+    };
+    try (TrackCache cache = new TrackCache(TrackCacheConfig.defaults().withCapacity(16 * TS),
+        TS)) {
+      CachedVolume v = cache.wrap(backend);
+      v.write(0, ByteBuffer.wrap(pattern(1, TS))); // dirty in its slot, not on the backend
+      ExecutorService pool = Executors.newSingleThreadExecutor();
+      try {
+        Future<ExtentSet> allocated = pool.submit(() -> v.allocated(0, TS));
+        await(backendLooked); // the backend said "hole" for track 0, if it was asked first
+        v.flush(); // track 0 reaches the backend, its slot is clean ...
+        for (long t = 1; t < 40; t++) {
+          read(v, t * TS, 1); // ... and is reused for other tracks
+        }
+        goOn.countDown();
+        assertEquals(ExtentSet.of(0, TS), allocated.get(), "a written track reported as a hole");
+      } finally {
+        goOn.countDown();
+        pool.shutdown();
+      }
+      v.close();
+    }
+  }
+
+  private static void await(CountDownLatch latch) {
+    try {
+      assertTrue(latch.await(30, java.util.concurrent.TimeUnit.SECONDS), "latch never opened");
+    } catch (InterruptedException e) {
+      throw new AssertionError(e);
+    }
   }
 
   @Test

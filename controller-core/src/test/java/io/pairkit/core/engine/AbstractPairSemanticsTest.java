@@ -1,7 +1,5 @@
 package io.pairkit.core.engine;
 
-import io.pairkit.core.PairKit;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -21,14 +19,15 @@ import io.pairkit.api.TrackStates;
 import io.pairkit.api.VolumePair;
 import io.pairkit.api.error.SecondaryWriteRefusedException;
 import io.pairkit.api.spi.Volume;
-import io.pairkit.api.testing.MemoryVolume;
-import io.pairkit.backend.file.FileVolume;
+import io.pairkit.core.PairKit;
 import io.pairkit.core.cache.TrackCacheConfig;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
+import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -36,8 +35,14 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Supplier;
+import java.util.stream.LongStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -45,85 +50,248 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.roaringbitmap.longlong.Roaring64Bitmap;
 
 /**
- * Model-based concurrency test. Host threads write random ranges (partial tracks, track
- * boundaries, multi-track) to the primary, and to split areas of the secondary, while the main
- * thread issues random valid requests. A reference model records the primary's image at every
- * request instant (from the instant observer, under the engine's barrier) and the expected image
- * of every frozen track. Checked: I1 at every instant; I2 after every request and at random
- * moments while copies run; I3 at the end; I4 bounds on every completed request.
+ * The pair semantics of DESIGN.md section 4, checked over any backend: a model-based concurrency
+ * test. Host threads write random ranges (partial tracks, track boundaries, multi-track) to the
+ * primary, and to split areas of the secondary, while the main thread issues random valid
+ * requests. A reference model records the primary's image at every request instant (from the
+ * instant hook, under the engine's barriers) and the expected image of every frozen track.
+ * Checked: I1 at every instant; I2 after every request and at random moments while copies run; I3
+ * at the end; I4 bounds on every completed request. Each strategy runs for each of
+ * {@link #seeds()} directly over the backend and for each of {@link #trackCacheSeeds()} through
+ * the write-back track cache; a {@code slow} soak runs more seeds with more requests.
  *
- * <p>A failure message starts with the seed; rerun one with {@code -Dpairkit.seed=N}.
+ * <p>How a backend module runs it: add, in test scope, {@code controller-core}, the
+ * {@code controller-core} test-jar and the {@code controller-api} test-jar (versions and
+ * {@code <type>test-jar</type>} as in the parent's dependencyManagement); then write one class
+ * <pre>{@code
+ * class RaidPairSemanticsTest extends AbstractPairSemanticsTest {
+ *   @Override
+ *   protected Volume createVolume(String name, long size) throws Exception {
+ *     return RaidVolume.create(name, size, ...);
+ *   }
+ * }
+ * }</pre>
+ * and, if volumes leave something behind (files, buckets), override {@link #cleanUp()}. That is
+ * all. The parent pom's surefire {@code argLine} must apply (the track cache needs its JVM flags).
+ *
+ * <p>A failure message starts with the seed and the property that reruns it
+ * ({@code -Dpairkit.seed=N}), followed by the run's operation log: every request (kind, region,
+ * id, state before and after) and the last host writes. A seed fixes the requests and the data
+ * written; the interleaving with the host threads is the scheduler's, so a rare failure may need a
+ * few reruns.
  */
 @Timeout(120)
-class ConcurrencyModelTest {
+@TestInstance(TestInstance.Lifecycle.PER_CLASS) // so runs() can ask the subclass for its seeds
+public abstract class AbstractPairSemanticsTest {
   private static final int TS = 4096;
   private static final int TRACKS = 96;
   private static final int SIZE = TRACKS * TS;
   private static final byte SENTINEL = (byte) 0x5A;
+  private static final int REQUESTS = 30;
+  private static final int SOAK_REQUESTS = 120;
+  /** Set to run only this seed (in every list that has seeds). */
+  private static final String SEED_PROPERTY = "pairkit.seed";
 
-  static Stream<Arguments> runs() {
-    String one = System.getProperty("pairkit.seed");
-    List<Long> seeds = one != null ? List.of(Long.parseLong(one)) : List.of(1L, 2L, 3L, 4L);
+  /**
+   * A new volume of {@code size} bytes named {@code name}, open, that no other run uses. Its
+   * initial content does not matter (each run writes all of it). The controller of the run closes
+   * it.
+   */
+  protected abstract Volume createVolume(String name, long size) throws Exception;
+
+  /** Called after every run, once its volumes are closed: remove what they left behind. */
+  protected void cleanUp() throws Exception {
+  }
+
+  /** Seeds of the default runs straight over the volumes (every strategy runs each). */
+  protected List<Long> seeds() {
+    return List.of(1L, 2L);
+  }
+
+  /**
+   * Seeds of the default runs through the write-back track cache (16 slots for 192 tracks, so
+   * constant eviction and destage); empty to run without the cache only.
+   */
+  protected List<Long> trackCacheSeeds() {
+    return List.of(101L);
+  }
+
+  /** Seeds of the {@code slow} soak straight over the volumes. */
+  protected List<Long> soakSeeds() {
+    return LongStream.range(1000, 1020).boxed().toList();
+  }
+
+  /** Seeds of the {@code slow} soak through the track cache; empty for none. */
+  protected List<Long> soakTrackCacheSeeds() {
+    return LongStream.range(1020, 1040).boxed().toList();
+  }
+
+  Stream<Arguments> runs() {
+    return arguments(seeds(), trackCacheSeeds());
+  }
+
+  Stream<Arguments> soakRuns() {
+    return arguments(soakSeeds(), soakTrackCacheSeeds());
+  }
+
+  private static Stream<Arguments> arguments(List<Long> plain, List<Long> cached) {
+    String one = System.getProperty(SEED_PROPERTY);
+    if (one != null) {
+      List<Long> only = List.of(Long.parseLong(one.trim()));
+      plain = only;
+      cached = cached.isEmpty() ? List.of() : only;
+    }
     List<Arguments> out = new ArrayList<>();
     for (PairStrategy strategy : PairStrategy.values()) {
-      for (long seed : seeds) {
-        out.add(Arguments.of(strategy, seed, "memory", 30));
+      for (long seed : plain) {
+        out.add(Arguments.of(strategy, seed, false));
       }
-      out.add(Arguments.of(strategy, 100L, "file", 30));
-      out.add(Arguments.of(strategy, 200L, "memory+cache", 30));
-      out.add(Arguments.of(strategy, 300L, "file+cache", 30));
+      for (long seed : cached) {
+        out.add(Arguments.of(strategy, seed, true));
+      }
     }
     return out.stream();
   }
 
-  static Stream<Arguments> soak() {
-    List<Arguments> out = new ArrayList<>();
-    for (PairStrategy strategy : PairStrategy.values()) {
-      for (long seed = 1000; seed < 1040; seed++) {
-        String backend = switch ((int) (seed % 4)) {
-          case 0 -> "file";
-          case 1 -> "memory+cache";
-          case 2 -> "file+cache";
-          default -> "memory";
-        };
-        out.add(Arguments.of(strategy, seed, backend, 120));
-      }
-    }
-    return out.stream();
-  }
-
-  @ParameterizedTest(name = "{0} seed={1} {2}")
+  @ParameterizedTest(name = "{0} seed={1} trackCache={2}")
   @MethodSource("runs")
   void randomRequestsUnderConcurrentWritesKeepInvariants(PairStrategy strategy, long seed,
-      String backend, int requests) throws Exception {
-    runWithSeed(strategy, seed, backend, requests);
+      boolean trackCache) throws Exception {
+    runWithSeed(strategy, seed, trackCache, REQUESTS, false);
   }
 
   @Tag("slow")
-  @ParameterizedTest(name = "soak {0} seed={1} {2}")
-  @MethodSource("soak")
+  @ParameterizedTest(name = "soak {0} seed={1} trackCache={2}")
+  @MethodSource("soakRuns")
   @Timeout(600)
-  void soak(PairStrategy strategy, long seed, String backend, int requests) throws Exception {
-    runWithSeed(strategy, seed, backend, requests);
+  void soakKeepsInvariants(PairStrategy strategy, long seed, boolean trackCache)
+      throws Exception {
+    runWithSeed(strategy, seed, trackCache, SOAK_REQUESTS, true);
   }
 
-  private void runWithSeed(PairStrategy strategy, long seed, String backend, int requests)
-      throws Exception {
-    Path dir = backend.startsWith("file") ? Files.createTempDirectory("pairkit-model") : null;
-    try (Run run = new Run(strategy, seed, dir, requests, backend.endsWith("+cache"))) {
-      run.execute();
-    } catch (AssertionError | Exception e) {
-      throw new AssertionError("seed=" + seed + " strategy=" + strategy + " backend=" + backend
-          + " (rerun: -Dpairkit.seed=" + seed + "): " + e.getMessage(), e);
-    } finally {
-      if (dir != null) {
-        try (Stream<Path> files = Files.list(dir)) {
-          for (Path f : files.toList()) {
-            Files.deleteIfExists(f);
-          }
-        }
-        Files.deleteIfExists(dir);
+  private void runWithSeed(PairStrategy strategy, long seed, boolean trackCache, int requests,
+      boolean soak) throws Exception {
+    OperationLog log = new OperationLog();
+    Volume p = null;
+    Volume s = null;
+    try {
+      p = createVolume("p", SIZE);
+      s = createVolume("s", SIZE);
+      try (Run run = new Run(strategy, seed, p, s, requests, trackCache, log)) {
+        run.execute();
       }
+    } catch (AssertionError | Exception e) {
+      log.failure(String.valueOf(e.getMessage())); // a no-op if the run marked it already
+      throw new AssertionError("seed=" + seed + " (rerun: -D" + SEED_PROPERTY + "=" + seed
+          + " -Dtest=" + getClass().getSimpleName() + (soak ? " -Pslow" : "") + ") strategy="
+          + strategy + " trackCache=" + trackCache + " requests=" + requests + " volumes="
+          + (p == null ? "?" : p.getClass().getSimpleName()) + ": " + e.getMessage() + "\n"
+          + log.render(), e);
+    } finally {
+      closeQuietly(p);
+      closeQuietly(s);
+      cleanUp();
+    }
+  }
+
+  private static void closeQuietly(Volume v) {
+    if (v == null) {
+      return;
+    }
+    try {
+      v.close(); // the controller closed it already, unless the run failed early; twice is harmless
+    } catch (Exception e) {
+      // The run's own failure, if any, is what matters.
+    }
+  }
+
+  /**
+   * What one run did, for its failure message: every request and step of the main thread, and a
+   * summary of host writes (counts, and the last {@value #RECENT_WRITES} begun) in a bounded ring.
+   * Thread-safe.
+   */
+  static final class OperationLog {
+    static final int RECENT_WRITES = 24;
+    private static final int MAX_STEPS = 1000;
+
+    private record HostWrite(long seq, String volume, long offset, int length, String thread) {
+    }
+
+    private final Deque<String> steps = new ArrayDeque<>();
+    private long stepCount;
+    private final AtomicLong writes = new AtomicLong();
+    private final AtomicLong primaryWrites = new AtomicLong();
+    private final AtomicLong secondaryWrites = new AtomicLong();
+    private final AtomicLong secondaryRefused = new AtomicLong();
+    private final AtomicReferenceArray<HostWrite> recent =
+        new AtomicReferenceArray<>(RECENT_WRITES);
+    /** Set at the first failure: later host writes are not logged, so the log ends there. */
+    private volatile boolean stopped;
+
+    synchronized void step(String what) {
+      stepCount++;
+      steps.addLast(stepCount + ". " + what);
+      if (steps.size() > MAX_STEPS) {
+        steps.removeFirst();
+      }
+    }
+
+    /** Marks where a failure was seen, and keeps the host-write summary as it was then. */
+    void failure(String what) {
+      if (!stopped) {
+        stopped = true;
+        step("FAILURE seen here: " + what);
+      }
+    }
+
+    void request(CopyRequest r, PairState before, PairState after) {
+      step(r.kind() + " " + r.region() + " id=" + r.id() + " state " + before + " -> " + after);
+    }
+
+    /** Called as a host write begins (a write still in flight at a failure shows). */
+    void hostWrite(String volume, long offset, int length) {
+      if (stopped) {
+        return;
+      }
+      long seq = writes.incrementAndGet();
+      (volume.equals("P") ? primaryWrites : secondaryWrites).incrementAndGet();
+      recent.set((int) (seq % RECENT_WRITES), new HostWrite(seq, volume, offset, length,
+          Thread.currentThread().getName()));
+    }
+
+    void secondaryWriteRefused() {
+      if (stopped) {
+        return;
+      }
+      secondaryRefused.incrementAndGet();
+    }
+
+    synchronized String render() {
+      StringBuilder b = new StringBuilder("operation log:\n  requests and steps (")
+          .append(stepCount).append(stepCount > steps.size()
+              ? ", the first " + (stepCount - steps.size()) + " dropped" : "").append("):\n");
+      for (String s : steps) {
+        b.append("    ").append(s).append('\n');
+      }
+      b.append("  host writes: ").append(writes.get()).append(" (P ").append(primaryWrites.get())
+          .append(", S ").append(secondaryWrites.get()).append(" of which ")
+          .append(secondaryRefused.get()).append(" refused as joined meanwhile); the last ones "
+              + "begun" + (stopped ? " before the failure" : "") + ", oldest first:\n");
+      List<HostWrite> last = new ArrayList<>();
+      for (int i = 0; i < RECENT_WRITES; i++) {
+        HostWrite w = recent.get(i);
+        if (w != null) {
+          last.add(w);
+        }
+      }
+      last.sort(Comparator.comparingLong(HostWrite::seq));
+      for (HostWrite w : last) {
+        b.append("    #").append(w.seq()).append(' ').append(w.volume()).append(" [")
+            .append(w.offset()).append(", ").append(w.offset() + w.length()).append(") tracks ")
+            .append(w.offset() / TS).append('-').append((w.offset() + w.length() - 1) / TS)
+            .append(' ').append(w.thread()).append('\n');
+      }
+      return b.toString();
     }
   }
 
@@ -133,6 +301,7 @@ class ConcurrencyModelTest {
     private final long seed;
     private final Random random;
     private final int requests;
+    private final OperationLog log;
     /** The volumes as the engine sees them (through the cache when there is one). */
     private final Volume rawP;
     private final Volume rawS;
@@ -159,31 +328,20 @@ class ConcurrencyModelTest {
      * Secondary writes hold it shared and requests exclusive, so that no secondary write marked
      * before an instant lands after the instant reset its mark.
      */
-    private final java.util.concurrent.locks.ReentrantReadWriteLock secondaryWriteVsRequest =
-        new java.util.concurrent.locks.ReentrantReadWriteLock();
+    private final ReentrantReadWriteLock secondaryWriteVsRequest = new ReentrantReadWriteLock();
     private final List<Throwable> writerErrors = new CopyOnWriteArrayList<>();
 
-    Run(PairStrategy strategy, long seed, Path dir, int requests, boolean cache)
-        throws Exception {
+    Run(PairStrategy strategy, long seed, Volume backendP, Volume backendS, int requests,
+        boolean cache, OperationLog log) throws Exception {
       this.strategy = strategy;
       this.seed = seed;
       this.random = new Random(seed);
       this.requests = requests;
-      Volume backendP;
-      Volume backendS;
-      if (dir == null) {
-        backendP = new MemoryVolume("p", SIZE);
-        backendS = new MemoryVolume("s", SIZE);
-      } else {
-        backendP = FileVolume.open("p", dir.resolve("p.img"), SIZE,
-            FileVolume.OpenMode.CREATE);
-        backendS = FileVolume.open("s", dir.resolve("s.img"), SIZE,
-            FileVolume.OpenMode.CREATE);
-      }
+      this.log = log;
       byte[] sentinel = new byte[SIZE];
       Arrays.fill(sentinel, SENTINEL);
-      backendS.write(0, java.nio.ByteBuffer.wrap(sentinel));
-      backendP.write(0, java.nio.ByteBuffer.wrap(Rig.random(seed, SIZE)));
+      backendS.write(0, ByteBuffer.wrap(sentinel));
+      backendP.write(0, ByteBuffer.wrap(Rig.random(seed, SIZE)));
       PairKit.Builder builder = PairKit.builder().trackSize(TS).copyThreads(2).maxTracksInFlight(2);
       if (cache) {
         // 16 slots for 2 x 96 tracks: constant eviction and destage under the engine.
@@ -192,8 +350,8 @@ class ConcurrencyModelTest {
       this.rig = new Rig(builder, (pr, id) -> atInstant(pr, id));
       this.p = rig.attach(backendP);
       this.s = rig.attach(backendS);
-      this.rawP = rig.controller.backendOf("p");
-      this.rawS = rig.controller.backendOf("s");
+      this.rawP = rig.controller.backendOf(backendP.name());
+      this.rawS = rig.controller.backendOf(backendS.name());
       this.backendP = backendP;
       this.backendS = backendS;
       this.cached = cache;
@@ -215,7 +373,10 @@ class ConcurrencyModelTest {
           boolean different = st == TrackState.PENDING || st == TrackState.SPLIT_PENDING
               || st == TrackState.SPLIT_CHANGED;
           if (!different && !inScopeBytesEqual(pImage, sImage, t)) {
-            violations.add("I1: track " + t + " differs but is neither pending nor changed");
+            String v = "I1 at the instant of request id=" + requestId + ": track " + t
+                + " differs but is neither pending nor changed (" + st + ")";
+            violations.add(v);
+            log.failure(v);
           }
         }
       }
@@ -238,43 +399,55 @@ class ConcurrencyModelTest {
         case EXTENT_PAIR -> rig.pk.createExtentPair("model", p, s, scope);
         case EXTENT_SPLIT_PAIR -> rig.pk.createExtentSplitPair("model", p, s);
       };
+      log.step("create " + strategy + " scope " + scope + " -> " + pair.state());
       List<Thread> writers = new ArrayList<>();
       for (int w = 0; w < 3; w++) {
         long writerSeed = seed * 31 + w;
-        writers.add(start(() -> primaryWriter(new Random(writerSeed))));
+        writers.add(start(() -> primaryWriter(new Random(writerSeed)), "host-writer-P" + w));
       }
-      writers.add(start(() -> secondaryWriter(new Random(seed * 37))));
+      writers.add(start(() -> secondaryWriter(new Random(seed * 37)), "host-writer-S"));
       try {
         await(pair.initialCopy());
-        for (int i = 0; i < requests && violations.isEmpty(); i++) {
-          issueRandomRequest();
-          checkPointInTime("while copies run");
-        }
-        for (CopyRequest r : pair.activeRequests()) {
-          await(r);
-        }
-        checkPointInTime("after the last request");
+        mainLoop();
+      } catch (Throwable e) {
+        log.failure(String.valueOf(e.getMessage()));
+        throw e;
       } finally {
         stop.set(true);
         for (Thread t : writers) {
           t.join();
         }
+        log.step("host writers stopped");
       }
       if (!writerErrors.isEmpty()) {
-        throw new AssertionError("a host writer failed", writerErrors.get(0));
+        throw new AssertionError("a host writer failed: " + writerErrors.get(0),
+            writerErrors.get(0));
       }
       assertTrue(violations.isEmpty(), violations.toString());
       converge();
     }
 
-    private Thread start(Runnable body) {
+    /** Random requests while the host writers run; I2 checked after each. */
+    private void mainLoop() {
+      for (int i = 0; i < requests && violations.isEmpty(); i++) {
+        issueRandomRequest();
+        checkPointInTime("while copies run");
+      }
+      for (CopyRequest r : pair.activeRequests()) {
+        await(r);
+      }
+      checkPointInTime("after the last request");
+    }
+
+    private Thread start(Runnable body, String name) {
       Thread t = new Thread(() -> {
         try {
           body.run();
         } catch (Throwable e) {
+          log.failure(Thread.currentThread().getName() + " failed: " + e);
           writerErrors.add(e);
         }
-      }, "host-writer");
+      }, name);
       t.start();
       return t;
     }
@@ -290,6 +463,7 @@ class ConcurrencyModelTest {
         long offset = r.nextInt(SIZE - length + 1);
         byte[] data = new byte[length];
         r.nextBytes(data);
+        log.hostWrite("P", offset, length);
         p.write(offset, data);
       }
     }
@@ -311,9 +485,11 @@ class ConcurrencyModelTest {
           for (long t = offset / TS; t <= (offset + length - 1) / TS; t++) {
             secondaryWritten.add(t); // before the write: the checker skips it from now on
           }
+          log.hostWrite("S", offset, length);
           s.write(offset, data);
         } catch (SecondaryWriteRefusedException joinedMeanwhile) {
           // The extent was joined after we looked: a correct refusal.
+          log.secondaryWriteRefused();
         } finally {
           secondaryWriteVsRequest.readLock().unlock();
         }
@@ -336,19 +512,20 @@ class ConcurrencyModelTest {
         state = pair.state();
       }
       if (state == PairState.FORMED) {
-        CopyRequest split = pair instanceof VolumePair vp ? issue(allTracks(), vp::split)
-            : issue(allTracks(), ((ExtentPair) pair)::split);
+        CopyRequest split = pair instanceof VolumePair vp ? issue("split", allTracks(), vp::split)
+            : issue("split", allTracks(), ((ExtentPair) pair)::split);
         freeze(split, allTracks());
         maybeAwait(split);
       } else if (state == PairState.SPLIT) {
         if (pair instanceof VolumePair vp && random.nextInt(3) != 0) {
           ExtentSet e = randomExtent();
-          CopyRequest update = issue(tracksOf(e), () -> vp.extentUpdate(e));
+          CopyRequest update = issue("extentUpdate " + e, tracksOf(e), () -> vp.extentUpdate(e));
           freeze(update, tracksOf(e));
           maybeAwait(update);
         } else {
-          CopyRequest resync = pair instanceof VolumePair vp ? issue(allTracks(), vp::resync)
-              : issue(allTracks(), ((ExtentPair) pair)::resync);
+          CopyRequest resync = pair instanceof VolumePair vp
+              ? issue("resync", allTracks(), vp::resync)
+              : issue("resync", allTracks(), ((ExtentPair) pair)::resync);
           unfreeze(allTracks());
           maybeAwait(resync);
         }
@@ -361,7 +538,7 @@ class ConcurrencyModelTest {
       if (!split.isEmpty() && random.nextBoolean()) {
         Extent chosen = split.extents().get(random.nextInt(split.extents().size()));
         ExtentSet e = ExtentSet.of(chosen);
-        CopyRequest join = issue(tracksOf(e), () -> xp.extentJoin(e));
+        CopyRequest join = issue("extentJoin " + e, tracksOf(e), () -> xp.extentJoin(e));
         unfreeze(tracksOf(e));
         maybeAwait(join);
       } else {
@@ -369,20 +546,27 @@ class ConcurrencyModelTest {
         if (!e.intersection(split).isEmpty()) {
           return;
         }
-        CopyRequest req = issue(tracksOf(e), () -> xp.extentSplit(e));
+        CopyRequest req = issue("extentSplit " + e, tracksOf(e), () -> xp.extentSplit(e));
         freeze(req, tracksOf(e));
         maybeAwait(req);
       }
     }
 
-    private CopyRequest issue(Roaring64Bitmap region, java.util.function.Supplier<CopyRequest> r) {
+    private CopyRequest issue(String what, Roaring64Bitmap region, Supplier<CopyRequest> r) {
       instantRegion = region;
+      PairState before = pair.state();
+      CopyRequest request;
       secondaryWriteVsRequest.writeLock().lock();
       try {
-        return r.get();
+        request = r.get();
+      } catch (RuntimeException refused) {
+        log.step(what + " refused in state " + before + ": " + refused);
+        throw refused;
       } finally {
         secondaryWriteVsRequest.writeLock().unlock();
       }
+      log.request(request, before, pair.state());
+      return request;
     }
 
     private void freeze(CopyRequest request, Roaring64Bitmap tracks) {
@@ -398,7 +582,7 @@ class ConcurrencyModelTest {
     }
 
     private void maybeAwait(CopyRequest request) {
-      checkPointInTime("right after " + request.kind());
+      checkPointInTime("right after " + request.kind() + " id=" + request.id());
       if (random.nextBoolean()) {
         await(request);
       }
@@ -406,6 +590,8 @@ class ConcurrencyModelTest {
 
     private void await(CopyRequest r) {
       CopyProgress done = r.await(Duration.ofSeconds(60));
+      log.step("  done " + r.kind() + " id=" + r.id() + ": copied " + done.tracksCopied() + " of "
+          + done.tracksToCopy() + " to copy, state " + pair.state());
       // I4: a request copies at most the tracks that needed it in its region.
       long regionTracks = r.region().trackCount(TS);
       assertTrue(done.tracksCopied() <= done.tracksToCopy(), r + " copied more than it had to");
@@ -426,7 +612,8 @@ class ConcurrencyModelTest {
           int to = (int) (in.end() - t * TS);
           if (!Arrays.equals(e.getValue(), from, to, got, from, to)) {
             fail("I2 " + when + ": frozen track " + t + " does not read as its point-in-time "
-                + "image (state " + pair.state() + ")");
+                + "image (state " + pair.state() + ", first difference at byte "
+                + (t * TS + from + Arrays.mismatch(e.getValue(), from, to, got, from, to)) + ")");
           }
         }
       }
@@ -437,12 +624,15 @@ class ConcurrencyModelTest {
       pair.activeRequests().forEach(this::await);
       if (pair instanceof ExtentSplitPair xp) {
         if (!xp.splitExtents().isEmpty()) {
-          await(xp.extentJoin(xp.splitExtents()));
+          await(issue("converge: extentJoin", tracksOf(xp.splitExtents()),
+              () -> xp.extentJoin(xp.splitExtents())));
         }
       } else if (pair.state() == PairState.SPLIT) {
-        await(pair instanceof VolumePair vp ? vp.resync() : ((ExtentPair) pair).resync());
+        await(issue("converge: resync", allTracks(),
+            () -> pair instanceof VolumePair vp ? vp.resync() : ((ExtentPair) pair).resync()));
       }
       pair.mirrorDrained().get();
+      log.step("converge: mirror drained, state " + pair.state());
       assertEquals(PairState.FORMED, pair.state());
       assertEquals(0, pair.stats().pendingTracks());
       rig.pk.flush(); // with a cache: the images below are then also what the backends hold
