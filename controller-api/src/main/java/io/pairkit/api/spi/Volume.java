@@ -50,6 +50,17 @@ public interface Volume extends Closeable {
   VolumeCapabilities capabilities();
 
   /**
+   * An id of the stored volume that stays the same across reopens and differs for another image
+   * (a file's device and inode, an object store volume's manifest id), or empty where the backend
+   * cannot tell. Durable pairs record it at creation and refuse to reopen a pair whose volume
+   * answers a different id (a swapped or wrong image). Constant for the life of the volume; works
+   * after close.
+   */
+  default java.util.Optional<String> volumeId() {
+    return java.util.Optional.empty();
+  }
+
+  /**
    * Reads {@code dst.remaining()} bytes starting at {@code offset}; see the class contract.
    *
    * @throws IndexOutOfBoundsException if the range leaves the volume; nothing is read

@@ -32,6 +32,11 @@ public class ForwardingVolume implements Volume {
   }
 
   @Override
+  public java.util.Optional<String> volumeId() {
+    return delegate().volumeId();
+  }
+
+  @Override
   public VolumeCapabilities capabilities() {
     return delegate.capabilities();
   }

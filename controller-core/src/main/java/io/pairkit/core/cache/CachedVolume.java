@@ -65,6 +65,11 @@ public final class CachedVolume implements Volume {
    * partial writes) and I/O of a track or more is preferred.
    */
   @Override
+  public java.util.Optional<String> volumeId() {
+    return backend.volumeId();
+  }
+
+  @Override
   public VolumeCapabilities capabilities() {
     VolumeCapabilities b = backend.capabilities();
     return new VolumeCapabilities(1, Math.max(b.preferredIoSize(), trackSize), b.concurrency(),
