@@ -146,6 +146,13 @@ public interface PairController extends Closeable {
   void resumeBackgroundCopies();
 
   /**
+   * What this controller found when it opened its metadata directory: whether the last stop was
+   * clean, and per pair the tracks it copies again and why. {@link RecoveryReport#none()} for a
+   * controller without a metadata directory. Works after close.
+   */
+  RecoveryReport recoveryReport();
+
+  /**
    * Tells {@code listener} of the state changes of every pair of this controller, from the moment
    * it is added on (for a pair created after it was added, from its first FORMING to FORMED), after
    * the pair's own listeners, on the controller's event thread. See {@link PairListener} for how

@@ -59,6 +59,8 @@ public final class PairKit {
     private int transientRetries = defaults.transientRetries();
     private Duration retryBackoff = defaults.retryBackoff();
     private TrackCacheConfig trackCache;
+    private java.nio.file.Path metadataDirectory;
+    private Duration lazyClearDelay = defaults.lazyClearDelay();
     private VolumeProviders providers;
 
     private Builder() {
@@ -136,6 +138,28 @@ public final class PairKit {
     }
 
     /**
+     * Makes pairs durable: their table, requests and difference bits go to a journal and
+     * checkpoints in {@code directory} (created if missing; one controller at a time), and a
+     * controller built again on it restores every pair, reopens its volumes by their specs and
+     * restarts unfinished copies, after a crash too, copying again only what may differ
+     * (docs/RELIABILITY.md). Off by default: pairs then live in memory only.
+     */
+    public Builder metadataDirectory(java.nio.file.Path directory) {
+      this.metadataDirectory = directory;
+      return this;
+    }
+
+    /**
+     * How long the metadata keeps a copied track's bit set before clearing it (default 2 s): a
+     * track written again within it costs no metadata sync; after a crash at most the tracks
+     * copied within it are copied again.
+     */
+    public Builder lazyClearDelay(Duration delay) {
+      this.lazyClearDelay = delay;
+      return this;
+    }
+
+    /**
      * Backends to use instead of those found with {@link java.util.ServiceLoader}; null goes back
      * to the class path. They stay the caller's: the controller does not close them (it closes the
      * ones it loads itself), and several controllers may share them.
@@ -153,7 +177,8 @@ public final class PairKit {
      */
     public ControllerConfig config() {
       return new ControllerConfig(trackSize, copyThreads, copyBytesPerSecond, maxTracksInFlight,
-          maxPairsPerPrimary, transientRetries, retryBackoff, trackCache);
+          maxPairsPerPrimary, transientRetries, retryBackoff, trackCache, metadataDirectory,
+          lazyClearDelay);
     }
 
     /**

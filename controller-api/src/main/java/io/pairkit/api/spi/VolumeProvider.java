@@ -34,6 +34,15 @@ public interface VolumeProvider extends AutoCloseable {
    */
   Volume open(VolumeSpec spec, ProviderContext context) throws IOException;
 
+  /**
+   * Spec properties that hold secrets (keys, passwords). Durable metadata never records them: a
+   * controller reopening a pair passes the recorded spec without them, and the provider resolves
+   * them again from its own configuration (environment, default credential chain). Default: none.
+   */
+  default java.util.Set<String> secretProperties() {
+    return java.util.Set.of();
+  }
+
   /** Releases what the provider's volumes shared; harmless when repeated. Default: nothing. */
   @Override
   default void close() {

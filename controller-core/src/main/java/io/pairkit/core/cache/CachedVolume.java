@@ -36,6 +36,9 @@ public final class CachedVolume implements Volume {
   /** This volume's slots by track (hash lookups on the I/O path; destage sorts what is dirty). */
   private final ConcurrentHashMap<Long, Slot> slots = new ConcurrentHashMap<>();
   private final ThreadLocal<ByteBuffer> staging = new ThreadLocal<>();
+  /** Read misses that load a track hold it shared; a discard holds it while it clears tracks. */
+  private final java.util.concurrent.locks.ReentrantReadWriteLock loads =
+      new java.util.concurrent.locks.ReentrantReadWriteLock();
   private volatile boolean closed;
 
   CachedVolume(TrackCache cache, Volume backend) {
@@ -77,8 +80,12 @@ public final class CachedVolume implements Volume {
   }
 
   /**
-   * Whole tracks in the range: their slots are dropped (dirty or not) and the backend discards
-   * them; partial tracks are written with zeros through the cache.
+   * Whole tracks in the range are discarded on the backend; partial tracks are written with zeros
+   * through the cache. The slots of whole tracks are zeroed and marked dirty first, so the newest
+   * data is zeros whatever happens next: if the backend discard fails, destage later writes those
+   * zeros (no acknowledged write is rolled back to older data); once it succeeded, slots not
+   * written meanwhile are dropped, since the backend now reads as zeros there. No read miss
+   * loads a whole track of the range while the backend discards it (it would cache the old data).
    */
   @Override
   public void discard(long offset, long length) throws IOException {
@@ -93,24 +100,48 @@ public final class CachedVolume implements Volume {
     long wholeStart = firstWhole * trackSize;
     long wholeStop = Math.min(endWhole * trackSize, size);
     Volumes.writeZeros(this, offset, wholeStart - offset);
-    for (long t = firstWhole; t < endWhole; t++) {
-      Slot s = slots.get(t);
-      if (s == null) {
-        continue;
-      }
-      s.lock.lock();
-      try {
-        if (s.holds(this, t)) {
-          cache.markClean(s);
-          slots.remove(t, s);
-          s.owner = null; // free for reuse
-          s.track = -1;
+    loads.writeLock().lock();
+    try {
+      Map<Slot, Long> zeroed = new java.util.HashMap<>();
+      for (Map.Entry<Long, Slot> e : slots.entrySet()) {
+        long t = e.getKey();
+        if (t < firstWhole || t >= endWhole) {
+          continue;
         }
-      } finally {
-        s.lock.unlock();
+        Slot s = e.getValue();
+        s.lock.lock();
+        try {
+          if (s.holds(this, t)) {
+            ByteBuffer m = s.view(0, trackLength(t));
+            while (m.hasRemaining()) {
+              m.put((byte) 0);
+            }
+            s.writes++;
+            cache.markDirty(s);
+            zeroed.put(s, s.writes);
+          }
+        } finally {
+          s.lock.unlock();
+        }
       }
+      backend.discard(wholeStart, wholeStop - wholeStart);
+      for (Map.Entry<Slot, Long> e : zeroed.entrySet()) {
+        Slot s = e.getKey();
+        s.lock.lock();
+        try {
+          if (s.owner == this && s.writes == e.getValue()) { // not written since: drop it
+            cache.markClean(s);
+            slots.remove(s.track, s);
+            s.owner = null;
+            s.track = -1;
+          }
+        } finally {
+          s.lock.unlock();
+        }
+      }
+    } finally {
+      loads.writeLock().unlock();
     }
-    backend.discard(wholeStart, wholeStop - wholeStart);
     Volumes.writeZeros(this, wholeStop, stop - wholeStop);
   }
 
@@ -220,6 +251,7 @@ public final class CachedVolume implements Volume {
         Slot s = lockedSlot(t, !whole, true);
         try {
           s.view(from, to).put(part);
+          s.writes++;
           cache.markDirty(s);
         } finally {
           s.lock.unlock();
@@ -244,6 +276,7 @@ public final class CachedVolume implements Volume {
       backend.write(pos, part.duplicate());
       if (s != null) {
         s.view(from, to).put(part);
+        s.writes++;
       }
     } finally {
       if (s != null) {
@@ -272,6 +305,28 @@ public final class CachedVolume implements Volume {
         s.lock.unlock(); // evicted between lookup and lock: look again
         continue;
       }
+      if (load) {
+        loads.readLock().lock(); // not while a discard clears the backend under us
+      }
+      try {
+        Slot fresh = allocateAndLoad(t, load, mustHave);
+        if (fresh == RETRY) {
+          continue;
+        }
+        return fresh;
+      } finally {
+        if (load) {
+          loads.readLock().unlock();
+        }
+      }
+    }
+  }
+
+  /** Marks "look again" for {@link #lockedSlot}. */
+  private static final Slot RETRY = new Slot(-1, ByteBuffer.allocate(0));
+
+  private Slot allocateAndLoad(long t, boolean load, boolean mustHave) throws IOException {
+    {
       Slot fresh = cache.allocate();
       if (fresh == null) {
         if (!mustHave) {
@@ -279,13 +334,13 @@ public final class CachedVolume implements Volume {
           return null;
         }
         cache.awaitDestage();
-        continue;
+        return RETRY;
       }
       fresh.owner = this;
       fresh.track = t;
       if (slots.putIfAbsent(t, fresh) != null) {
         cache.free(fresh); // someone else cached it first
-        continue;
+        return RETRY;
       }
       cache.misses.incrementAndGet();
       if (load) {

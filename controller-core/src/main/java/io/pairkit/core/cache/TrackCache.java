@@ -161,6 +161,8 @@ public final class TrackCache implements AutoCloseable {
     volatile boolean dirty;
     /** Set on use, cleared by the clock hand: a second chance before eviction. */
     volatile boolean referenced;
+    /** Writes into the slot, counted under its lock (a discard keeps only unwritten zero slots). */
+    long writes;
 
     Slot(int index, ByteBuffer mem) {
       this.index = index;

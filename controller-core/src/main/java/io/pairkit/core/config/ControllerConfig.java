@@ -27,11 +27,17 @@ import java.time.Duration;
  *                           each next one, up to 2 s
  * @param trackCache         the track cache, or null for none (I/O goes straight to backends);
  *                           checked when the controller builds the cache
+ * @param metadataDirectory  where pairs are made durable (journal and checkpoints), or null to
+ *                           keep them in memory only (after a restart pairs must be recreated)
+ * @param lazyClearDelay     how long a copied track's difference bit stays set in the metadata
+ *                           before it is cleared (md's lazy clearing: a track written again within
+ *                           it costs no metadata sync); positive
  */
 public record ControllerConfig(
     int trackSize, int copyThreads, long copyBytesPerSecond, int maxTracksInFlight,
     int maxPairsPerPrimary, int transientRetries, Duration retryBackoff,
-    TrackCacheConfig trackCache) {
+    TrackCacheConfig trackCache, java.nio.file.Path metadataDirectory,
+    Duration lazyClearDelay) {
 
   /** Default track size: 64 KiB. */
   public static final int DEFAULT_TRACK_SIZE = 64 * 1024;
@@ -57,6 +63,10 @@ public record ControllerConfig(
         maxPairsPerPrimary, "1..64");
     check(transientRetries >= 0 && transientRetries <= 100, "transientRetries",
         transientRetries, "0..100");
+    if (lazyClearDelay == null || lazyClearDelay.isNegative() || lazyClearDelay.isZero()) {
+      throw new ControllerConfigException("lazyClearDelay " + lazyClearDelay
+          + " must be a positive duration, e.g. Duration.ofSeconds(2)");
+    }
     if (retryBackoff == null || retryBackoff.isNegative()) {
       throw new ControllerConfigException("retryBackoff " + retryBackoff
           + " must be a duration >= 0, e.g. Duration.ofMillis(50)");
@@ -71,10 +81,11 @@ public record ControllerConfig(
 
   /**
    * 64 KiB tracks, eight copy threads, no rate cap, 4096 tracks in flight, 8 pairs per primary,
-   * six retries of transient failures from 50 ms on, no cache.
+   * six retries of transient failures from 50 ms on, no cache, no metadata directory, bits
+   * cleared 2 s after their copy.
    */
   public static ControllerConfig defaults() {
     return new ControllerConfig(DEFAULT_TRACK_SIZE, 8, 0, 4096, 8, 6, Duration.ofMillis(50),
-        null);
+        null, null, Duration.ofSeconds(2));
   }
 }

@@ -27,6 +27,7 @@ import io.pairkit.core.engine.copy.PairCopier;
 import io.pairkit.core.engine.hostio.PrimaryWriteRule;
 import io.pairkit.core.engine.hostio.SecondaryIo;
 import io.pairkit.core.engine.track.TrackGeometry;
+import io.pairkit.core.metadata.RequestInfo;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -54,16 +55,29 @@ abstract class AbstractPair implements Pair {
   final RequestAdmission admission;
   private final CopyJob initialCopy;
 
-  /** Creates the pair with all of {@code scope} pending; the caller holds both barriers. */
+  /** What a pair restored from durable metadata resumes with. */
+  record Restored(Roaring64Bitmap pending, Roaring64Bitmap changed, Roaring64Bitmap frozen,
+      boolean initialCopyDone, String suspendedBecause, List<RequestInfo> requests) {
+  }
+
+  /**
+   * Creates the pair, with all of {@code scope} pending and its initial copy to run, or as
+   * {@code restored} from durable metadata (then its unfinished requests run again). The caller
+   * holds both barriers.
+   */
   AbstractPair(Engine engine, String id, ManagedVolume primary, ManagedVolume secondary,
-      ExtentSet scope, boolean wholeVolume) {
+      ExtentSet scope, boolean wholeVolume, Restored restored) {
     this.engine = engine;
     this.id = id;
     this.primary = primary;
     this.secondary = secondary;
     this.scope = scope;
     this.geometry = primary.geometry;
-    this.bitmaps = new TrackBitmaps(geometry.tracksOf(scope), wholeVolume, BitmapJournal.NONE);
+    Roaring64Bitmap scopeTracks = geometry.tracksOf(scope);
+    this.bitmaps = restored == null
+        ? new TrackBitmaps(scopeTracks, wholeVolume, engine.journalFor(id))
+        : new TrackBitmaps(scopeTracks, wholeVolume, engine.journalFor(id), restored.pending(),
+            restored.changed(), restored.frozen());
     this.copier = new PairCopier(primary.backend(), secondary.backend(), geometry, scope,
         wholeVolume, bitmaps, primary.trackLocks, engine.pacer);
     this.writeRule = new PrimaryWriteRule(copier);
@@ -80,14 +94,57 @@ abstract class AbstractPair implements Pair {
       }
     }, engine.scheduler);
     this.admission = new RequestAdmission(this);
-    bitmaps.pendScope();
-    this.initialCopy = admission.newJob(RequestKind.CREATE, scope, bitmaps.scope(), true);
+    if (restored == null) {
+      bitmaps.pendScope();
+      this.initialCopy = admission.newJob(RequestKind.CREATE, scope, bitmaps.scope(), true);
+      return;
+    }
+    CopyJob create = null;
+    for (RequestInfo r : restored.requests()) {
+      RequestKind kind = RequestKind.valueOf(r.kind());
+      CopyJob job = admission.restartJob(r.id(), kind, r.region(), r.drainsMirror());
+      if (kind == RequestKind.CREATE) {
+        create = job;
+      }
+    }
+    // A pair whose initial copy finished before the restart answers a done, empty request.
+    this.initialCopy = create != null ? create : admission.finishedJob(RequestKind.CREATE, scope);
+    lifecycle.restore(restored.initialCopyDone(), restored.suspendedBecause() == null ? null
+        : new VolumeIOException("pair '" + id + "' was suspended before the controller "
+            + "restarted: " + restored.suspendedBecause() + "; fix the backend and call "
+            + "resume()"));
   }
 
-  /** Starts the initial copy and the mirror; called once the pair is registered. */
+  /** Starts the mirror and the copies of running requests; called once the pair is registered. */
   void start() {
     mirror.start();
-    initialCopy.start(engine.scheduler);
+    for (CopyJob job : lifecycle.activeJobs()) {
+      job.start(engine.scheduler);
+    }
+    if (engine.store != null) {
+      engine.durablePairs.add(this);
+    }
+  }
+
+  /**
+   * One round of lazy clearing (ordering rule 2): tracks the metadata still holds pending but the
+   * engine no longer does are cleared there, once the secondary was flushed, unless a host wrote
+   * them again meanwhile.
+   */
+  void clearDurableBits() {
+    if (lifecycle.gone()) {
+      return;
+    }
+    Roaring64Bitmap candidates;
+    synchronized (bitmaps) {
+      candidates = engine.store.beginClearing(id, bitmaps.pendingSnapshot());
+    }
+    if (!candidates.isEmpty()) {
+      copier.secondary().flush();
+    }
+    synchronized (bitmaps) {
+      engine.store.finishClearing(id, bitmaps.pendingSnapshot());
+    }
   }
 
   PrimaryWriteRule writeRule() {
@@ -270,6 +327,13 @@ abstract class AbstractPair implements Pair {
 
   /** A job ended: record it, wake the mirror, tell listeners. */
   void jobFinished(CopyJob job, VolumeIOException failure) {
+    if (engine.store != null && !lifecycle.closed()) {
+      // Not when closing: a copy stopped by close runs again after the reopen.
+      engine.store.done(id, job.id(), failure == null && !job.wasCancelled());
+      if (failure != null) {
+        engine.store.suspend(id, failure.getMessage());
+      }
+    }
     lifecycle.finished(job, failure);
     publishState();
     mirror.kick();
@@ -277,6 +341,9 @@ abstract class AbstractPair implements Pair {
   }
 
   private void suspend(VolumeIOException e) {
+    if (engine.store != null && !lifecycle.gone()) {
+      engine.store.suspend(id, e.getMessage());
+    }
     lifecycle.suspend(e);
     publishState();
     mirror.completeDrainWaitersIfIdle(lifecycle.suspendedBy());

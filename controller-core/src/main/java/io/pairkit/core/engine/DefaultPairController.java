@@ -8,11 +8,15 @@ import io.pairkit.api.HostVolume;
 import io.pairkit.api.Pair;
 import io.pairkit.api.PairController;
 import io.pairkit.api.PairListener;
+import io.pairkit.api.PairStats;
+import io.pairkit.api.PairStrategy;
+import io.pairkit.api.RecoveryReport;
 import io.pairkit.api.VolumePair;
 import io.pairkit.api.error.AlreadyClosedException;
 import io.pairkit.api.error.ExtentOutOfRangeException;
 import io.pairkit.api.error.InvalidArgumentException;
 import io.pairkit.api.error.InvalidExtentException;
+import io.pairkit.api.error.MetadataException;
 import io.pairkit.api.error.NotFoundException;
 import io.pairkit.api.error.PairStateException;
 import io.pairkit.api.error.VolumeConfigException;
@@ -24,6 +28,11 @@ import io.pairkit.api.spi.VolumeSpec;
 import io.pairkit.core.cache.TrackCache;
 import io.pairkit.core.config.ControllerConfig;
 import io.pairkit.core.engine.volume.BackendVolume;
+import io.pairkit.core.metadata.DirectoryStorage;
+import io.pairkit.core.metadata.MetaStorage;
+import io.pairkit.core.metadata.MetadataStore;
+import io.pairkit.core.metadata.PairInfo;
+import io.pairkit.core.metadata.VolumeRef;
 import io.pairkit.core.registry.VolumeProviders;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -45,16 +54,57 @@ public final class DefaultPairController implements PairController {
   private final Map<String, ManagedVolume> volumes = new LinkedHashMap<>();
   private final Map<String, AbstractPair> pairs = new LinkedHashMap<>();
   private final TrackCache cache;
+  private final MetadataStore store;
+  private RecoveryReport recovery = RecoveryReport.none();
   private volatile boolean closed;
 
   private DefaultPairController(ControllerConfig config, VolumeProviders providers,
-      boolean ownsProviders, Engine.InstantHook hook) {
+      boolean ownsProviders, Engine.InstantHook hook, MetaStorage storage) {
     // The cache first: if it cannot be built, nothing else was started.
     this.cache = config.trackCache() == null ? null
         : new TrackCache(config.trackCache(), config.trackSize());
-    this.engine = new Engine(config, hook);
+    MetadataStore opened = null;
+    try {
+      if (storage == null && config.metadataDirectory() != null) {
+        storage = DirectoryStorage.open(config.metadataDirectory());
+      }
+      if (storage != null) {
+        opened = MetadataStore.open(storage);
+      }
+    } catch (RuntimeException e) {
+      closeQuietly(storage);
+      if (cache != null) {
+        cache.close();
+      }
+      throw e;
+    }
+    this.store = opened;
+    this.engine = new Engine(config, hook, store);
     this.providers = providers;
     this.ownsProviders = ownsProviders;
+    if (store != null) {
+      engine.requestIds.set(store.nextRequestId() - 1);
+      try {
+        restorePairs();
+      } catch (RuntimeException e) {
+        try {
+          close();
+        } catch (RuntimeException suppressed) {
+          e.addSuppressed(suppressed);
+        }
+        throw e;
+      }
+    }
+  }
+
+  private static void closeQuietly(MetaStorage storage) {
+    if (storage != null) {
+      try {
+        storage.close();
+      } catch (Exception e) {
+        Engine.LOG.log(Level.FINE, "close of metadata after a failed open", e);
+      }
+    }
   }
 
   /**
@@ -68,13 +118,114 @@ public final class DefaultPairController implements PairController {
    */
   public static DefaultPairController create(ControllerConfig config, VolumeProviders providers,
       boolean ownsProviders) {
-    return new DefaultPairController(config, providers, ownsProviders, Engine.InstantHook.NONE);
+    return new DefaultPairController(config, providers, ownsProviders, Engine.InstantHook.NONE,
+        null);
   }
 
   /** For engine tests: a controller that calls {@code hook} at every request instant. */
   static DefaultPairController withInstantHook(ControllerConfig config,
       VolumeProviders providers, Engine.InstantHook hook) {
-    return new DefaultPairController(config, providers, false, hook);
+    return new DefaultPairController(config, providers, false, hook, null);
+  }
+
+  /** For crash tests: a durable controller over {@code storage} (a recorded metadata store). */
+  static DefaultPairController withStorage(ControllerConfig config, VolumeProviders providers,
+      Engine.InstantHook hook, MetaStorage storage) {
+    return new DefaultPairController(config, providers, false, hook, storage);
+  }
+
+  // ---------------------------------------------------------------- durable pairs
+
+  /** Rebuilds every pair the metadata holds, reopening its volumes by their recorded specs. */
+  private void restorePairs() {
+    List<RecoveryReport.PairRecovery> found = new ArrayList<>();
+    List<AbstractPair> restored = new ArrayList<>();
+    boolean clean;
+    synchronized (this) {
+      for (MetadataStore.DurablePairView v : store.pairs().values()) {
+        PairInfo info = v.info();
+        if (info.trackSize() != engine.config.trackSize()) {
+          throw new MetadataException("pair '" + info.id() + "' was recorded with "
+              + info.trackSize() + "-byte tracks, but this controller tracks in "
+              + engine.config.trackSize() + " bytes; build it with trackSize("
+              + info.trackSize() + ")");
+        }
+        ManagedVolume p = reopen(info.primary(), info.id());
+        ManagedVolume s = reopen(info.secondary(), info.id());
+        AbstractPair.Restored r = new AbstractPair.Restored(v.pending(), v.changed(), v.frozen(),
+            v.initialCopyDone(), v.suspendedBecause(), v.requests());
+        String id = info.id();
+        AbstractPair pair = switch (PairStrategy.valueOf(info.strategy())) {
+          case VOLUME_PAIR -> new VolumePairImpl(engine, id, p, s, r);
+          case EXTENT_PAIR -> new ExtentPairImpl(engine, id, p, s, info.scope(), r);
+          case EXTENT_SPLIT_PAIR -> new ExtentSplitPairImpl(engine, id, p, s, r);
+        };
+        p.primaryOf.add(pair);
+        s.secondaryOf = pair;
+        pairs.put(id, pair);
+        pair.onDelete = () -> forget(id);
+        restored.add(pair);
+        PairStats st = pair.stats();
+        found.add(new RecoveryReport.PairRecovery(id, st.pendingTracks(), st.changedTracks(),
+            v.requests().size(), st.pendingTracks() == 0 ? "nothing to copy"
+                : "tracks written or copied too recently for their clear to be recorded, or "
+                + "still to copy for a running request"));
+      }
+      recovery = store.report(found);
+      clean = recovery.cleanStop();
+    }
+    for (AbstractPair pair : restored) {
+      pair.publishState();
+      pair.start();
+    }
+    Engine.LOG.info("PairKit metadata: restored " + restored.size() + " pairs ("
+        + (clean ? "clean stop" : "after an unclean stop") + ", " + recovery.pendingTracks()
+        + " tracks to copy)");
+  }
+
+  /** The managed volume of a recorded volume: already open, or opened by its recorded spec. */
+  private ManagedVolume reopen(VolumeRef ref, String pairId) {
+    ManagedVolume v = volumes.get(ref.name());
+    if (v == null) {
+      VolumeSpec spec = new VolumeSpec(ref.name(), ref.type(), ref.properties());
+      Volume raw;
+      try {
+        raw = providers.openVolume(spec);
+      } catch (IOException | RuntimeException e) {
+        throw new MetadataException("volume '" + ref.name() + "' of pair '" + pairId
+            + "' could not be reopened from its recorded spec (type " + ref.type() + ", "
+            + ref.properties() + "): " + e.getMessage() + "; make it available again, or move "
+            + "the metadata directory away and recreate the pair", e);
+      }
+      v = (ManagedVolume) register(raw, true, spec);
+    }
+    String id = v.backend().raw().volumeId().orElse(null);
+    if (v.size() != ref.size() || (id != null && ref.volumeId() != null
+        && !id.equals(ref.volumeId()))) {
+      throw new MetadataException("volume '" + ref.name() + "' of pair '" + pairId + "' is not "
+          + "the image the pair was made on: recorded " + ref.size() + " bytes, id "
+          + ref.volumeId() + "; found " + v.size() + " bytes, id " + id + ". Put the right image "
+          + "back, or move the metadata directory away and recreate the pair");
+    }
+    return v;
+  }
+
+  /** How the metadata records {@code v}: its spec without secrets, size and volume id. */
+  private VolumeRef refOf(ManagedVolume v, String pairId) {
+    if (v.spec == null) {
+      throw new VolumeConfigException("pair '" + pairId + "': volume '" + v.name() + "' was "
+          + "attached, not opened by spec, so a durable controller could not reopen it after a "
+          + "restart; open it with openVolume(spec)");
+    }
+    Map<String, String> props = new LinkedHashMap<>(v.spec.properties());
+    props.keySet().removeAll(providers.get(v.spec.type(), v.name()).secretProperties());
+    return new VolumeRef(v.name(), v.spec.type(), props, v.size(),
+        v.backend().raw().volumeId().orElse(null));
+  }
+
+  @Override
+  public RecoveryReport recoveryReport() {
+    return recovery;
   }
 
   @Override
@@ -94,7 +245,7 @@ public final class DefaultPairController implements PairController {
       throw new VolumeIOException("volume '" + spec.name() + "' (type " + spec.type()
           + ") could not be opened: " + e.getMessage() + "; check the backend and retry", e);
     }
-    return register(raw, true);
+    return register(raw, true, spec);
   }
 
   /** See {@link PairController#attachVolume}: the caller keeps {@code volume} if this throws. */
@@ -104,10 +255,10 @@ public final class DefaultPairController implements PairController {
     if (volume == null) {
       throw new InvalidArgumentException("attachVolume needs a volume, got null");
     }
-    return register(volume, false);
+    return register(volume, false, null);
   }
 
-  private synchronized HostVolume register(Volume raw, boolean openedHere) {
+  private synchronized HostVolume register(Volume raw, boolean openedHere, VolumeSpec spec) {
     Volume underEngine = raw;
     try {
       checkOpen();
@@ -123,7 +274,7 @@ public final class DefaultPairController implements PairController {
       throw e;
     }
     ManagedVolume v = new ManagedVolume(new BackendVolume(underEngine, engine.retry),
-        engine.config.trackSize());
+        engine.config.trackSize(), spec);
     volumes.put(raw.name(), v);
     return v;
   }
@@ -174,7 +325,7 @@ public final class DefaultPairController implements PairController {
   @Override
   public VolumePair createVolumePair(String pairId, HostVolume primary, HostVolume secondary) {
     return create(pairId, primary, secondary, null,
-        (p, s) -> new VolumePairImpl(engine, pairId, p, s));
+        (p, s) -> new VolumePairImpl(engine, pairId, p, s, null));
   }
 
   @Override
@@ -185,14 +336,14 @@ public final class DefaultPairController implements PairController {
           + "give the extents of the data set to copy");
     }
     return create(pairId, primary, secondary, extents,
-        (p, s) -> new ExtentPairImpl(engine, pairId, p, s, extents));
+        (p, s) -> new ExtentPairImpl(engine, pairId, p, s, extents, null));
   }
 
   @Override
   public ExtentSplitPair createExtentSplitPair(String pairId, HostVolume primary,
       HostVolume secondary) {
     return create(pairId, primary, secondary, null,
-        (p, s) -> new ExtentSplitPairImpl(engine, pairId, p, s));
+        (p, s) -> new ExtentSplitPairImpl(engine, pairId, p, s, null));
   }
 
   @FunctionalInterface
@@ -208,7 +359,9 @@ public final class DefaultPairController implements PairController {
           + (pairId == null ? "null" : "'" + pairId + "'") + "; give a name such as \"nightly\"");
     }
     T pair;
+    long ticket = 0;
     synchronized (this) {
+      checkOpen(); // again: a close may have run while this call waited for the monitor
       ManagedVolume p = own(primaryView);
       ManagedVolume s = own(secondaryView);
       if (pairs.containsKey(pairId)) {
@@ -222,11 +375,22 @@ public final class DefaultPairController implements PairController {
             + " reach past the end of volume '" + p.name() + "' (" + p.size()
             + " bytes); keep extents within [0, " + p.size() + ")");
       }
+      PairInfo info = null;
+      if (store != null) {
+        ExtentSet scope = extents != null ? extents : ExtentSet.of(0, p.size());
+        info = new PairInfo(pairId, null, engine.config.trackSize(), scope, extents == null,
+            refOf(p, pairId), refOf(s, pairId));
+      }
       // The pair starts at an instant atomic with host writes to both volumes.
       p.barrier.writeLock().lock();
       s.barrier.writeLock().lock();
       try {
         pair = factory.make(p, s);
+        if (info != null) {
+          PairInfo recorded = new PairInfo(info.id(), pair.strategy().name(), info.trackSize(),
+              info.scope(), info.wholeVolume(), info.primary(), info.secondary());
+          ticket = store.create(recorded, pair.initialCopy().id(), pair.bitmaps.scope());
+        }
         p.primaryOf.add(pair);
         s.secondaryOf = pair;
       } finally {
@@ -235,6 +399,14 @@ public final class DefaultPairController implements PairController {
       }
       pairs.put(pairId, pair);
       pair.onDelete = () -> forget(pairId);
+    }
+    if (ticket > 0) {
+      try {
+        store.awaitDurable(ticket); // rule 4: a created pair is recorded before it is returned
+      } catch (RuntimeException e) {
+        pair.forceDelete();
+        throw e;
+      }
     }
     pair.publishState();
     pair.start();
@@ -362,6 +534,7 @@ public final class DefaultPairController implements PairController {
       toStop = new ArrayList<>(pairs.values());
       toClose = new ArrayList<>(volumes.values());
     }
+    engine.stopClearer();
     for (AbstractPair p : toStop) {
       p.stopForClose(); // first: a paused copy let go below then finds its pair stopped
     }
@@ -382,6 +555,9 @@ public final class DefaultPairController implements PairController {
             + "may be lost", e);
       }
     }
+    if (store != null) {
+      closeMetadata(toStop, failure == null);
+    }
     if (cache != null) {
       cache.close(); // after the volumes: their close destaged what was dirty
     }
@@ -390,6 +566,30 @@ public final class DefaultPairController implements PairController {
     }
     if (failure != null) {
       throw failure;
+    }
+  }
+
+  /**
+   * A clean close records the pairs' exact bits (every copy is durable now: the volumes were
+   * flushed), so the next open has nothing to redo; after a failed flush it leaves the journal as
+   * it is, and the next open treats the stop as unclean.
+   */
+  private void closeMetadata(List<AbstractPair> stopped, boolean volumesDurable) {
+    try {
+      if (volumesDurable) {
+        Map<String, MetadataStore.ExactBits> exact = new LinkedHashMap<>();
+        for (AbstractPair p : stopped) {
+          if (!p.lifecycle.gone() || p.lifecycle.closed()) {
+            exact.put(p.id(), new MetadataStore.ExactBits(p.bitmaps.pendingSnapshot()));
+          }
+        }
+        store.closeClean(exact);
+      } else {
+        store.closeDirty();
+      }
+    } catch (RuntimeException e) {
+      Engine.LOG.log(Level.WARNING, "closing the metadata failed; the next open recovers as "
+          + "after a crash", e);
     }
   }
 

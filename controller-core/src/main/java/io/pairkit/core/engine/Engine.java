@@ -1,15 +1,18 @@
 package io.pairkit.core.engine;
 
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
+import io.pairkit.api.PairListener;
 import io.pairkit.core.config.ControllerConfig;
+import io.pairkit.core.engine.bitmap.BitmapJournal;
 import io.pairkit.core.engine.copy.CopyScheduler;
 import io.pairkit.core.engine.copy.Pacer;
 import io.pairkit.core.engine.volume.RetryPolicy;
-import io.pairkit.api.PairListener;
+import io.pairkit.core.metadata.MetadataStore;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Level;
@@ -29,6 +32,11 @@ final class Engine {
   private final ExecutorService notifier;
   /** Called at every request instant, under both barriers; for engine tests only. */
   final InstantHook instantHook;
+  /** The durable metadata, or null when pairs live in memory only. */
+  final MetadataStore store;
+  /** Pairs whose metadata bits the lazy clearer visits. */
+  final CopyOnWriteArrayList<AbstractPair> durablePairs = new CopyOnWriteArrayList<>();
+  private final ScheduledExecutorService clearer;
 
   /** Seen at a request instant, while host writes to both volumes are held off. */
   @FunctionalInterface
@@ -38,14 +46,58 @@ final class Engine {
     void atInstant(AbstractPair pair, long requestId);
   }
 
-  Engine(ControllerConfig config, InstantHook instantHook) {
+  Engine(ControllerConfig config, InstantHook instantHook, MetadataStore store) {
     this.config = config;
     this.instantHook = instantHook;
+    this.store = store;
     this.scheduler = new CopyScheduler(config.copyThreads());
     this.pacer = new Pacer(config.copyBytesPerSecond(), config.maxTracksInFlight());
     this.retry = new RetryPolicy(config.transientRetries(), config.retryBackoff());
     this.notifier = Executors.newSingleThreadExecutor(
         new ThreadFactoryBuilder().setNameFormat("pairkit-events").setDaemon(true).build());
+    if (store != null) {
+      this.clearer = Executors.newSingleThreadScheduledExecutor(
+          new ThreadFactoryBuilder().setNameFormat("pairkit-metadata").setDaemon(true).build());
+      long ms = config.lazyClearDelay().toMillis();
+      clearer.scheduleWithFixedDelay(this::clearLazily, ms, ms, TimeUnit.MILLISECONDS);
+    } else {
+      this.clearer = null;
+    }
+  }
+
+  /** The journal a new pair's bitmaps record their bits in. */
+  BitmapJournal journalFor(String pairId) {
+    return store == null ? BitmapJournal.NONE : new PairJournal(store, pairId);
+  }
+
+  /** One round of lazy clearing over every durable pair, then a checkpoint if one is due. */
+  private void clearLazily() {
+    for (AbstractPair p : durablePairs) {
+      try {
+        p.clearDurableBits();
+      } catch (RuntimeException e) {
+        LOG.log(Level.WARNING, "clearing copied bits of " + p + " in the metadata failed; "
+            + "they stay set (so they are copied again after a crash) and are retried", e);
+      }
+    }
+    try {
+      store.checkpointIfDue();
+    } catch (RuntimeException e) {
+      LOG.log(Level.WARNING, "a metadata checkpoint failed; the journal keeps growing until one "
+          + "succeeds", e);
+    }
+  }
+
+  /** Stops the lazy clearer (before a clean close writes the exact bits). */
+  void stopClearer() {
+    if (clearer != null) {
+      clearer.shutdown();
+      try {
+        clearer.awaitTermination(30, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
   }
 
   /** Runs listener code on the event thread, so no listener runs under an engine lock. */

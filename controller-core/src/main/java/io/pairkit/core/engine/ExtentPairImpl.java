@@ -13,8 +13,8 @@ import io.pairkit.api.RequestKind;
 final class ExtentPairImpl extends WholeScopeSplitPair implements ExtentPair {
 
   ExtentPairImpl(Engine engine, String id, ManagedVolume primary, ManagedVolume secondary,
-      ExtentSet extents) {
-    super(engine, id, primary, secondary, extents, false);
+      ExtentSet extents, Restored restored) {
+    super(engine, id, primary, secondary, extents, false, restored);
   }
 
   @Override

@@ -14,8 +14,9 @@ import org.roaringbitmap.longlong.Roaring64Bitmap;
  */
 final class ExtentSplitPairImpl extends AbstractPair implements ExtentSplitPair {
 
-  ExtentSplitPairImpl(Engine engine, String id, ManagedVolume primary, ManagedVolume secondary) {
-    super(engine, id, primary, secondary, ExtentSet.of(0, primary.size()), true);
+  ExtentSplitPairImpl(Engine engine, String id, ManagedVolume primary, ManagedVolume secondary,
+      Restored restored) {
+    super(engine, id, primary, secondary, ExtentSet.of(0, primary.size()), true, restored);
   }
 
   @Override

@@ -5,6 +5,7 @@ import io.pairkit.api.Pair;
 import io.pairkit.api.error.AlreadyClosedException;
 import io.pairkit.api.error.ExtentOutOfRangeException;
 import io.pairkit.api.spi.VolumeCapabilities;
+import io.pairkit.core.engine.bitmap.Tickets;
 import io.pairkit.core.engine.track.TrackGeometry;
 import io.pairkit.core.engine.track.TrackLocks;
 import io.pairkit.core.engine.volume.BackendVolume;
@@ -36,8 +37,12 @@ final class ManagedVolume implements HostVolume {
   volatile AbstractPair secondaryOf;
   private volatile boolean closed;
 
-  ManagedVolume(BackendVolume backend, int trackSize) {
+  /** The spec the volume was opened by, or null if it was attached (it cannot be reopened). */
+  final io.pairkit.api.spi.VolumeSpec spec;
+
+  ManagedVolume(BackendVolume backend, int trackSize, io.pairkit.api.spi.VolumeSpec spec) {
     this.backend = backend;
+    this.spec = spec;
     this.name = backend.name();
     this.size = backend.size();
     this.geometry = new TrackGeometry(trackSize, size);
@@ -142,11 +147,15 @@ final class ManagedVolume implements HostVolume {
     long end = geometry.endTrack(offset, length);
     Object[] pairs = primaryOf.toArray();
     long kick = 0; // bit i: pair i has new mirrored differences
+    Tickets tickets = new Tickets();
     try (TrackLocks.Held held = trackLocks.lock(first, end)) {
       for (int i = 0; i < pairs.length; i++) {
-        if (((AbstractPair) pairs[i]).writeRule().beforeWrite(first, end)) {
+        if (((AbstractPair) pairs[i]).writeRule().beforeWrite(first, end, tickets)) {
           kick |= 1L << i;
         }
+      }
+      if (tickets.max() > 0) { // rule 1: the bits are durable before the data can land
+        ((AbstractPair) pairs[0]).bitmaps.journal().awaitDurable(tickets.max());
       }
       if (discard) {
         backend.discard(offset, length);

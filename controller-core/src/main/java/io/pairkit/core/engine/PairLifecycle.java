@@ -60,6 +60,12 @@ final class PairLifecycle {
     return strategy.apply(new Facts(nothingFrozen.getAsBoolean(), initialCopyDone, List.copyOf(activeJobs)));
   }
 
+  /** The facts of a pair restored from durable metadata. */
+  synchronized void restore(boolean initialCopyDone, VolumeIOException suspendedBy) {
+    this.initialCopyDone = initialCopyDone;
+    this.suspendedBy = suspendedBy;
+  }
+
   synchronized void add(CopyJob job) {
     activeJobs.add(job);
     if (job.drainsMirror()) {

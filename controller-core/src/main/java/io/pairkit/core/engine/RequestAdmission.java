@@ -6,6 +6,7 @@ import io.pairkit.api.PairState;
 import io.pairkit.api.RequestKind;
 import io.pairkit.api.error.AlreadyClosedException;
 import io.pairkit.api.error.PairStateException;
+import io.pairkit.core.engine.bitmap.Transition;
 import io.pairkit.core.engine.copy.CopyJob;
 import java.util.List;
 import org.roaringbitmap.longlong.Roaring64Bitmap;
@@ -37,6 +38,7 @@ final class RequestAdmission {
   CopyRequest request(RequestKind kind, ExtentSet region, boolean drainsMirror,
       Instant instant) {
     CopyJob job;
+    long ticket = 0;
     lockBarriers();
     try {
       synchronized (pair.lifecycle) {
@@ -53,12 +55,21 @@ final class RequestAdmission {
               + pair.lifecycle.suspendedBy().getMessage() + "); fix the backend, then call "
               + "resume()");
         }
-        Roaring64Bitmap tracks = instant.apply(state);
-        job = newJob(kind, region, tracks, drainsMirror);
+        synchronized (pair.bitmaps) { // the record lands in the order of the bit changes
+          Roaring64Bitmap tracks = instant.apply(state);
+          job = newJob(kind, region, tracks, drainsMirror);
+          if (pair.engine.store != null) {
+            ticket = pair.engine.store.instant(pair.id(), job.id(), kind.name(), region,
+                drainsMirror, transitionOf(kind).name(), tracks);
+          }
+        }
       }
       pair.engine.instantHook.atInstant(pair, job.id());
     } finally {
       unlockBarriers();
+    }
+    if (ticket > 0) {
+      pair.engine.store.awaitDurable(ticket); // rule 4: a request returns once it is recorded
     }
     pair.publishState(); // before the job starts, so listeners see e.g. SPLITTING even for tiny jobs
     job.start(pair.engine.scheduler);
@@ -74,9 +85,39 @@ final class RequestAdmission {
     return job;
   }
 
+  /** What a request kind does to the bitmaps at its instant, by name. */
+  private static Transition transitionOf(RequestKind kind) {
+    return switch (kind) {
+      case CREATE -> Transition.PEND;
+      case SPLIT, EXTENT_SPLIT -> Transition.FREEZE;
+      case EXTENT_UPDATE -> Transition.UPDATE;
+      case RESYNC, EXTENT_JOIN -> Transition.JOIN;
+      case RESUME -> Transition.RESUME;
+    };
+  }
+
+  /** A request that ran before a restart, copying what is still pending in its region. */
+  CopyJob restartJob(long id, RequestKind kind, ExtentSet region, boolean drainsMirror) {
+    Roaring64Bitmap tracks = kind == RequestKind.CREATE || kind == RequestKind.RESUME
+        || kind == RequestKind.RESYNC ? pair.bitmaps.scope() : pair.geometry.tracksOf(region);
+    CopyJob job = new CopyJob(id, pair.id(), kind, region, pair.bitmaps.pendingIn(tracks),
+        drainsMirror, pair.copier, pair::jobFinished);
+    pair.lifecycle.add(job);
+    return job;
+  }
+
+  /** A request already done (the initial copy of a restored pair): nothing to copy. */
+  CopyJob finishedJob(RequestKind kind, ExtentSet region) {
+    CopyJob job = new CopyJob(0, pair.id(), kind, region, new Roaring64Bitmap(), false,
+        pair.copier, (j, failure) -> { });
+    job.start(pair.engine.scheduler);
+    return job;
+  }
+
   /** Deletes the pair: refused while a split copy is incomplete unless {@code force}. */
   void delete(boolean force) {
     List<CopyJob> jobs;
+    long ticket = 0;
     lockBarriers();
     try {
       synchronized (pair.lifecycle) {
@@ -92,6 +133,9 @@ final class RequestAdmission {
               + "request's completion() or call forceDelete()");
         }
         jobs = pair.lifecycle.markDeleted();
+        if (pair.engine.store != null) {
+          ticket = pair.engine.store.delete(pair.id());
+        }
       }
       // Wait out copies in flight, so none lands on the secondary after delete returns.
       pair.copier.stop();
@@ -99,6 +143,10 @@ final class RequestAdmission {
       pair.secondary.secondaryOf = null;
     } finally {
       unlockBarriers();
+    }
+    pair.engine.durablePairs.remove(pair);
+    if (ticket > 0) {
+      pair.engine.store.awaitDurable(ticket);
     }
     pair.mirror().end();
     for (CopyJob j : jobs) {

@@ -10,8 +10,9 @@ import org.roaringbitmap.longlong.Roaring64Bitmap;
 /** Embodiment 1: whole-volume pair with split, extent update and resync. */
 final class VolumePairImpl extends WholeScopeSplitPair implements VolumePair {
 
-  VolumePairImpl(Engine engine, String id, ManagedVolume primary, ManagedVolume secondary) {
-    super(engine, id, primary, secondary, ExtentSet.of(0, primary.size()), true);
+  VolumePairImpl(Engine engine, String id, ManagedVolume primary, ManagedVolume secondary,
+      Restored restored) {
+    super(engine, id, primary, secondary, ExtentSet.of(0, primary.size()), true, restored);
   }
 
   @Override

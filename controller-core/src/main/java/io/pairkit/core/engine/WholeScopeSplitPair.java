@@ -12,8 +12,8 @@ import io.pairkit.api.RequestKind;
 abstract class WholeScopeSplitPair extends AbstractPair {
 
   WholeScopeSplitPair(Engine engine, String id, ManagedVolume primary, ManagedVolume secondary,
-      ExtentSet scope, boolean wholeVolume) {
-    super(engine, id, primary, secondary, scope, wholeVolume);
+      ExtentSet scope, boolean wholeVolume, Restored restored) {
+    super(engine, id, primary, secondary, scope, wholeVolume, restored);
   }
 
   @Override

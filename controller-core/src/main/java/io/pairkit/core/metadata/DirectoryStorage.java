@@ -1,8 +1,12 @@
 package io.pairkit.core.metadata;
 
+import io.pairkit.api.error.MetadataException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -12,6 +16,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.logging.Logger;
 import java.util.stream.Stream;
 
 /**
@@ -20,11 +25,82 @@ import java.util.stream.Stream;
  * one and syncing the directory.
  */
 public final class DirectoryStorage implements MetaStorage {
+  private static final Logger LOG = Logger.getLogger("io.pairkit.core");
+  private static final String LOCK = "LOCK";
+
   private final Path dir;
   private final Map<String, FileChannel> appending = new HashMap<>();
+  private final FileChannel lockChannel;
+  private final FileLock lock;
 
-  public DirectoryStorage(Path dir) {
+  private DirectoryStorage(Path dir, FileChannel lockChannel, FileLock lock) {
     this.dir = dir;
+    this.lockChannel = lockChannel;
+    this.lock = lock;
+  }
+
+  /**
+   * Opens {@code dir} (created if missing) for one controller: takes the lock of its
+   * {@code LOCK} file and writes this process's id and host into it. The lock dies with its
+   * process, so a lock left by a crashed controller is taken over (its holder is logged).
+   *
+   * @throws MetadataException naming the holder (process id and host) if another controller
+   *     holds the directory, or if it cannot be created or locked
+   */
+  public static DirectoryStorage open(Path dir) {
+    FileChannel ch = null;
+    try {
+      Files.createDirectories(dir);
+      ch = FileChannel.open(dir.resolve(LOCK), StandardOpenOption.CREATE,
+          StandardOpenOption.READ, StandardOpenOption.WRITE);
+      FileLock lock;
+      try {
+        lock = ch.tryLock();
+      } catch (OverlappingFileLockException sameProcess) {
+        lock = null;
+      }
+      String previous = readHolder(ch);
+      if (lock == null) {
+        ch.close();
+        throw new MetadataException("metadata directory " + dir + " is held by another PairKit "
+            + "controller (" + (previous.isEmpty() ? "holder unknown" : previous) + "); close "
+            + "that controller first, or give this one another directory");
+      }
+      if (!previous.isEmpty()) {
+        LOG.info("PairKit metadata " + dir + ": taking over the lock last held by " + previous
+            + ", which is gone");
+      }
+      String me = "process " + ProcessHandle.current().pid() + " on host " + hostName()
+          + " since " + java.time.Instant.now();
+      ch.truncate(0);
+      ch.write(ByteBuffer.wrap(me.getBytes(StandardCharsets.UTF_8)), 0);
+      ch.force(true);
+      return new DirectoryStorage(dir, ch, lock);
+    } catch (IOException e) {
+      if (ch != null) {
+        try {
+          ch.close();
+        } catch (IOException ignored) {
+          // the open failed already
+        }
+      }
+      throw new MetadataException("metadata directory " + dir + " cannot be opened ("
+          + e.getMessage() + "); check that it is a writable directory", e);
+    }
+  }
+
+  private static String readHolder(FileChannel ch) throws IOException {
+    ByteBuffer b = ByteBuffer.allocate((int) Math.min(ch.size(), 4096));
+    ch.read(b, 0);
+    return new String(b.array(), 0, b.position(), StandardCharsets.UTF_8).trim();
+  }
+
+  private static String hostName() {
+    try {
+      return java.net.InetAddress.getLocalHost().getHostName();
+    } catch (IOException e) {
+      return "unknown";
+    }
   }
 
   private synchronized FileChannel channel(String file) throws IOException {
@@ -94,7 +170,8 @@ public final class DirectoryStorage implements MetaStorage {
   public List<String> list() throws IOException {
     List<String> out = new ArrayList<>();
     try (Stream<Path> files = Files.list(dir)) {
-      files.forEach(p -> out.add(p.getFileName().toString()));
+      files.map(p -> p.getFileName().toString()).filter(f -> !f.equals(LOCK))
+          .forEach(out::add);
     }
     return out;
   }
@@ -118,5 +195,9 @@ public final class DirectoryStorage implements MetaStorage {
       ch.close();
     }
     appending.clear();
+    if (lockChannel.isOpen()) {
+      lock.release();
+      lockChannel.close();
+    }
   }
 }

@@ -1,20 +1,52 @@
 package io.pairkit.core.engine.bitmap;
 
-import org.roaringbitmap.longlong.Roaring64Bitmap;
-
 /**
- * Told of every bitmap transition, under the bitmaps' monitor, after it was applied. Must be quick
- * and must not call back into the bitmaps. The durable-metadata journal implements it; until then
- * {@link #NONE} is used.
+ * Where a pair's difference bits are made durable (the durable-metadata journal), told of every
+ * bit a host write sets, under the bitmaps' monitor. Each call returns a ticket to wait for
+ * before the data the bit guards may reach a backend (0: nothing to wait for, the bit is already
+ * recorded). Must be quick (an append to a buffer, never I/O) and must not call back into the
+ * bitmaps. {@link #NONE} is used when the controller has no metadata directory.
  */
-@FunctionalInterface
 public interface BitmapJournal {
-  /** Does nothing. */
-  BitmapJournal NONE = (transition, tracks) -> { };
+  /** Records nothing: bits live in memory only. */
+  BitmapJournal NONE = new BitmapJournal() {
+    @Override
+    public long pending(long t) {
+      return 0;
+    }
+
+    @Override
+    public long changed(long t) {
+      return 0;
+    }
+
+    @Override
+    public boolean durable() {
+      return false;
+    }
+
+    @Override
+    public void awaitDurable(long ticket) {
+    }
+  };
+
+  /** Mirrored track {@code t} became pending (a host wrote the primary there). */
+  long pending(long t);
+
+  /** Frozen track {@code t} was written on either side and holds its point-in-time copy. */
+  long changed(long t);
 
   /**
-   * @param transition what happened
-   * @param tracks     the tracks it was applied to (do not modify; copy to keep)
+   * Whether bits are made durable at all; if so, copies that a bit's change relies on (a
+   * copy-on-write) must be durable on the secondary before the change is recorded.
    */
-  void record(Transition transition, Roaring64Bitmap tracks);
+  boolean durable();
+
+  /**
+   * Returns once the record of {@code ticket} is durable (at once for 0). Called without any
+   * engine monitor held (track locks may be held).
+   *
+   * @throws io.pairkit.api.error.MetadataException if the journal cannot be written
+   */
+  void awaitDurable(long ticket);
 }

@@ -8,7 +8,7 @@ import org.roaringbitmap.longlong.Roaring64Bitmap;
 
 /**
  * One pair's difference bitmaps (DESIGN.md section 4), and the only place they change, through the
- * named {@link Transition}s. Per track of the scope:
+ * named transitions ({@link Transition} names those of request instants). Per track of the scope:
  * <ul>
  *   <li><b>pending</b> — the secondary does not hold what it should. Stored in two disjoint maps
  *       by the track's frozen bit: {@code mirrorPending} (mirrored tracks: the mirror's backlog)
@@ -45,6 +45,23 @@ public final class TrackBitmaps {
     this.journal = journal;
   }
 
+  /**
+   * Bitmaps as durable metadata recorded them: {@code pending} (mirrored or frozen),
+   * {@code changed} and {@code frozen}. A frozen track recorded both pending and changed counts as
+   * changed (its point-in-time copy was made before it changed).
+   */
+  public TrackBitmaps(Roaring64Bitmap scope, boolean wholeVolume, BitmapJournal journal,
+      Roaring64Bitmap pending, Roaring64Bitmap changed, Roaring64Bitmap frozen) {
+    this(scope, wholeVolume, journal);
+    this.frozen.or(Roaring64Bitmap.and(frozen, scope));
+    this.changed.or(Roaring64Bitmap.and(changed, this.frozen));
+    Roaring64Bitmap p = Roaring64Bitmap.and(pending, scope);
+    this.mirrorPending.or(Roaring64Bitmap.andNot(p, this.frozen));
+    Roaring64Bitmap fp = Roaring64Bitmap.and(p, this.frozen);
+    fp.andNot(this.changed);
+    this.frozenPending.or(fp);
+  }
+
   /** Result of {@link #markPrimaryWritten}. */
   public enum WriteMark {
     /** Outside the scope: the pair does not care. */
@@ -64,14 +81,14 @@ public final class TrackBitmaps {
   /** create: every track of the scope is pending (nothing is frozen yet). */
   public synchronized void pendScope() {
     mirrorPending.or(Roaring64Bitmap.andNot(scope, frozen));
-    journal.record(Transition.PEND, scope);
   }
 
   /**
    * The write rule's bookkeeping for a host write to the primary's track {@code t} (caller holds
-   * its lock): marks it, or says it must be copied first.
+   * its lock): marks it, or says it must be copied first. Adds the journal's ticket to
+   * {@code tickets}.
    */
-  public synchronized WriteMark markPrimaryWritten(long t) {
+  public synchronized WriteMark markPrimaryWritten(long t, Tickets tickets) {
     if (!wholeVolume && !scope.contains(t)) {
       return WriteMark.OUT_OF_SCOPE;
     }
@@ -79,32 +96,27 @@ public final class TrackBitmaps {
       if (frozenPending.contains(t)) {
         return WriteMark.COPY_FIRST;
       }
-      if (!changed.contains(t)) {
-        changed.addLong(t);
-        journal.record(Transition.PRIMARY_WRITTEN, Roaring64Bitmap.bitmapOf(t));
-      }
+      changed.addLong(t);
+      tickets.add(journal.changed(t));
       return WriteMark.CHANGED;
     }
     if (mirrorPending.contains(t)) { // a hot track stays set: no record, no wake-up per write
       return WriteMark.ALREADY_PENDING;
     }
     mirrorPending.addLong(t);
-    journal.record(Transition.PRIMARY_WRITTEN, Roaring64Bitmap.bitmapOf(t));
+    tickets.add(journal.pending(t));
     return WriteMark.MIRROR_PENDING;
   }
 
   /**
-   * A frozen track was copied to the secondary (copy-on-write, or a secondary write's base copy)
-   * and is about to be written: not pending, changed.
+   * A frozen track holds its point-in-time copy on the secondary (copy-on-write, a secondary
+   * write's base, or a secondary write over the whole track) and is written: not pending,
+   * changed. Adds the journal's ticket to {@code tickets}.
    */
-  public synchronized void copiedThenWritten(long t, boolean bySecondary) {
-    Roaring64Bitmap one = Roaring64Bitmap.bitmapOf(t);
-    if (frozenPending.contains(t)) {
-      frozenPending.removeLong(t);
-      journal.record(Transition.COPIED, one);
-    }
+  public synchronized void copiedThenWritten(long t, Tickets tickets) {
+    frozenPending.removeLong(t);
     changed.addLong(t);
-    journal.record(bySecondary ? Transition.SECONDARY_WRITTEN : Transition.PRIMARY_WRITTEN, one);
+    tickets.add(journal.changed(t));
   }
 
   /** A copy put tracks {@code [first, end)} on the secondary: their pending bits clear. */
@@ -113,7 +125,6 @@ public final class TrackBitmaps {
     range.addRange(first, end);
     mirrorPending.andNot(range);
     frozenPending.andNot(range);
-    journal.record(Transition.COPIED, range);
   }
 
   /** split: {@code tracks} (within the scope) freeze at this instant. */
@@ -123,7 +134,6 @@ public final class TrackBitmaps {
     mirrorPending.andNot(t);
     frozenPending.or(moving);
     frozen.or(t);
-    journal.record(Transition.FREEZE, t);
   }
 
   /**
@@ -134,7 +144,6 @@ public final class TrackBitmaps {
     Roaring64Bitmap t = Roaring64Bitmap.and(tracks, frozen);
     frozenPending.or(Roaring64Bitmap.and(changed, t));
     changed.andNot(t);
-    journal.record(Transition.UPDATE, t);
   }
 
   /** join / resync: the region is mirrored again and its changed tracks pending. */
@@ -146,10 +155,14 @@ public final class TrackBitmaps {
     changed.andNot(t);
     frozen.andNot(t);
     mirrorPending.or(back);
-    journal.record(Transition.JOIN, t);
   }
 
   // ------------------------------------------------------------------ queries
+
+  /** Where these bits are made durable. */
+  public BitmapJournal journal() {
+    return journal;
+  }
 
   public boolean inScope(long t) {
     return wholeVolume || scope.contains(t);
@@ -172,6 +185,11 @@ public final class TrackBitmaps {
   /** In the scope and not frozen: the secondary must not be written there. */
   public synchronized boolean isMirrored(long t) {
     return inScope(t) && !frozen.contains(t);
+  }
+
+  /** Every pending track (mirrored or frozen), a copy. */
+  public synchronized Roaring64Bitmap pendingSnapshot() {
+    return Roaring64Bitmap.or(mirrorPending, frozenPending);
   }
 
   /** The tracks of {@code region} that are pending now. */

@@ -94,25 +94,28 @@ public final class CopyJob implements CopyRequest, CopyScheduler.Source {
       remaining.next();
       end++;
     }
-    if (copier.thinPrimary() && (!remaining.hasNext() || remaining.peekNext() == end)) {
-      end = extendOverHole(first, end);
-    }
     inFlight++;
     long a = first;
     long b = end;
-    return () -> copy(a, b);
+    boolean mayGrow = copier.skipsHoles() && remaining.hasNext() && remaining.peekNext() == end;
+    return () -> copy(a, b, mayGrow);
   }
 
-  /** Grows a run that lies in a hole of the primary to the hole's end, over consecutive tracks. */
+  /**
+   * Grows a run that lies in a hole of the primary to the hole's end, over the consecutive tracks
+   * still to hand out. Runs on the worker, not under the scheduler: the allocation query is I/O.
+   */
   private long extendOverHole(long first, long end) {
     long holeEnd = copier.holeEnd(copier.geometry.start(first), MAX_HOLE_BYTES);
     if (holeEnd < copier.geometry.stop(end - 1)) {
       return end;
     }
-    while (end - first < MAX_HOLE_TRACKS && remaining.hasNext() && remaining.peekNext() == end
-        && copier.geometry.stop(end) <= holeEnd) {
-      remaining.next();
-      end++;
+    synchronized (this) {
+      while (end - first < MAX_HOLE_TRACKS && remaining.hasNext()
+          && remaining.peekNext() == end && copier.geometry.stop(end) <= holeEnd) {
+        remaining.next();
+        end++;
+      }
     }
     return end;
   }
@@ -122,8 +125,9 @@ public final class CopyJob implements CopyRequest, CopyScheduler.Source {
     return finished || failure != null || cancelledBecause != null || !remaining.hasNext();
   }
 
-  private void copy(long first, long end) {
+  private void copy(long first, long planned, boolean mayGrow) {
     try {
+      long end = mayGrow ? extendOverHole(first, planned) : planned;
       PairCopier.RunResult r = copier.copyRun(first, end, false);
       synchronized (this) {
         if (r.stopped()) {

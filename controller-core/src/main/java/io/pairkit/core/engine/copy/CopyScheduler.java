@@ -65,7 +65,7 @@ public final class CopyScheduler {
     while (true) {
       Runnable run;
       synchronized (this) {
-        while ((run = next()) == null) {
+        while ((run = nextSafely()) == null) {
           if (!running) {
             return;
           }
@@ -85,6 +85,16 @@ public final class CopyScheduler {
     }
   }
 
+  /** {@link #next()}, logging a source that failed to hand out a run (the worker lives on). */
+  private Runnable nextSafely() {
+    try {
+      return next();
+    } catch (RuntimeException e) {
+      LOG.log(Level.SEVERE, "a copy source failed to hand out a run", e);
+      return null;
+    }
+  }
+
   /** Requests first, then mirrors, each round-robin; null if nobody has a run now. */
   private Runnable next() {
     Runnable r = pollFrom(requests);
@@ -94,9 +104,13 @@ public final class CopyScheduler {
   private static Runnable pollFrom(ArrayDeque<Source> queue) {
     for (int i = queue.size(); i > 0; i--) {
       Source s = queue.pollFirst();
-      Runnable r = s.poll();
-      if (!s.exhausted()) {
-        queue.addLast(s);
+      Runnable r;
+      try {
+        r = s.poll();
+      } finally {
+        if (!s.exhausted()) {
+          queue.addLast(s);
+        }
       }
       if (r != null) {
         return r;

@@ -78,6 +78,9 @@ public final class Mirror implements CopyScheduler.Source {
       }
     } catch (VolumeIOException e) {
       owner.mirrorFailed(e);
+    } catch (RuntimeException e) {
+      owner.mirrorFailed(new VolumeIOException("a mirror copy failed unexpectedly (" + e
+          + "); the pair is SUSPENDED, call resume()", e));
     } finally {
       synchronized (this) {
         inFlight--;

@@ -40,11 +40,12 @@ public final class Pacer {
   }
 
   /**
-   * Waits while paused, then for {@code tracks} in-flight permits (at most the cap) and the rate
-   * budget of {@code bytes}. Returns the permits taken, for {@link #end}.
+   * Waits while paused (unless {@code stopped} turns true: a deleted pair's copy does not wait for
+   * the resume), then for {@code tracks} in-flight permits (at most the cap) and the rate budget
+   * of {@code bytes}. Returns the permits taken, for {@link #end}.
    */
-  public int begin(long tracks, long bytes) {
-    awaitNotPaused();
+  public int begin(long tracks, long bytes, java.util.function.BooleanSupplier stopped) {
+    awaitNotPaused(stopped);
     int permits = (int) Math.min(tracks, maxTracksInFlight);
     tracksInFlight.acquireUninterruptibly(permits);
     charge(bytes);
@@ -66,10 +67,17 @@ public final class Pacer {
     tracksInFlight.release(permits);
   }
 
-  private void awaitNotPaused() {
+  /** Wakes copies waiting out a pause, so those whose pair stopped can give up. */
+  public void wakeWaiters() {
+    synchronized (pauseLock) {
+      pauseLock.notifyAll();
+    }
+  }
+
+  private void awaitNotPaused(java.util.function.BooleanSupplier stopped) {
     synchronized (pauseLock) {
       boolean interrupted = false;
-      while (paused) {
+      while (paused && !stopped.getAsBoolean()) {
         try {
           pauseLock.wait();
         } catch (InterruptedException e) {

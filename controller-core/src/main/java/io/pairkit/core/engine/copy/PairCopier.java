@@ -101,9 +101,13 @@ public final class PairCopier {
     return bitmaps;
   }
 
-  /** Whether the primary is thin, so copies look for holes to skip. */
-  boolean thinPrimary() {
-    return thinPrimary;
+  /**
+   * Whether a copy run may grow over a hole of the primary: both volumes are thin, so the hole
+   * costs an allocation query and a discard, not a write of zeros (on a thick secondary a hole is
+   * zeroed run by run, paced like a copy).
+   */
+  boolean skipsHoles() {
+    return thinPrimary && secondary.capabilities().thin();
   }
 
   /**
@@ -135,8 +139,9 @@ public final class PairCopier {
    */
   public RunResult copyRun(long first, long end, boolean mirrorOnly) {
     long planned = Math.min(geometry.bytes(first, end), (long) runTracks * geometry.trackSize());
-    int permits = pacer.begin(end - first, planned);
+    int permits = pacer.begin(end - first, planned, this::stopped);
     long moved = 0;
+    long zeroed = 0; // bytes a thick secondary had to be written with zeros
     gate.readLock().lock();
     try {
       if (stopped) {
@@ -169,7 +174,7 @@ public final class PairCopier {
           if (data != wanted) {
             RangeSet<Long> zeros = TreeRangeSet.create(wanted);
             zeros.removeAll(data);
-            discardOnSecondary(zeros);
+            zeroed += discardOnSecondary(zeros);
           }
           bitmaps.copied(a, b);
           copiedTracks += touched;
@@ -182,7 +187,7 @@ public final class PairCopier {
     } finally {
       gate.readLock().unlock();
       pacer.end(permits);
-      pacer.charge(moved - planned);
+      pacer.charge(moved + zeroed - planned);
     }
   }
 
@@ -198,8 +203,12 @@ public final class PairCopier {
     return holes;
   }
 
-  /** Makes {@code zeros} read as zeros on the secondary, touching only what it may hold. */
-  private void discardOnSecondary(RangeSet<Long> zeros) {
+  /**
+   * Makes {@code zeros} read as zeros on the secondary, touching only what it may hold; returns
+   * the bytes a thick secondary had written with zeros (they cost like a copy).
+   */
+  private long discardOnSecondary(RangeSet<Long> zeros) {
+    long written = 0;
     for (Range<Long> r : zeros.asRanges()) {
       long from = r.lowerEndpoint();
       long length = r.upperEndpoint() - from;
@@ -209,13 +218,15 @@ public final class PairCopier {
         }
       } else {
         secondary.discard(from, length);
+        written += length;
       }
     }
+    return written;
   }
 
   /** How far a hole at {@code offset} reaches on the primary (at most {@code limit} bytes on). */
   long holeEnd(long offset, long limit) {
-    if (!thinPrimary) {
+    if (!skipsHoles()) {
       return offset;
     }
     long length = Math.min(limit, geometry.volumeSize() - offset);
@@ -267,6 +278,7 @@ public final class PairCopier {
   /** No background copy starts after this returns, and none is still running. */
   public void stop() {
     stopped = true;
+    pacer.wakeWaiters();
     gate.writeLock().lock();
     gate.writeLock().unlock();
   }

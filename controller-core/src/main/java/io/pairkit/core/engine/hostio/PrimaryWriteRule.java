@@ -1,5 +1,7 @@
 package io.pairkit.core.engine.hostio;
 
+import io.pairkit.core.engine.bitmap.BitmapJournal;
+import io.pairkit.core.engine.bitmap.Tickets;
 import io.pairkit.core.engine.bitmap.TrackBitmaps;
 import io.pairkit.core.engine.copy.PairCopier;
 
@@ -10,36 +12,47 @@ import io.pairkit.core.engine.copy.PairCopier;
  * marked changed (frozen) or pending (mirrored). The bit is set before the data is written, so no
  * difference can be lost.
  *
+ * <p>With durable metadata the marks go to the journal, and the caller waits for their tickets
+ * before its data may reach the backend (ordering rule 1); a copy-on-write is made durable on the
+ * secondary before its mark is recorded (rule 3), because once the primary is overwritten the
+ * secondary holds the only point-in-time copy.
+ *
  * <p>Threading: the caller holds the primary's locks of the written tracks.
  */
 public final class PrimaryWriteRule {
   private final PairCopier copier;
   private final TrackBitmaps bitmaps;
+  private final BitmapJournal journal;
 
   public PrimaryWriteRule(PairCopier copier) {
     this.copier = copier;
     this.bitmaps = copier.bitmaps();
+    this.journal = bitmaps.journal();
   }
 
   /**
-   * Applies the rule to tracks {@code [first, end)}.
+   * Applies the rule to tracks {@code [first, end)}, adding the journal tickets the write must
+   * wait for to {@code tickets}.
    *
    * @return whether mirrored tracks became pending (the mirror has work)
    * @throws io.pairkit.api.error.VolumeIOException if a copy-on-write fails; the write must then
    *     not happen (the track stays pending, the point-in-time data is still on the primary)
    */
-  public boolean beforeWrite(long first, long end) {
+  public boolean beforeWrite(long first, long end, Tickets tickets) {
     boolean mirrored = false;
     for (long t = first; t < end; t++) {
-      switch (bitmaps.markPrimaryWritten(t)) {
+      switch (bitmaps.markPrimaryWritten(t, tickets)) {
         case MIRROR_PENDING -> mirrored = true;
         case COPY_FIRST -> {
           copier.copyLocked(t, t + 1);
           copier.counters().countCopyOnWrite();
-          bitmaps.copiedThenWritten(t, false);
+          if (journal.durable()) {
+            copier.secondary().flush(); // rule 3: the point-in-time copy is durable first
+          }
+          bitmaps.copiedThenWritten(t, tickets);
         }
         default -> {
-          // out of scope, or changed: nothing more to do
+          // out of scope, already pending, or changed: nothing more to do
         }
       }
     }

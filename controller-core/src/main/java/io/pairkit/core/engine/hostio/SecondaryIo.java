@@ -3,6 +3,8 @@ package io.pairkit.core.engine.hostio;
 import com.google.common.collect.Range;
 import com.google.common.collect.RangeSet;
 import com.google.common.collect.TreeRangeSet;
+import io.pairkit.core.engine.bitmap.BitmapJournal;
+import io.pairkit.core.engine.bitmap.Tickets;
 import io.pairkit.core.engine.bitmap.TrackBitmaps;
 import io.pairkit.core.engine.copy.PairCopier;
 import io.pairkit.core.engine.track.TrackGeometry;
@@ -30,6 +32,7 @@ public final class SecondaryIo {
   private final BackendVolume primary;
   private final BackendVolume secondary;
   private final LongFunction<RuntimeException> refusal;
+  private final BitmapJournal journal;
 
   /**
    * @param refusal the error for a write that touches mirrored track {@code t}
@@ -43,6 +46,7 @@ public final class SecondaryIo {
     this.primary = copier.primary();
     this.secondary = copier.secondary();
     this.refusal = refusal;
+    this.journal = bitmaps.journal();
   }
 
   /** Reads {@code dst.remaining()} bytes at {@code offset} as the secondary's logical image. */
@@ -93,6 +97,13 @@ public final class SecondaryIo {
     modify(offset, length, () -> secondary.discard(offset, length));
   }
 
+  /**
+   * The write rule for the secondary. Frozen tracks that already hold their point-in-time copy
+   * are marked changed first (the mark is durable before the data may land, rule 1). Tracks still
+   * waiting for theirs get their base copy where the write covers them only in part, the write
+   * lands, and only then, once it is durable, are they marked: until then the metadata still says
+   * "copy the point in time here", so a crash gives the old image, never stale bytes.
+   */
   private void modify(long offset, long length, Runnable io) {
     long first = geometry.trackOf(offset);
     long end = geometry.endTrack(offset, length);
@@ -102,17 +113,38 @@ public final class SecondaryIo {
           throw refusal.apply(t);
         }
       }
+      Tickets before = new Tickets();
+      long waitingFrom = -1;
+      long waiting = 0;
       for (long t = first; t < end; t++) {
         if (!bitmaps.inScope(t)) {
           continue;
         }
-        if (bitmaps.isFrozenPending(t) && !geometry.covers(offset, length, t)) {
-          copier.copyLocked(t, t + 1);
-          copier.counters().countSecondaryBase();
+        if (bitmaps.isFrozenPending(t)) {
+          if (!geometry.covers(offset, length, t)) {
+            copier.copyLocked(t, t + 1);
+            copier.counters().countSecondaryBase();
+          }
+          waiting++;
+          waitingFrom = waitingFrom < 0 ? t : waitingFrom;
+        } else {
+          bitmaps.copiedThenWritten(t, before);
         }
-        bitmaps.copiedThenWritten(t, true);
       }
+      journal.awaitDurable(before.max());
       io.run();
+      if (waiting > 0) {
+        if (journal.durable()) {
+          secondary.flush(); // the base and the write are durable before the mark says so
+        }
+        Tickets after = new Tickets();
+        for (long t = waitingFrom; t < end; t++) {
+          if (bitmaps.isFrozenPending(t)) {
+            bitmaps.copiedThenWritten(t, after);
+          }
+        }
+        journal.awaitDurable(after.max());
+      }
     }
   }
 }
