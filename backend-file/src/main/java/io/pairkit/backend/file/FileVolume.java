@@ -16,6 +16,7 @@ import io.pairkit.api.spi.Volumes;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.RandomAccessFile;
+import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -27,12 +28,18 @@ import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.locks.Lock;
 
 /**
@@ -40,7 +47,9 @@ import java.util.concurrent.locks.Lock;
  *
  * <p>Threading: every method is safe from many threads. The file is locked
  * ({@link FileChannel#tryLock()}) while open, so a second opener, in this process or another, is
- * refused with {@link VolumeInUseException} (capability {@code fencing}). Never interrupt a thread
+ * refused with {@link VolumeInUseException} (capability {@code fencing}) that names the holder: the
+ * volume in this process, or the process id and host of another process (Linux, through
+ * {@code fcntl F_GETLK}). Never interrupt a thread
  * inside an I/O call: the JDK closes an interrupted {@link FileChannel}, after which this volume
  * fails every call until reopened.
  *
@@ -48,6 +57,14 @@ import java.util.concurrent.locks.Lock;
  * {@link #discard} frees the whole file system blocks inside the range and {@link #allocated} asks
  * the file system where its data is ({@code lseek SEEK_DATA/SEEK_HOLE}). Elsewhere the volume is
  * thick: discard writes zeros and everything counts as allocated.
+ *
+ * <p>{@link #volumeId}: {@code file:<device>:<inode>:<tag>}, read at open, where the tag is a
+ * random UUID kept in the file's extended attribute {@code user.pairkit.volume-id} (written at the
+ * first open, through the volume's own descriptor; never in the image's data). The inode tells another file from this one; the tag
+ * tells a file from a later one that got the same inode number, as {@code rm} and {@code cp} of
+ * another image to the same path often give (plain {@code cp} copies no extended attributes;
+ * {@code cp -a} does, but the copy has another inode). Where the file system keeps no extended
+ * attributes (or without the native calls) the id is {@code file:<device>:<inode>}.
  */
 public final class FileVolume implements Volume {
 
@@ -61,8 +78,20 @@ public final class FileVolume implements Volume {
     OPEN_OR_CREATE
   }
 
+  /** Extended attribute that holds the image's random tag. */
+  static final String ID_ATTRIBUTE = "user.pairkit.volume-id";
+
+  /**
+   * The image files open in this process, by file key, with the name of the volume that holds
+   * each: a second opener here is refused before it opens a descriptor, because closing any
+   * descriptor of a file drops every POSIX lock this process holds on it (the first volume's too).
+   */
+  private static final ConcurrentMap<Object, String> OPEN_HERE = new ConcurrentHashMap<>();
+
   private final String name;
   private final Path path;
+  private final Object fileKey;
+  private final Optional<String> volumeId;
   private final long size;
   private final VolumeCapabilities caps;
   private final FileChannel channel;
@@ -78,25 +107,32 @@ public final class FileVolume implements Volume {
 
   /** Serialises read-modify-write of partial blocks in direct mode. */
   private final Striped<Lock> blockLocks;
-  /** The hole-punching calls and a descriptor for them, or null when the volume is thick. */
+  /** The hole-punching calls, or null when the volume is thick. */
   private final NativeFiles holes;
+  /** A descriptor for the native calls, or -1; kept open until close (see {@link #OPEN_HERE}). */
   private final int holesFd;
+  /** The native calls that opened {@link #holesFd}, or null. */
+  private final NativeFiles natives;
   /** File system block: the unit in which holes are punched. */
   private final int fsBlock;
   private volatile boolean closed;
 
-  private FileVolume(String name, Path path, long size, FileChannel channel, FileLock lock,
-      int directBlock, int concurrency, int fsBlock, NativeFiles holes, int holesFd) {
+  private FileVolume(String name, Path path, Object fileKey, Optional<String> volumeId, long size,
+      FileChannel channel, FileLock lock, int directBlock, int concurrency, int fsBlock,
+      NativeFiles natives, int nativeFd, boolean thin) {
     this.name = name;
     this.path = path;
+    this.fileKey = fileKey;
+    this.volumeId = volumeId;
     this.size = size;
     this.channel = channel;
     this.lock = lock;
     this.directBlock = directBlock;
     this.blockLocks = directBlock > 0 ? Striped.lock(1024) : null;
     this.fsBlock = fsBlock;
-    this.holes = holes;
-    this.holesFd = holesFd;
+    this.natives = natives;
+    this.holesFd = nativeFd;
+    this.holes = thin ? natives : null;
     int alignment = directBlock > 0 ? directBlock : 1;
     this.caps = new VolumeCapabilities(alignment, Math.max(PREFERRED_IO, alignment), concurrency,
         holes != null, true, true);
@@ -108,7 +144,8 @@ public final class FileVolume implements Volume {
    * @param size expected size in bytes, or -1 to take the file's size (required to create)
    * @throws VolumeConfigException for a missing or existing file (as {@code mode} requires), a
    *     size mismatch or a read-only file
-   * @throws VolumeInUseException if another volume or process has the file open
+   * @throws VolumeInUseException if another volume or process has the file open; the message
+   *     names the holder where it can
    * @throws IOException if the file system fails; nothing stays open then (a file this call
    *     created is removed)
    */
@@ -179,6 +216,25 @@ public final class FileVolume implements Volume {
     if (!create) {
       refuseReadOnly(name, path);
     }
+    // Refused before a descriptor is opened: closing it would drop the holder's lock.
+    Object existingKey = create ? null : claim(name, path);
+    boolean ok = false;
+    try {
+      FileVolume volume = openUnlocked(name, path, size, create, direct, concurrency, thinAllowed,
+          existingKey);
+      ok = true;
+      return volume;
+    } finally {
+      if (!ok && existingKey != null) {
+        OPEN_HERE.remove(existingKey);
+      }
+    }
+  }
+
+  /** Opens and locks the file; for a file it creates, claims it in {@link #OPEN_HERE} too. */
+  private static FileVolume openUnlocked(String name, Path path, long size, boolean create,
+      boolean direct, int concurrency, boolean thinAllowed, Object existingKey)
+      throws IOException {
     FileChannel opened;
     try {
       opened = create
@@ -197,14 +253,21 @@ public final class FileVolume implements Volume {
     }
     FileChannel channel = opened;
     boolean ok = false;
+    Object key = existingKey;
     try {
-      FileLock lock = tryLock(name, path, channel);
-      long actual;
+      if (key == null) {
+        key = claim(name, path);
+      }
       if (create) {
         // Extend sparse: setLength leaves a hole, so a 1 TiB image costs no disk until written.
+        // Before the lock: closing this second descriptor would drop it.
         try (RandomAccessFile raf = new RandomAccessFile(path.toFile(), "rw")) {
           raf.setLength(size);
         }
+      }
+      FileLock lock = tryLock(name, path, channel);
+      long actual;
+      if (create) {
         channel.force(true);
         actual = size;
       } else {
@@ -238,16 +301,15 @@ public final class FileVolume implements Volume {
         lock = tryLock(name, path, channel);
       }
       int fsBlock = fileSystemBlock(path);
-      NativeFiles nativeFiles = thinAllowed ? NativeFiles.load().orElse(null) : null;
+      NativeFiles nativeFiles = NativeFiles.load().orElse(null);
+      // Kept open until close even on a thick volume: closing it would drop the lock.
       int fd = nativeFiles == null ? -1 : nativeFiles.openReadWrite(path);
       try {
-        boolean thin = fd >= 0 && probeHolePunching(nativeFiles, fd, actual, fsBlock);
-        if (fd >= 0 && !thin) {
-          nativeFiles.close(fd);
-          fd = -1;
-        }
-        FileVolume volume = new FileVolume(name, path, actual, channel, lock, block, concurrency,
-            fsBlock, thin ? nativeFiles : null, fd);
+        Optional<String> id = readVolumeId(path, fd >= 0 ? nativeFiles : null, fd);
+        boolean thin = thinAllowed && fd >= 0
+            && probeHolePunching(nativeFiles, fd, actual, fsBlock);
+        FileVolume volume = new FileVolume(name, path, key, id, actual, channel, lock, block,
+            concurrency, fsBlock, fd >= 0 ? nativeFiles : null, fd, thin);
         ok = true;
         return volume;
       } finally {
@@ -261,7 +323,63 @@ public final class FileVolume implements Volume {
         if (create) {
           Files.deleteIfExists(path);
         }
+        if (key != null && existingKey == null) {
+          OPEN_HERE.remove(key);
+        }
       }
+    }
+  }
+
+  /**
+   * Records that a volume of this process holds {@code path}, or refuses if one already does.
+   * Returns the file key to release at close.
+   */
+  private static Object claim(String name, Path path) throws IOException {
+    Object key = Files.readAttributes(path, BasicFileAttributes.class).fileKey();
+    if (key == null) {
+      key = path.toRealPath(); // no inode here: the resolved path is the next best thing
+    }
+    String holder = OPEN_HERE.putIfAbsent(key, name);
+    if (holder != null) {
+      throw new VolumeInUseException("volume '" + name + "': image file " + path
+          + " is held by volume '" + holder + "' in this process (process "
+          + ProcessHandle.current().pid() + " on host " + hostName()
+          + "); close that volume first");
+    }
+    return key;
+  }
+
+  /**
+   * See the class comment; empty only when the file system tells no inode. The tag is read (or
+   * written) through {@code fd} of {@code natives}, or left out when they are null.
+   */
+  private static Optional<String> readVolumeId(Path path, NativeFiles natives, int fd) {
+    String inode;
+    try {
+      // stat(2) by path: no descriptor is opened, so the lock stays.
+      inode = Files.getAttribute(path, "unix:dev") + ":" + Files.getAttribute(path, "unix:ino");
+    } catch (UnsupportedOperationException | IllegalArgumentException | IOException e) {
+      return Optional.empty(); // no unix view: nothing stable to tell this file by
+    }
+    String tag = natives == null ? null
+        : natives.xattr(fd, ID_ATTRIBUTE, UUID.randomUUID().toString());
+    return Optional.of("file:" + inode + (tag == null || tag.isEmpty() ? "" : ":" + tag));
+  }
+
+  /** This machine's host name, for messages that name a lock's holder. */
+  static String hostName() {
+    try {
+      String name = Files.readString(Path.of("/proc/sys/kernel/hostname")).trim();
+      if (!name.isEmpty()) {
+        return name;
+      }
+    } catch (IOException | RuntimeException e) {
+      // not Linux: ask the JDK
+    }
+    try {
+      return InetAddress.getLocalHost().getHostName();
+    } catch (IOException e) {
+      return "localhost";
     }
   }
 
@@ -312,9 +430,21 @@ public final class FileVolume implements Volume {
     try {
       lock = channel.tryLock();
     } catch (OverlappingFileLockException e) {
-      lock = null;
+      // A channel outside FileVolume (OPEN_HERE refuses volumes before they get here).
+      throw new VolumeInUseException("volume '" + name + "': image file " + path
+          + " is locked by another channel in this process (process "
+          + ProcessHandle.current().pid() + " on host " + hostName() + "); close it first", e);
     }
     if (lock == null) {
+      // This process holds no lock on the file (OPEN_HERE), so the question may open and close
+      // a descriptor of it.
+      OptionalLong holder = NativeFiles.load().map(n -> n.lockHolder(path))
+          .orElse(OptionalLong.empty());
+      if (holder.isPresent()) {
+        throw new VolumeInUseException("volume '" + name + "': image file " + path
+            + " is held by process " + holder.getAsLong() + " on host " + hostName()
+            + " (another PairKit controller?); stop it or close that volume first");
+      }
       throw new VolumeInUseException("volume '" + name + "': image file " + path
           + " is already open by another volume or process; close that one first");
     }
@@ -339,6 +469,12 @@ public final class FileVolume implements Volume {
   @Override
   public VolumeCapabilities capabilities() {
     return caps;
+  }
+
+  /** {@code file:<device>:<inode>[:<tag>]}, read at open; see the class comment. */
+  @Override
+  public Optional<String> volumeId() {
+    return volumeId;
   }
 
   @Override
@@ -519,14 +655,18 @@ public final class FileVolume implements Volume {
     }
     closed = true;
     try {
-      if (holes != null) {
-        holes.close(holesFd);
-      }
       if (lock.isValid()) {
         lock.release();
       }
+      if (natives != null) {
+        natives.close(holesFd);
+      }
     } finally {
-      channel.close();
+      try {
+        channel.close();
+      } finally {
+        OPEN_HERE.remove(fileKey, name);
+      }
     }
   }
 

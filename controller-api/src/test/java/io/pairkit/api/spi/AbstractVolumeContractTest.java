@@ -2,6 +2,7 @@ package io.pairkit.api.spi;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -14,6 +15,7 @@ import io.pairkit.api.error.VolumeInUseException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -28,7 +30,9 @@ import org.junit.jupiter.api.Timeout;
  * says only how to make a volume, and, where it can, how to reopen one after close (durability)
  * and how to try a second writer (fencing). Capabilities a volume declares are checked; a feature
  * it declares unsupported is checked to behave per the default contract (not thin: discard still
- * zeros and everything counts as allocated). Shipped in the controller-api test-jar.
+ * zeros and everything counts as allocated). A {@link Volume#volumeId} the volume answers is
+ * checked to be constant, to survive close and reopen, and to differ for another volume; an empty
+ * id asserts nothing. Shipped in the controller-api test-jar.
  */
 @Timeout(60)
 public abstract class AbstractVolumeContractTest {
@@ -230,6 +234,39 @@ public abstract class AbstractVolumeContractTest {
     assertEquals(v.capabilities(), again.capabilities());
     assertArrayEquals(data, read(again, 3 * TRACK + 5, data.length));
     assertArrayEquals(new byte[FREE_GRANULE], read(again, 2L * FREE_GRANULE, FREE_GRANULE));
+  }
+
+  // ---- volume id (optional: empty asserts nothing) ----
+
+  @Test
+  void volumeIdIsConstantAndDiffersForAnotherVolume() throws Exception {
+    Volume v = volume();
+    Optional<String> id = v.volumeId();
+    assertNotNull(id, "volumeId() answers empty, never null");
+    Assumptions.assumeTrue(id.isPresent(), "the volume answers no id");
+    v.write(0, ByteBuffer.wrap(random(40, 100)));
+    v.flush();
+    assertEquals(id, v.volumeId(), "the id must not change while open");
+    Volume other = track(createVolume("other", SIZE));
+    assertTrue(other.volumeId().isPresent(), "a backend that answers an id answers it for all");
+    assertNotEquals(id, other.volumeId(), "another volume must answer another id");
+  }
+
+  @Test
+  void volumeIdSurvivesCloseAndReopen() throws Exception {
+    Volume v = createVolume("reopened", SIZE);
+    Optional<String> id = v.volumeId();
+    if (id.isEmpty() || !supportsReopen()) {
+      v.close();
+      Assumptions.abort(id.isEmpty() ? "the volume answers no id"
+          : "the test cannot reopen this backend (override supportsReopen)");
+    }
+    v.write(0, ByteBuffer.wrap(random(41, 100)));
+    v.flush();
+    v.close();
+    assertEquals(id, v.volumeId(), "the id must still answer after close");
+    Volume again = track(reopen(v));
+    assertEquals(id, again.volumeId(), "reopening the same store must give the same id");
   }
 
   @Test

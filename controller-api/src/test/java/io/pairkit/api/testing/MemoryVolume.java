@@ -11,6 +11,8 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
@@ -24,7 +26,8 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * <p>Flush does nothing: memory is as durable as it gets here (to lose unflushed writes, wrap it in
  * a {@link VolatileCacheVolume}). Threading: every method is thread-safe; calls on disjoint ranges
  * do not interfere. After {@link #close}, I/O throws {@link AlreadyClosedException};
- * {@link #reopen} gives a new open volume over the same memory.
+ * {@link #reopen} gives a new open volume over the same memory, with the same
+ * {@link #volumeId}; another memory volume answers another id.
  */
 public final class MemoryVolume implements Volume {
   /** Allocation granule; discard frees whole blocks of this size. */
@@ -42,6 +45,8 @@ public final class MemoryVolume implements Volume {
   private static final class Store {
     final AtomicReferenceArray<AtomicReferenceArray<byte[]>> pages;
     final AtomicInteger openCount = new AtomicInteger();
+    /** The memory's {@link Volume#volumeId}: new memory, new id. */
+    final String id = "memory:" + UUID.randomUUID();
 
     Store(long size) {
       long blocks = (size + BLOCK_SIZE - 1) >>> BLOCK_SHIFT;
@@ -111,6 +116,12 @@ public final class MemoryVolume implements Volume {
   @Override
   public VolumeCapabilities capabilities() {
     return caps;
+  }
+
+  /** A random id of the memory, kept by {@link #reopen}; answers after close too. */
+  @Override
+  public Optional<String> volumeId() {
+    return Optional.of(store.id);
   }
 
   @Override
