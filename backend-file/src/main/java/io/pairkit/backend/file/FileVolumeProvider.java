@@ -22,6 +22,13 @@ public final class FileVolumeProvider implements VolumeProvider {
     return TYPE;
   }
 
+  /** Once the image exists, {@code mode=create} or {@code openOrCreate} becomes {@code open}. */
+  @Override
+  public VolumeSpec reopenSpec(VolumeSpec opened) {
+    return VolumeSpec.builder(opened.name(), opened.type()).properties(opened.properties())
+        .property("mode", "open").build();
+  }
+
   @Override
   public Volume open(VolumeSpec spec, ProviderContext context) throws IOException {
     if (spec.property("trackSize").isPresent()) {

@@ -35,6 +35,16 @@ public interface VolumeProvider extends AutoCloseable {
   Volume open(VolumeSpec spec, ProviderContext context) throws IOException;
 
   /**
+   * The spec that reopens the volume {@code opened} opened, once it exists: durable metadata
+   * records it, and a controller rebuilt after a restart opens the volume with it. A provider
+   * whose specs may create volumes returns one that only opens (a file backend's
+   * {@code mode=create} becomes {@code mode=open}). Default: {@code opened} as it is.
+   */
+  default VolumeSpec reopenSpec(VolumeSpec opened) {
+    return opened;
+  }
+
+  /**
    * Spec properties that hold secrets (keys, passwords). Durable metadata never records them: a
    * controller reopening a pair passes the recorded spec without them, and the provider resolves
    * them again from its own configuration (environment, default credential chain). Default: none.

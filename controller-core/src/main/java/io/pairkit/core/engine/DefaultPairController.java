@@ -24,6 +24,7 @@ import io.pairkit.api.error.VolumeIOException;
 import io.pairkit.api.error.VolumeInUseException;
 import io.pairkit.api.error.VolumeMismatchException;
 import io.pairkit.api.spi.Volume;
+import io.pairkit.api.spi.VolumeProvider;
 import io.pairkit.api.spi.VolumeSpec;
 import io.pairkit.core.cache.TrackCache;
 import io.pairkit.core.config.ControllerConfig;
@@ -217,8 +218,9 @@ public final class DefaultPairController implements PairController {
           + "attached, not opened by spec, so a durable controller could not reopen it after a "
           + "restart; open it with openVolume(spec)");
     }
-    Map<String, String> props = new LinkedHashMap<>(v.spec.properties());
-    props.keySet().removeAll(providers.get(v.spec.type(), v.name()).secretProperties());
+    VolumeProvider provider = providers.get(v.spec.type(), v.name());
+    Map<String, String> props = new LinkedHashMap<>(provider.reopenSpec(v.spec).properties());
+    props.keySet().removeAll(provider.secretProperties());
     return new VolumeRef(v.name(), v.spec.type(), props, v.size(),
         v.backend().raw().volumeId().orElse(null));
   }

@@ -1,0 +1,147 @@
+package io.pairkit.core.engine;
+
+import static io.pairkit.core.engine.Rig.WAIT;
+import static io.pairkit.core.engine.Rig.random;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pairkit.api.CopyRequest;
+import io.pairkit.api.Extent;
+import io.pairkit.api.ExtentSet;
+import io.pairkit.api.ExtentSplitPair;
+import io.pairkit.api.HostVolume;
+import io.pairkit.api.PairController;
+import io.pairkit.api.PairState;
+import io.pairkit.api.RecoveryReport;
+import io.pairkit.api.TrackState;
+import io.pairkit.api.VolumePair;
+import io.pairkit.api.error.MetadataException;
+import io.pairkit.api.error.VolumeConfigException;
+import io.pairkit.api.spi.VolumeSpec;
+import io.pairkit.api.testing.MemoryVolume;
+import io.pairkit.core.PairKit;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Durable pairs on file volumes: a controller built again on the same metadata directory gets
+ * every pair back, in its state, with its bits and running requests, and copies only what may
+ * differ; one controller per directory; a swapped image is refused by name.
+ */
+@Timeout(60)
+class DurablePairsTest {
+  private static final int TS = 4096;
+  private static final long SIZE = 256L * TS;
+
+  @TempDir
+  Path dir;
+
+  private PairKit.Builder builder() {
+    return PairKit.builder().trackSize(TS).metadataDirectory(dir.resolve("meta"));
+  }
+
+  private VolumeSpec spec(String name, String mode) {
+    return VolumeSpec.builder(name, "file").property("path", dir.resolve(name + ".img").toString())
+        .property("size", SIZE).property("mode", mode).build();
+  }
+
+  @Test
+  void aCleanCloseAndReopenGivesEveryPairBackWithNothingToRedo() throws Exception {
+    byte[] splitImage;
+    try (PairController pk = builder().build()) {
+      HostVolume p = pk.openVolume(spec("p", "create"));
+      HostVolume s = pk.openVolume(spec("s", "create"));
+      p.write(0, random(1, (int) SIZE));
+      VolumePair pair = pk.createVolumePair("nightly", p, s);
+      pair.initialCopy().await(WAIT);
+      pair.split().await(WAIT);
+      splitImage = s.read(0, (int) SIZE);
+      p.write(10L * TS, random(2, 3 * TS)); // three changed tracks after the split
+      assertEquals(3, pair.stats().changedTracks());
+    }
+    try (PairController pk = builder().build()) {
+      RecoveryReport report = pk.recoveryReport();
+      assertTrue(report.cleanStop(), report.toString());
+      assertEquals(0, report.pendingTracks(), report.toString());
+      VolumePair pair = (VolumePair) pk.pair("nightly");
+      assertEquals(PairState.SPLIT, pair.state());
+      assertEquals(3, pair.stats().changedTracks());
+      assertEquals(0, pair.stats().pendingTracks());
+      assertEquals(TrackState.SPLIT_CHANGED, pair.trackStates(Extent.of(0, SIZE)).state(11));
+      assertArrayEquals(splitImage, pk.volume("s").read(0, (int) SIZE));
+      // The pair works on: an update copies exactly the changed tracks of its extent.
+      assertEquals(2, pair.extentUpdate(ExtentSet.of(10L * TS, 12L * TS)).await(WAIT)
+          .tracksCopied());
+      pair.resync().await(WAIT);
+      pair.mirrorDrained().get();
+      assertArrayEquals(pk.volume("p").read(0, (int) SIZE), pk.volume("s").read(0, (int) SIZE));
+    }
+  }
+
+  @Test
+  void aRequestStoppedByCloseRunsAgainAfterTheReopen() throws Exception {
+    try (PairController pk = builder().build()) {
+      HostVolume p = pk.openVolume(spec("p", "create"));
+      HostVolume s = pk.openVolume(spec("s", "create"));
+      p.write(0, random(3, (int) SIZE));
+      ExtentSplitPair pair = pk.createExtentSplitPair("x", p, s);
+      pair.initialCopy().await(WAIT);
+      pk.pauseBackgroundCopies();
+      p.write(0, random(4, 64 * TS));
+      CopyRequest split = pair.extentSplit(ExtentSet.of(0, 64L * TS));
+      assertEquals(64, split.progress().tracksToCopy());
+    }
+    try (PairController pk = builder().build()) {
+      ExtentSplitPair pair = (ExtentSplitPair) pk.pair("x");
+      RecoveryReport report = pk.recoveryReport();
+      assertEquals(1, report.pairs().get(0).restartedRequests(), report.toString());
+      assertEquals(64, report.pendingTracks(), "the split's tracks, exactly: " + report);
+      for (CopyRequest r : pair.activeRequests()) { // it may be done already
+        r.await(WAIT);
+      }
+      assertEquals(PairState.EXTENT_SPLIT, pair.state());
+      assertArrayEquals(pk.volume("p").read(0, 64 * TS), pk.volume("s").read(0, 64 * TS));
+    }
+  }
+
+  @Test
+  void aSecondControllerOnTheDirectoryIsRefusedNamingTheHolder() {
+    try (PairController pk = builder().build()) {
+      MetadataException e = assertThrows(MetadataException.class, () -> builder().build());
+      assertTrue(e.getMessage().contains("process " + ProcessHandle.current().pid()),
+          e.getMessage());
+    }
+    builder().build().close(); // released at close
+  }
+
+  @Test
+  void aSwappedImageIsRefusedByName() throws Exception {
+    try (PairController pk = builder().build()) {
+      HostVolume p = pk.openVolume(spec("p", "create"));
+      HostVolume s = pk.openVolume(spec("s", "create"));
+      pk.createVolumePair("vp", p, s).initialCopy().await(WAIT);
+    }
+    Files.delete(dir.resolve("s.img"));
+    Files.write(dir.resolve("s.img"), new byte[(int) SIZE]);
+    MetadataException e = assertThrows(MetadataException.class, () -> builder().build());
+    assertTrue(e.getMessage().contains("'s'") && e.getMessage().contains("'vp'")
+        && e.getMessage().contains("not the image"), e.getMessage());
+  }
+
+  @Test
+  void anAttachedVolumeCannotJoinADurablePair() {
+    try (PairController pk = builder().build()) {
+      HostVolume p = pk.attachVolume(new MemoryVolume("p", SIZE));
+      HostVolume s = pk.openVolume(spec("s", "create"));
+      VolumeConfigException e = assertThrows(VolumeConfigException.class,
+          () -> pk.createVolumePair("vp", p, s));
+      assertTrue(e.getMessage().contains("openVolume(spec)"), e.getMessage());
+      assertEquals(0, pk.pairs().size());
+    }
+  }
+}
