@@ -110,8 +110,11 @@ final class DurableState {
         }
       }
       case SUSPEND -> {
-        DurablePair p = pair(in.str());
-        p.suspendedBecause = in.str();
+        DurablePair p = pairs.get(in.str()); // a failure reported as the pair was deleted
+        String because = in.str();
+        if (p != null) {
+          p.suspendedBecause = because;
+        }
       }
       case DELETE -> pairs.remove(in.str());
       default -> throw new IOException("an unknown record type " + type);
