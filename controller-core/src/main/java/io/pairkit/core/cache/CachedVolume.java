@@ -131,6 +131,7 @@ public final class CachedVolume implements Volume {
         try {
           if (s.owner == this && s.writes == e.getValue()) { // not written since: drop it
             cache.markClean(s);
+            s.ticket = 0;
             slots.remove(s.track, s);
             s.owner = null;
             s.track = -1;
@@ -234,6 +235,16 @@ public final class CachedVolume implements Volume {
 
   @Override
   public void write(long offset, ByteBuffer src) throws IOException {
+    write(offset, src, 0);
+  }
+
+  /**
+   * Writes {@code src} at {@code offset}; none of it may reach the backend before the metadata
+   * record of {@code ticket} is durable (ordering rule 1, kept by the destager instead of by the
+   * writer: with write-back, a host write waits for no metadata sync). Write-through waits for the
+   * ticket before it writes. 0: no condition.
+   */
+  public void write(long offset, ByteBuffer src, long ticket) throws IOException {
     check(offset, src.remaining());
     long pos = offset;
     long stop = offset + src.remaining();
@@ -245,6 +256,7 @@ public final class CachedVolume implements Volume {
       ByteBuffer part = src.duplicate();
       part.limit(part.position() + (to - from));
       if (cache.config().writeThrough()) {
+        cache.awaitDurable(ticket);
         writeThrough(t, pos, from, to, part);
       } else {
         cache.awaitRoomForDirty();
@@ -252,6 +264,7 @@ public final class CachedVolume implements Volume {
         try {
           s.view(from, to).put(part);
           s.writes++;
+          s.ticket = Math.max(s.ticket, ticket);
           cache.markDirty(s);
         } finally {
           s.lock.unlock();
@@ -412,9 +425,15 @@ public final class CachedVolume implements Volume {
         data.flip();
       }
       int bytes = data.remaining();
+      long ticket = 0;
+      for (Slot s : run) {
+        ticket = Math.max(ticket, s.ticket);
+      }
+      cache.awaitDurable(ticket); // rule 1: the bits guarding this data are durable first
       backend.write(start, data);
       for (Slot s : run) {
         cache.markClean(s);
+        s.ticket = 0;
       }
       cache.destagedBytes.addAndGet(bytes);
       return failure;

@@ -110,6 +110,23 @@ public final class TrackCache implements AutoCloseable {
     destager.start();
   }
 
+  private volatile java.util.function.LongConsumer durability = ticket -> { };
+
+  /**
+   * Where destaging waits for metadata tickets (durable pairs: the journal's group commit). Set
+   * once by the controller before any volume is wrapped.
+   */
+  public void setDurability(java.util.function.LongConsumer awaitDurable) {
+    this.durability = awaitDurable;
+  }
+
+  /** Waits until the metadata record of {@code ticket} is durable (at once for 0). */
+  void awaitDurable(long ticket) {
+    if (ticket > 0) {
+      durability.accept(ticket);
+    }
+  }
+
   /** Bytes of native memory held by all live caches of this JVM (for leak tests). */
   static long liveNativeBytes() {
     return LIVE_NATIVE_BYTES.get();
@@ -163,6 +180,8 @@ public final class TrackCache implements AutoCloseable {
     volatile boolean referenced;
     /** Writes into the slot, counted under its lock (a discard keeps only unwritten zero slots). */
     long writes;
+    /** The metadata ticket that must be durable before the slot is destaged; 0: none. */
+    long ticket;
 
     Slot(int index, ByteBuffer mem) {
       this.index = index;

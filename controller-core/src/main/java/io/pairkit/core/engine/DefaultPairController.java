@@ -80,6 +80,9 @@ public final class DefaultPairController implements PairController {
       throw e;
     }
     this.store = opened;
+    if (cache != null && store != null) {
+      cache.setDurability(store::awaitDurable); // destage waits for the bits it relies on
+    }
     this.engine = new Engine(config, hook, store);
     this.providers = providers;
     this.ownsProviders = ownsProviders;

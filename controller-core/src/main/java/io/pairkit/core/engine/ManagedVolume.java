@@ -5,6 +5,7 @@ import io.pairkit.api.Pair;
 import io.pairkit.api.error.AlreadyClosedException;
 import io.pairkit.api.error.ExtentOutOfRangeException;
 import io.pairkit.api.spi.VolumeCapabilities;
+import io.pairkit.core.engine.bitmap.BitmapJournal;
 import io.pairkit.core.engine.bitmap.Tickets;
 import io.pairkit.core.engine.track.TrackGeometry;
 import io.pairkit.core.engine.track.TrackLocks;
@@ -154,13 +155,13 @@ final class ManagedVolume implements HostVolume {
           kick |= 1L << i;
         }
       }
-      if (tickets.max() > 0) { // rule 1: the bits are durable before the data can land
-        ((AbstractPair) pairs[0]).bitmaps.journal().awaitDurable(tickets.max());
-      }
+      // Rule 1: the bits are durable before the data can land on the backend.
+      BitmapJournal journal = ((AbstractPair) pairs[0]).bitmaps.journal();
       if (discard) {
+        journal.awaitDurable(tickets.max());
         backend.discard(offset, length);
       } else {
-        backend.write(offset, src);
+        backend.writeAfter(tickets.max(), offset, src, journal::awaitDurable);
       }
     }
     for (int i = 0; kick != 0; i++, kick >>>= 1) {

@@ -4,9 +4,11 @@ import io.pairkit.api.ExtentSet;
 import io.pairkit.api.error.VolumeIOException;
 import io.pairkit.api.spi.TransientIOException;
 import io.pairkit.api.spi.Volume;
+import io.pairkit.core.cache.CachedVolume;
 import io.pairkit.api.spi.VolumeCapabilities;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.function.LongConsumer;
 import java.util.concurrent.locks.LockSupport;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -91,6 +93,27 @@ public final class BackendVolume {
       raw.write(offset, src);
       return null;
     });
+  }
+
+  /**
+   * Writes {@code src} at {@code offset}, none of it reaching the backend before the metadata
+   * record of {@code ticket} is durable: a write-back track cache keeps that order when it
+   * destages (the writer does not wait), anything else waits here first.
+   */
+  public void writeAfter(long ticket, long offset, ByteBuffer src, LongConsumer awaitDurable) {
+    if (ticket > 0 && raw instanceof CachedVolume cached) {
+      int pos = src.position();
+      call("write", offset, () -> {
+        src.position(pos);
+        cached.write(offset, src, ticket);
+        return null;
+      });
+      return;
+    }
+    if (ticket > 0) {
+      awaitDurable.accept(ticket);
+    }
+    write(offset, src);
   }
 
   public void discard(long offset, long length) {

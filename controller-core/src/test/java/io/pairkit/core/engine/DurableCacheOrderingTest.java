@@ -1,0 +1,153 @@
+package io.pairkit.core.engine;
+
+import static io.pairkit.core.engine.Rig.WAIT;
+import static io.pairkit.core.engine.Rig.random;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import io.pairkit.api.HostVolume;
+import io.pairkit.api.VolumePair;
+import io.pairkit.api.spi.ProviderContext;
+import io.pairkit.api.spi.Volume;
+import io.pairkit.api.spi.VolumeProvider;
+import io.pairkit.api.spi.VolumeSpec;
+import io.pairkit.api.testing.MemoryVolume;
+import io.pairkit.core.PairKit;
+import io.pairkit.core.cache.TrackCacheConfig;
+import io.pairkit.core.metadata.MetaStorage;
+import io.pairkit.core.registry.VolumeProviders;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * With the write-back track cache, ordering rule 1 is kept by the destager, not by the writer: a
+ * host write that sets a new difference bit completes without waiting for the metadata sync, but
+ * its data does not reach the backend before that bit is durable.
+ */
+@Timeout(60)
+class DurableCacheOrderingTest {
+  private static final int TS = 4096;
+  private static final long SIZE = 64L * TS;
+
+  /** Metadata in memory whose syncs wait while the gate is shut. */
+  private static final class GatedStorage implements MetaStorage {
+    private final Map<String, ByteArrayOutputStream> files = new ConcurrentHashMap<>();
+    volatile CountDownLatch gate = new CountDownLatch(0);
+
+    @Override
+    public void append(String file, byte[] data) {
+      files.computeIfAbsent(file, f -> new ByteArrayOutputStream()).writeBytes(data);
+    }
+
+    @Override
+    public void sync(String file) throws IOException {
+      try {
+        gate.await();
+      } catch (InterruptedException e) {
+        throw new IOException(e);
+      }
+    }
+
+    @Override
+    public byte[] read(String file) {
+      ByteArrayOutputStream b = files.get(file);
+      return b == null ? null : b.toByteArray();
+    }
+
+    @Override
+    public void replace(String file, byte[] content) {
+      ByteArrayOutputStream b = new ByteArrayOutputStream();
+      b.writeBytes(content);
+      files.put(file, b);
+    }
+
+    @Override
+    public void delete(String file) {
+      files.remove(file);
+    }
+
+    @Override
+    public List<String> list() {
+      return new ArrayList<>(files.keySet());
+    }
+
+    @Override
+    public String describe() {
+      return "memory";
+    }
+
+    @Override
+    public void close() {
+    }
+  }
+
+  @Test
+  void aWriteNeedingANewBitDoesNotWaitButItsDataWaitsForTheBit() throws Exception {
+    Map<String, MemoryVolume> disks = new ConcurrentHashMap<>();
+    disks.put("p", new MemoryVolume("p", SIZE));
+    disks.put("s", new MemoryVolume("s", SIZE));
+    VolumeProvider memory = new VolumeProvider() {
+      @Override
+      public String type() {
+        return "mem";
+      }
+
+      @Override
+      public Volume open(VolumeSpec spec, ProviderContext context) {
+        return disks.get(spec.name());
+      }
+    };
+    GatedStorage meta = new GatedStorage();
+    try (DefaultPairController pk = DefaultPairController.withStorage(PairKit.builder()
+            .trackSize(TS).trackCache(TrackCacheConfig.defaults().withCapacity(64 * TS))
+            .config(), VolumeProviders.of(memory), Engine.InstantHook.NONE, meta)) {
+      HostVolume p = pk.openVolume(VolumeSpec.builder("p", "mem").build());
+      HostVolume s = pk.openVolume(VolumeSpec.builder("s", "mem").build());
+      VolumePair pair = pk.createVolumePair("vp", p, s);
+      pair.initialCopy().await(WAIT);
+      pair.split().await(WAIT);
+      pk.flush();
+
+      meta.gate = new CountDownLatch(1); // metadata syncs hang from now on
+      try {
+        writeWithoutWaitingForTheSync(pk, p, disks.get("p"), meta);
+      } finally {
+        meta.gate.countDown();
+      }
+    }
+  }
+
+  private static void writeWithoutWaitingForTheSync(DefaultPairController pk, HostVolume p,
+      MemoryVolume disk, GatedStorage meta) throws Exception {
+    {
+      byte[] data = random(5, TS);
+      // Track 7 is split and unchanged: the write sets its changed bit, yet completes without
+      // waiting for the sync.
+      CompletableFuture.runAsync(() -> p.write(7L * TS, data)).get(10, TimeUnit.SECONDS);
+      CompletableFuture<Void> flush = CompletableFuture.runAsync(pk::flush);
+      // Bounded look (not a synchronisation): the flush cannot destage track 7 yet.
+      assertThrows(TimeoutException.class, () -> flush.get(300, TimeUnit.MILLISECONDS));
+      ByteBuffer onDisk = ByteBuffer.allocate(TS);
+      disk.read(7L * TS, onDisk);
+      assertFalse(java.util.Arrays.equals(data, onDisk.array()),
+          "the data reached the backend before its bit was durable");
+      meta.gate.countDown();
+      flush.get(10, TimeUnit.SECONDS);
+      onDisk.clear();
+      disk.read(7L * TS, onDisk);
+      assertArrayEquals(data, onDisk.array());
+    }
+  }
+}
