@@ -217,6 +217,77 @@ final class CopyComparison {
     return seconds;
   }
 
+  /**
+   * The investigation behind scenario 7's O_DIRECT rows: PairKit {@code direct=true} with 1 to 16
+   * runs in flight (the file volumes' {@code concurrency} property; copyThreads 16 so it is never
+   * the limit), with {@code copyThreads=1}, and with 4 MiB tracks (so 4 MiB runs: a run is the
+   * preferred I/O size, 1 MiB, or one track if larger), against dd O_DIRECT, interleaved.
+   */
+  void copyTuning() throws Exception {
+    Path src = dir.resolve("src.img");
+    Path dst = dir.resolve("dst.img");
+    Scenarios.makeRandomImage(src, size);
+    long srcCrc = crc(src, 0, size);
+    List<Case> cases = new ArrayList<>();
+    for (int c : new int[] {1, 2, 8, 16}) {
+      cases.add(new Case("PairKit direct=true", "concurrency=" + c + ", copyThreads=16",
+          (s, d) -> pairKit(s, d, true, c, 16, 64 << 10)));
+    }
+    cases.add(new Case("PairKit direct=true", "concurrency=8, copyThreads=1",
+        (s, d) -> pairKit(s, d, true, 8, 1, 64 << 10)));
+    for (int c : new int[] {2, 8}) {
+      cases.add(new Case("PairKit direct=true", "trackSize=4 MiB (4 MiB runs), concurrency=" + c,
+          (s, d) -> pairKit(s, d, true, c, 16, 4 << 20)));
+    }
+    cases.add(new Case("dd bs=1M", "iflag=direct oflag=direct", (s, d) -> dd(s, d, true)));
+    Map<Case, List<Double>> rates = new LinkedHashMap<>();
+    for (int r = 0; r < repeats; r++) {
+      for (int i = 0; i < cases.size(); i++) {
+        Case c = cases.get((i + r) % cases.size());
+        Files.deleteIfExists(dst);
+        double seconds = c.body().run(src, dst);
+        verifyDense(c, dst, srcCrc);
+        rates.computeIfAbsent(c, k -> new ArrayList<>()).add(size / seconds / 1e6);
+      }
+    }
+    Files.deleteIfExists(dst);
+    double dd = Stats.median(rates.get(cases.get(cases.size() - 1)));
+    System.out.println("## 7b. O_DIRECT copy: runs in flight");
+    System.out.println();
+    System.out.println("| tool | setting | MB/s (median of " + repeats + ") | min - max | vs dd |");
+    System.out.println("|---|---|---|---|---|");
+    for (Case c : cases) {
+      List<Double> v = rates.get(c);
+      double m = Stats.median(v);
+      System.out.printf("| %s | %s | %s | %s - %s | %sx |%n", c.tool(), c.mode(),
+          Scenarios.fmt(m), Scenarios.fmt(v.stream().mapToDouble(x -> x).min().orElse(0)),
+          Scenarios.fmt(v.stream().mapToDouble(x -> x).max().orElse(0)),
+          Scenarios.fmt(m / dd));
+    }
+    System.out.println();
+  }
+
+  private double pairKit(Path src, Path dst, boolean direct, int concurrency, int threads,
+      int trackSize) throws Exception {
+    try (PairController pk = PairKit.builder().copyThreads(threads).trackSize(trackSize)
+        .build()) {
+      HostVolume p = pk.openVolume(io.pairkit.api.spi.VolumeSpec.builder("p", "file")
+          .property("path", src.toString()).property("mode", "open")
+          .property("direct", String.valueOf(direct))
+          .property("concurrency", String.valueOf(concurrency)).build());
+      HostVolume s = pk.openVolume(io.pairkit.api.spi.VolumeSpec.builder("s", "file")
+          .property("path", dst.toString()).property("mode", "create").property("size", size)
+          .property("direct", String.valueOf(direct))
+          .property("concurrency", String.valueOf(concurrency)).build());
+      settle();
+      long t0 = System.nanoTime();
+      VolumePair pair = pk.createVolumePair("copy", p, s);
+      pair.initialCopy().await(WAIT);
+      s.flush();
+      return (System.nanoTime() - t0) / 1e9;
+    }
+  }
+
   // ------------------------------------------------------------------ 8. sparse copy
 
   void sparseCopy() throws Exception {

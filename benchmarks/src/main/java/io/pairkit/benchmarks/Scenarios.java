@@ -59,6 +59,7 @@ public final class Scenarios {
     long size = 1L << 30;
     Path dir = Path.of(System.getProperty("java.io.tmpdir"), "pairkit-bench");
     int seconds = 3;
+    int repeats = REPEATS;
     for (String a : args) {
       if (a.startsWith("--size=")) {
         size = VolumeSpec.builder("x", "x").property("s", a.substring(7)).build()
@@ -67,6 +68,8 @@ public final class Scenarios {
         dir = Path.of(a.substring(6));
       } else if (a.startsWith("--seconds=")) {
         seconds = Integer.parseInt(a.substring(10));
+      } else if (a.startsWith("--repeats=")) {
+        repeats = Integer.parseInt(a.substring(10)); // copy-vs-qemu and sparse-copy only
       } else {
         which.add(a);
       }
@@ -77,13 +80,14 @@ public final class Scenarios {
     }
     Files.createDirectories(dir);
     Scenarios s = new Scenarios(size, dir, seconds);
+    int rounds = repeats;
     System.out.printf("PairKit scenarios %s: %d cores, %s %s, volume %d MiB, track %d KiB, dir %s%n%n",
         Instant.now(), Runtime.getRuntime().availableProcessors(),
         System.getProperty("java.vm.name"), System.getProperty("java.version"), size >> 20,
         TRACK >> 10, dir);
     try {
       for (String name : List.of("copy", "proportional", "hostwrite", "bitmap", "pacing",
-          "cache", "copy-vs-qemu", "sparse-copy")) {
+          "cache", "copy-vs-qemu", "copy-tuning", "sparse-copy")) {
         if (which.contains(name)) {
           switch (name) {
             case "copy" -> s.initialCopy();
@@ -92,8 +96,9 @@ public final class Scenarios {
             case "bitmap" -> bitmapMemory();
             case "pacing" -> s.copyPacing();
             case "cache" -> s.trackCache();
-            case "copy-vs-qemu" -> new CopyComparison(size, dir, REPEATS).copyVsQemu();
-            case "sparse-copy" -> new CopyComparison(size, dir, REPEATS).sparseCopy();
+            case "copy-vs-qemu" -> new CopyComparison(size, dir, rounds).copyVsQemu();
+            case "copy-tuning" -> new CopyComparison(size, dir, rounds).copyTuning();
+            case "sparse-copy" -> new CopyComparison(size, dir, rounds).sparseCopy();
             default -> throw new IllegalArgumentException(name);
           }
         }
