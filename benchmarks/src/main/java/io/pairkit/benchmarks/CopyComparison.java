@@ -145,8 +145,8 @@ final class CopyComparison {
   }
 
   private static void target(String what, double ratio, double goal) {
-    System.out.printf("- %s: %sx (target >= %sx): %s%n", what, Scenarios.fmt(ratio),
-        Scenarios.fmt(goal), ratio >= goal ? "met" : "MISSED");
+    System.out.printf(java.util.Locale.ROOT, "- %s: %.3fx (target >= %.2fx): %s%n", what, ratio,
+        goal, ratio >= goal ? "met" : "MISSED");
   }
 
   /** Size, every byte (CRC32C) and allocation of a dense copy; throws if anything is off. */
@@ -307,12 +307,14 @@ final class CopyComparison {
     System.out.println("Source allocated: " + (sparseAllocated >> 20) + " MiB (du).");
     System.out.println();
     System.out.println("| mode | dense " + (size >> 20) + " MiB (s) | sparse 1 TiB (s) | sparse / "
-        + "dense | sparse effective (MB/s of data) | secondary allocated (MiB) | tracks copied "
-        + "/ of |");
-    System.out.println("|---|---|---|---|---|---|---|");
+        + "dense | sparse effective (MB/s of data) | JVM CPU s, dense / sparse | secondary "
+        + "allocated (MiB) | tracks copied / of |");
+    System.out.println("|---|---|---|---|---|---|---|---|");
     for (boolean direct : new boolean[] {false, true}) {
       List<Double> denseTimes = new ArrayList<>();
       List<Double> sparseTimes = new ArrayList<>();
+      List<Double> denseCpu = new ArrayList<>();
+      List<Double> sparseCpu = new ArrayList<>();
       long allocated = 0;
       CopyProgress last = null;
       for (int r = 0; r < repeats; r++) {
@@ -321,20 +323,25 @@ final class CopyComparison {
           Files.deleteIfExists(dst);
           if (doSparse) {
             CopyProgress[] done = new CopyProgress[1];
+            double cpu0 = cpuSeconds();
             sparseTimes.add(pairKitTimed(sparse, dst, direct, SPARSE_SIZE, done));
+            sparseCpu.add(cpuSeconds() - cpu0);
             last = done[0];
             allocated = Math.max(allocated, allocatedBytes(dst));
             verifySparse(dst, pieces, stride, pieceCrc, data);
           } else {
+            double cpu0 = cpuSeconds();
             denseTimes.add(pairKitTimed(dense, dst, direct, size, new CopyProgress[1]));
+            denseCpu.add(cpuSeconds() - cpu0);
           }
         }
       }
       double d = Stats.median(denseTimes);
       double s = Stats.median(sparseTimes);
-      System.out.printf("| direct=%s | %s | %s | %sx | %s | %d | %d / %d |%n", direct,
+      System.out.printf("| direct=%s | %s | %s | %sx | %s | %s / %s | %d | %d / %d |%n", direct,
           Scenarios.fmt(d), Scenarios.fmt(s), Scenarios.fmt(s / d),
-          Scenarios.fmt(data / s / 1e6), allocated >> 20, last.tracksCopied(),
+          Scenarios.fmt(data / s / 1e6), Scenarios.fmt(Stats.median(denseCpu)),
+          Scenarios.fmt(Stats.median(sparseCpu)), allocated >> 20, last.tracksCopied(),
           last.tracksToCopy());
     }
     System.out.println();
@@ -423,6 +430,12 @@ final class CopyComparison {
   }
 
   // ------------------------------------------------------------------ helpers
+
+  /** CPU seconds this JVM used so far (all threads; includes setup outside the timed part). */
+  private static double cpuSeconds() {
+    return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+        .getOperatingSystemMXBean()).getProcessCpuTime() / 1e9;
+  }
 
   /** {@code sync}, then drop the page cache (if permitted; says once if not). */
   private static void settle() throws Exception {
