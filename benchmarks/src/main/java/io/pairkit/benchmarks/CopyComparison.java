@@ -219,9 +219,10 @@ final class CopyComparison {
 
   /**
    * The investigation behind scenario 7's O_DIRECT rows: PairKit {@code direct=true} with 1 to 16
-   * runs in flight (the file volumes' {@code concurrency} property; copyThreads 16 so it is never
+   * runs in flight (the file volumes' {@code concurrency} property; copyThreads 64 so it is never
    * the limit), with {@code copyThreads=1}, and with 4 MiB tracks (so 4 MiB runs: a run is the
-   * preferred I/O size, 1 MiB, or one track if larger), against dd O_DIRECT, interleaved.
+   * preferred I/O size, 1 MiB, or one track if larger), against QEMU {@code cache.direct=on} (if
+   * installed) and dd O_DIRECT, interleaved.
    */
   void copyTuning() throws Exception {
     Path src = dir.resolve("src.img");
@@ -229,15 +230,20 @@ final class CopyComparison {
     Scenarios.makeRandomImage(src, size);
     long srcCrc = crc(src, 0, size);
     List<Case> cases = new ArrayList<>();
-    for (int c : new int[] {1, 2, 8, 16}) {
-      cases.add(new Case("PairKit direct=true", "concurrency=" + c + ", copyThreads=16",
-          (s, d) -> pairKit(s, d, true, c, 16, 64 << 10)));
+    for (int c : new int[] {1, 8, 32, 64}) {
+      cases.add(new Case("PairKit direct=true", "concurrency=" + c + ", copyThreads=64",
+          (s, d) -> pairKit(s, d, true, c, 64, 64 << 10)));
     }
     cases.add(new Case("PairKit direct=true", "concurrency=8, copyThreads=1",
         (s, d) -> pairKit(s, d, true, 8, 1, 64 << 10)));
-    for (int c : new int[] {2, 8}) {
+    for (int c : new int[] {8}) {
       cases.add(new Case("PairKit direct=true", "trackSize=4 MiB (4 MiB runs), concurrency=" + c,
           (s, d) -> pairKit(s, d, true, c, 16, 4 << 20)));
+    }
+    Optional<Path> qemu = QemuStorageDaemon.find();
+    if (qemu.isPresent()) {
+      cases.add(new Case("QEMU blockdev-backup", "cache.direct=on",
+          (s, d) -> qemuBackup(qemu.get(), s, d, true)));
     }
     cases.add(new Case("dd bs=1M", "iflag=direct oflag=direct", (s, d) -> dd(s, d, true)));
     Map<Case, List<Double>> rates = new LinkedHashMap<>();
