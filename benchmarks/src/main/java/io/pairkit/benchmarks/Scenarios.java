@@ -36,7 +36,8 @@ import org.roaringbitmap.longlong.Roaring64Bitmap;
  * mvn -q -Pbench -DskipTests -pl benchmarks -am package exec:exec \
  *     -Dbench.args="all --size=1g --dir=/var/tmp/pk --seconds=3"
  * </pre>
- * Scenarios: {@code copy proportional hostwrite bitmap pacing cache}, or {@code all}.
+ * Scenarios: {@code copy proportional hostwrite bitmap pacing cache copy-vs-qemu sparse-copy},
+ * or {@code all}.
  */
 public final class Scenarios {
   private static final int TRACK = 64 * 1024;
@@ -58,6 +59,7 @@ public final class Scenarios {
     long size = 1L << 30;
     Path dir = Path.of(System.getProperty("java.io.tmpdir"), "pairkit-bench");
     int seconds = 3;
+    int repeats = REPEATS;
     for (String a : args) {
       if (a.startsWith("--size=")) {
         size = VolumeSpec.builder("x", "x").property("s", a.substring(7)).build()
@@ -66,22 +68,26 @@ public final class Scenarios {
         dir = Path.of(a.substring(6));
       } else if (a.startsWith("--seconds=")) {
         seconds = Integer.parseInt(a.substring(10));
+      } else if (a.startsWith("--repeats=")) {
+        repeats = Integer.parseInt(a.substring(10)); // copy-vs-qemu and sparse-copy only
       } else {
         which.add(a);
       }
     }
     if (which.isEmpty() || which.contains("all")) {
-      which = Set.of("copy", "proportional", "hostwrite", "bitmap", "pacing", "cache");
+      which = Set.of("copy", "proportional", "hostwrite", "bitmap", "pacing", "cache",
+          "copy-vs-qemu", "sparse-copy");
     }
     Files.createDirectories(dir);
     Scenarios s = new Scenarios(size, dir, seconds);
+    int rounds = repeats;
     System.out.printf("PairKit scenarios %s: %d cores, %s %s, volume %d MiB, track %d KiB, dir %s%n%n",
         Instant.now(), Runtime.getRuntime().availableProcessors(),
         System.getProperty("java.vm.name"), System.getProperty("java.version"), size >> 20,
         TRACK >> 10, dir);
     try {
       for (String name : List.of("copy", "proportional", "hostwrite", "bitmap", "pacing",
-          "cache")) {
+          "cache", "copy-vs-qemu", "copy-tuning", "sparse-copy")) {
         if (which.contains(name)) {
           switch (name) {
             case "copy" -> s.initialCopy();
@@ -90,12 +96,16 @@ public final class Scenarios {
             case "bitmap" -> bitmapMemory();
             case "pacing" -> s.copyPacing();
             case "cache" -> s.trackCache();
+            case "copy-vs-qemu" -> new CopyComparison(size, dir, rounds).copyVsQemu();
+            case "copy-tuning" -> new CopyComparison(size, dir, rounds).copyTuning();
+            case "sparse-copy" -> new CopyComparison(size, dir, rounds).sparseCopy();
             default -> throw new IllegalArgumentException(name);
           }
         }
       }
     } finally {
-      for (String f : List.of("src.img", "dst.img", "s.img", "pace.img")) {
+      for (String f : List.of("src.img", "dst.img", "s.img", "pace.img", "sparse.img",
+          "qmp.sock")) {
         Files.deleteIfExists(dir.resolve(f));
       }
     }
@@ -560,6 +570,11 @@ public final class Scenarios {
   }
 
   private static VolumeSpec spec(String name, Path path, String mode, boolean direct, long bytes) {
+    return fileSpec(name, path, mode, direct, bytes);
+  }
+
+  /** A file volume spec: {@code mode} open or create (then sparse, of {@code bytes}). */
+  static VolumeSpec fileSpec(String name, Path path, String mode, boolean direct, long bytes) {
     VolumeSpec.Builder b = VolumeSpec.builder(name, "file").property("path", path.toString())
         .property("mode", mode).property("direct",
             String.valueOf(direct));
@@ -570,7 +585,7 @@ public final class Scenarios {
   }
 
   /** A source image of random data (made once per run, reused if the size matches). */
-  private static void makeRandomImage(Path path, long size) throws IOException {
+  static void makeRandomImage(Path path, long size) throws IOException {
     if (Files.exists(path) && Files.size(path) == size) {
       return;
     }
@@ -604,11 +619,11 @@ public final class Scenarios {
   private static boolean dropWarned;
 
   /** Drops the OS page cache (root on Linux); says once if it cannot. */
-  private static void sync() throws Exception {
+  static void sync() throws Exception {
     new ProcessBuilder("sync").inheritIO().start().waitFor();
   }
 
-  private static void dropPageCache() throws Exception {
+  static void dropPageCache() throws Exception {
     Path knob = Path.of("/proc/sys/vm/drop_caches");
     try {
       Files.writeString(knob, "3");
@@ -624,7 +639,7 @@ public final class Scenarios {
     return bytes / seconds / 1e6;
   }
 
-  private static String fmt(double v) {
+  static String fmt(double v) {
     return v >= 100 ? String.format(Locale.ROOT, "%.0f", v)
         : v >= 10 ? String.format(Locale.ROOT, "%.1f", v) : String.format(Locale.ROOT, "%.2f", v);
   }
