@@ -204,6 +204,15 @@ public final class TrackBitmaps {
    * mirrored ones if {@code mirrorOnly}.
    */
   public synchronized long[] pendingRuns(long first, long end, boolean mirrorOnly) {
+    long want = end - first;
+    long m = count(mirrorPending, first, end);
+    long f = mirrorOnly ? 0 : count(frozenPending, first, end);
+    if (m == want || f == want) {
+      return new long[] {first, end}; // the common case of a whole run: no per-track lookups
+    }
+    if (m == 0 && f == 0) {
+      return new long[0];
+    }
     long[] out = new long[8];
     int n = 0;
     long runStart = -1;
@@ -222,6 +231,11 @@ public final class TrackBitmaps {
       n += 2;
     }
     return java.util.Arrays.copyOf(out, n);
+  }
+
+  /** Bits of {@code bitmap} in {@code [a, b)}, by rank: no per-bit work. */
+  public static long count(Roaring64Bitmap bitmap, long a, long b) {
+    return bitmap.rankLong(b - 1) - (a == 0 ? 0 : bitmap.rankLong(a - 1));
   }
 
   private static long[] put(long[] out, int n, long a, long b) {

@@ -6,6 +6,7 @@ import io.pairkit.api.ExtentSet;
 import io.pairkit.api.RequestKind;
 import io.pairkit.api.error.PairKitException;
 import io.pairkit.api.error.VolumeIOException;
+import io.pairkit.core.engine.bitmap.TrackBitmaps;
 import java.time.Duration;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -19,7 +20,7 @@ import org.roaringbitmap.longlong.Roaring64Bitmap;
  * A request's background copy: drains the tracks that were pending in its region at the request
  * instant, in ascending runs of consecutive tracks (one I/O each, up to the volumes' preferred
  * size), keeping up to the volumes' concurrency of runs in flight on the {@link CopyScheduler}. On
- * a thin primary a run over a hole grows to the whole hole (up to 4 GiB), so a sparse volume
+ * a thin primary a run over a hole grows to the whole hole (up to 64 GiB), so a sparse volume
  * copies in the time of its data. A track already copied by someone else (copy-on-write, another
  * request) counts as done without a copy. Tracks that become pending after the instant are not its
  * business: the mirror, or a later request, copies them.
@@ -27,8 +28,8 @@ import org.roaringbitmap.longlong.Roaring64Bitmap;
  * <p>Threading: thread-safe.
  */
 public final class CopyJob implements CopyRequest, CopyScheduler.Source {
-  private static final long MAX_HOLE_BYTES = 4L << 30;
-  private static final int MAX_HOLE_TRACKS = 1 << 16;
+  private static final long MAX_HOLE_BYTES = 64L << 30;
+  private static final int MAX_HOLE_TRACKS = 1 << 20;
 
   /** Told when a job ends, once, before its future completes. */
   @FunctionalInterface
@@ -48,6 +49,7 @@ public final class CopyJob implements CopyRequest, CopyScheduler.Source {
 
   // Guarded by this.
   private final PeekableLongIterator remaining;
+  private final Roaring64Bitmap toCopy;
   private int inFlight;
   private boolean finished;
   private long done;
@@ -71,6 +73,7 @@ public final class CopyJob implements CopyRequest, CopyScheduler.Source {
     this.owner = owner;
     this.tracksToCopy = toCopy.getLongCardinality();
     this.remaining = toCopy.getLongIterator();
+    this.toCopy = toCopy;
   }
 
   /** Hands the job to {@code scheduler}; a job with nothing to copy completes at once. */
@@ -111,6 +114,16 @@ public final class CopyJob implements CopyRequest, CopyScheduler.Source {
       return end;
     }
     synchronized (this) {
+      if (!remaining.hasNext() || remaining.peekNext() != end) {
+        return end; // another run took the tracks after this one
+      }
+      long candidate = holeEnd >= copier.geometry.volumeSize() ? copier.geometry.trackCount()
+          : holeEnd / copier.geometry.trackSize();
+      candidate = Math.min(candidate, first + MAX_HOLE_TRACKS);
+      if (candidate > end && TrackBitmaps.count(toCopy, end, candidate) == candidate - end) {
+        remaining.advanceIfNeeded(candidate); // skip the whole hole at once, not track by track
+        return candidate;
+      }
       while (end - first < MAX_HOLE_TRACKS && remaining.hasNext()
           && remaining.peekNext() == end && copier.geometry.stop(end) <= holeEnd) {
         remaining.next();
