@@ -24,6 +24,11 @@ final class PairJournal implements BitmapJournal {
   }
 
   @Override
+  public boolean recordedPending(long t) {
+    return store.recordedPending(pairId, t);
+  }
+
+  @Override
   public boolean durable() {
     return true;
   }

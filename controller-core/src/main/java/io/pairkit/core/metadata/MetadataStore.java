@@ -117,9 +117,11 @@ public final class MetadataStore implements AutoCloseable {
     // Start a fresh generation from what was recovered, so the next crash replays from here.
     MetadataStore store = new MetadataStore(storage, state, gen, report);
     store.writeCheckpoint(gen, state.checkpointRecords(false));
-    for (long g = newest; g < gen; g++) {
-      storage.delete(journalFile(g));
-      storage.delete(checkpointFile(g));
+    for (String f : storage.list()) { // older generations, including any a crash left behind
+      if ((f.startsWith("checkpoint-") || f.startsWith("journal-")) && f.endsWith(".pkm")
+          && parseGeneration(f) < gen) {
+        storage.delete(f);
+      }
     }
     return store;
   }
@@ -290,6 +292,12 @@ public final class MetadataStore implements AutoCloseable {
     }
     return append(DurableState.MARK_CHANGED, encode(out ->
         out.str(pair).bitmap(Roaring64Bitmap.bitmapOf(t))));
+  }
+
+  /** Whether the metadata holds track {@code t} of {@code pair} pending. */
+  public synchronized boolean recordedPending(String pair, long t) {
+    DurablePair p = state.pairs.get(pair);
+    return p != null && p.pending.contains(t);
   }
 
   /** A request's instant: its transition ({@code FREEZE}, {@code UPDATE}, ...) and its region. */

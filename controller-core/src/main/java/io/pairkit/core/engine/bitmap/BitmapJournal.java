@@ -26,6 +26,11 @@ public interface BitmapJournal {
     }
 
     @Override
+    public boolean recordedPending(long t) {
+      return false;
+    }
+
+    @Override
     public void awaitDurable(long ticket) {
     }
   };
@@ -35,6 +40,13 @@ public interface BitmapJournal {
 
   /** Frozen track {@code t} was written on either side and holds its point-in-time copy. */
   long changed(long t);
+
+  /**
+   * Whether the metadata still records track {@code t} pending: its copy on the secondary may not
+   * be durable yet (its clear is lazy), so before the primary overwrites a frozen track, that copy
+   * must be made durable (rule 3 holds for a job's copy as for a copy-on-write).
+   */
+  boolean recordedPending(long t);
 
   /**
    * Whether bits are made durable at all; if so, copies that a bit's change relies on (a

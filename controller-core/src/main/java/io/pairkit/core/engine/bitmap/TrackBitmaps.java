@@ -73,7 +73,12 @@ public final class TrackBitmaps {
     /** Frozen, already copied: now changed. */
     CHANGED,
     /** Frozen and not yet copied: nothing marked; copy it first, then {@link #copiedThenWritten}. */
-    COPY_FIRST
+    COPY_FIRST,
+    /**
+     * Frozen and copied, but the metadata still records the copy pending (its clear is lazy):
+     * nothing marked; make the secondary durable, then {@link #copiedThenWritten}.
+     */
+    SECONDARY_DURABLE_FIRST
   }
 
   // ------------------------------------------------------------------ transitions
@@ -95,6 +100,9 @@ public final class TrackBitmaps {
     if (frozen.contains(t)) {
       if (frozenPending.contains(t)) {
         return WriteMark.COPY_FIRST;
+      }
+      if (!changed.contains(t) && journal.recordedPending(t)) {
+        return WriteMark.SECONDARY_DURABLE_FIRST;
       }
       changed.addLong(t);
       tickets.add(journal.changed(t));

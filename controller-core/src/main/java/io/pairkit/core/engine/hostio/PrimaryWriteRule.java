@@ -51,6 +51,10 @@ public final class PrimaryWriteRule {
           }
           bitmaps.copiedThenWritten(t, tickets);
         }
+        case SECONDARY_DURABLE_FIRST -> {
+          copier.secondary().flush(); // rule 3: the job's point-in-time copy is durable first
+          bitmaps.copiedThenWritten(t, tickets);
+        }
         default -> {
           // out of scope, already pending, or changed: nothing more to do
         }
