@@ -68,11 +68,19 @@ final class RequestAdmission {
     } finally {
       unlockBarriers();
     }
-    if (ticket > 0) {
-      pair.engine.store.awaitDurable(ticket); // rule 4: a request returns once it is recorded
+    RuntimeException unrecorded = null;
+    try {
+      if (ticket > 0) {
+        pair.engine.store.awaitDurable(ticket); // rule 4: a request returns once recorded
+      }
+    } catch (RuntimeException e) {
+      unrecorded = e; // it took effect in memory all the same: its copy must run
     }
     pair.publishState(); // before the job starts, so listeners see e.g. SPLITTING even for tiny jobs
     job.start(pair.engine.scheduler);
+    if (unrecorded != null) {
+      throw unrecorded;
+    }
     return job;
   }
 
