@@ -88,20 +88,27 @@ class KillTest {
     int kills = 0;
     int round = 0;
     int opsTotal = 0;
+    long childNanos = 0;
+    long verifyNanos = 0;
     while (kills < KILLS) {
       int children = rnd.nextInt(4) == 0 ? 2 : 1;
       for (int c = 0; c < children && kills < KILLS; c++) {
         boolean cache = cacheAvailable && rnd.nextBoolean();
-        int ops = 3 + rnd.nextInt(60);
+        int ops = 3 + rnd.nextInt(45);
+        long t0 = System.nanoTime();
         opsTotal += runAndKill(flags, rnd.nextLong(), cache, ops, kills);
+        childNanos += System.nanoTime() - t0;
         kills++;
       }
+      long t0 = System.nanoTime();
       verify(round++);
+      verifyNanos += System.nanoTime() - t0;
     }
     double seconds = (System.nanoTime() - started) / 1e9;
     System.out.printf("KillTest: %d kills, %d rounds, %d acknowledged operations, requests "
-        + "checked %s, %.1f s, seed %d, track cache %s, violations %d%n", kills, round, opsTotal,
-        requestsChecked, seconds, seed, cacheAvailable ? "in some children" : "off",
+        + "checked %s, %.1f s (children %.1f s, checks %.1f s), seed %d, track cache %s, "
+        + "violations %d%n", kills, round, opsTotal, requestsChecked, seconds, childNanos / 1e9,
+        verifyNanos / 1e9, seed, cacheAvailable ? "in some children" : "off",
         violations.size());
     assertTrue(violations.isEmpty(), "seed " + seed + ": " + violations);
     assertTrue(kills >= 20);
@@ -135,7 +142,9 @@ class KillTest {
     if (cache) {
       cmd.addAll(flags);
     }
-    cmd.addAll(List.of("-XX:TieredStopAtLevel=1", "-Xshare:auto", "-cp",
+    // A short-lived child: quick JIT, a small serial heap (two shared cores).
+    cmd.addAll(List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx96m",
+        "-XX:-UsePerfData", "-cp",
         System.getProperty("java.class.path"), KillChild.class.getName(), dir.toString(),
         Long.toString(seed), Boolean.toString(cache), Integer.toString(ops + 1000)));
     Path err = dir.resolve("child-" + n + ".err");
