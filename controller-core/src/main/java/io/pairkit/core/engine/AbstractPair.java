@@ -129,7 +129,10 @@ abstract class AbstractPair implements Pair {
   /**
    * One round of lazy clearing (ordering rule 2): tracks the metadata still holds pending but the
    * engine no longer does are cleared there, once the secondary was flushed, unless a host wrote
-   * them again meanwhile.
+   * them again meanwhile. The primary is flushed too: a copy may have read primary data that was
+   * still only in the write-back track cache, and if a crash lost it there, a cleared bit would
+   * leave the secondary holding data the primary no longer has, with nothing marking the
+   * difference (the kill test found this).
    */
   void clearDurableBits() {
     if (lifecycle.gone()) {
@@ -141,6 +144,7 @@ abstract class AbstractPair implements Pair {
     }
     if (!candidates.isEmpty()) {
       copier.secondary().flush();
+      copier.primary().flush();
     }
     synchronized (bitmaps) {
       engine.store.finishClearing(id, bitmaps.pendingSnapshot());

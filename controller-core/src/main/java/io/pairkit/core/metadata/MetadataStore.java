@@ -111,6 +111,14 @@ public final class MetadataStore implements AutoCloseable {
       replay(journal, gen, last, state, report);
       gen++;
     }
+    for (String f : files) {
+      boolean journal = f.startsWith("journal-") && f.endsWith(".pkm");
+      if (journal && parseGeneration(f) > gen) {
+        throw new IOException(f + " is newer than the newest checkpoint ("
+            + checkpointFile(newest) + ") and the journals that follow it, so a checkpoint or "
+            + "journal in between is missing (a stale or lost checkpoint)");
+      }
+    }
     if (gen > newest && report.records() > 0) {
       report.clean(false);
     }
@@ -120,6 +128,12 @@ public final class MetadataStore implements AutoCloseable {
     for (String f : storage.list()) { // older generations, including any a crash left behind
       if ((f.startsWith("checkpoint-") || f.startsWith("journal-")) && f.endsWith(".pkm")
           && parseGeneration(f) < gen) {
+        storage.delete(f);
+      }
+    }
+    for (String f : files) { // left by a crash in the middle of a checkpoint: superseded
+      if ((f.startsWith("journal-") || f.startsWith("checkpoint-")) && f.endsWith(".pkm")
+          && parseGeneration(f) < newest) {
         storage.delete(f);
       }
     }
@@ -175,6 +189,10 @@ public final class MetadataStore implements AutoCloseable {
 
   private static void checkHeader(String name, RecordCodec.Frame header, long gen)
       throws IOException {
+    if (header.type() != DurableState.HEADER) {
+      throw new IOException(name + " does not start with a header record (type "
+          + header.type() + " at byte 0)");
+    }
     RecordCodec.In in = new RecordCodec.In(header.payload());
     int version = in.i32();
     long g = in.i64();
@@ -195,6 +213,14 @@ public final class MetadataStore implements AutoCloseable {
       if (!last) {
         throw new IOException(name + " has " + scan.stoppedBecause() + ", and a later journal "
             + "follows it, so records are missing in the middle");
+      }
+      long next = RecordCodec.nextValidFrame(journal, scan.validBytes());
+      if (next >= 0) {
+        // A crash tears only the unsynced end; whole records after the damage mean that synced
+        // records were damaged, and leaving them out could lose a difference.
+        throw new IOException(name + " has " + scan.stoppedBecause() + ", but a whole record "
+            + "follows at byte " + next + ", so the journal is damaged in the middle, not torn "
+            + "at its end");
       }
       report.discarded(journal.length - scan.validBytes(), scan.stoppedBecause());
     }

@@ -83,6 +83,31 @@ final class RecordCodec {
     return new Scan(frames, file.length, null);
   }
 
+  /**
+   * The offset of the first whole record (a plausible length, a matching CRC and a known type)
+   * that starts after {@code from}, or -1 if there is none: whether a file that stopped at
+   * {@code from} is torn at its end or damaged in the middle.
+   */
+  static long nextValidFrame(byte[] file, long from) {
+    ByteBuffer b = ByteBuffer.wrap(file).order(ByteOrder.LITTLE_ENDIAN);
+    for (int at = (int) from + 1; at + HEADER_BYTES + 1 <= file.length; at++) {
+      int length = b.getInt(at);
+      if (length < 1 || length > file.length - at - HEADER_BYTES) {
+        continue;
+      }
+      int type = file[at + HEADER_BYTES] & 0xff;
+      if (type < DurableState.HEADER || type > DurableState.END) {
+        continue;
+      }
+      CRC32C check = new CRC32C();
+      check.update(file, at + HEADER_BYTES, length);
+      if ((int) check.getValue() == b.getInt(at + 4)) {
+        return at;
+      }
+    }
+    return -1;
+  }
+
   // ---------------------------------------------------------------- payload helpers
 
   /** Writes a payload with the helpers below. */
