@@ -59,6 +59,11 @@ final class DurableState {
   static final int DELETE = 9;
   static final int PAIR = 10;
   static final int END = 11;
+  /**
+   * Written at the start of each group commit's batch: the journal's first {@code n} bytes (every
+   * earlier batch) were synced. Damage before such a marker hit synced records.
+   */
+  static final int SYNCED = 12;
 
   /** Applies one journal record; a malformed one is an IOException naming what was wrong. */
   void apply(int type, byte[] payload) throws IOException {
@@ -117,6 +122,7 @@ final class DurableState {
         }
       }
       case DELETE -> pairs.remove(in.str());
+      case SYNCED -> in.i64(); // says what was synced; changes nothing
       default -> throw new IOException("an unknown record type " + type);
     }
   }

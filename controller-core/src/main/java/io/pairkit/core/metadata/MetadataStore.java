@@ -46,6 +46,8 @@ public final class MetadataStore implements AutoCloseable {
 
   // Guarded by syncLock.
   private long durable;
+  /** Bytes of the current journal file written and synced (a marker records it per batch). */
+  private long fileSynced;
 
   private MetadataStore(MetaStorage storage, DurableState state, long generation,
       ReportBuilder report) {
@@ -214,13 +216,13 @@ public final class MetadataStore implements AutoCloseable {
         throw new IOException(name + " has " + scan.stoppedBecause() + ", and a later journal "
             + "follows it, so records are missing in the middle");
       }
-      long next = RecordCodec.nextValidFrame(journal, scan.validBytes());
-      if (next >= 0) {
-        // A crash tears only the unsynced end; whole records after the damage mean that synced
-        // records were damaged, and leaving them out could lose a difference.
-        throw new IOException(name + " has " + scan.stoppedBecause() + ", but a whole record "
-            + "follows at byte " + next + ", so the journal is damaged in the middle, not torn "
-            + "at its end");
+      long synced = RecordCodec.syncedAfter(journal, scan.validBytes());
+      if (synced > scan.validBytes()) {
+        // A crash tears only what was not yet synced; a marker saying the damaged bytes had been
+        // synced means synced records were damaged, and leaving them out could lose a difference.
+        throw new IOException(name + " has " + scan.stoppedBecause() + ", but a later marker "
+            + "says its first " + synced + " bytes had been synced, so the journal is damaged "
+            + "in the middle, not torn at its end");
       }
       report.discarded(journal.length - scan.validBytes(), scan.stoppedBecause());
     }
@@ -454,9 +456,20 @@ public final class MetadataStore implements AutoCloseable {
     }
     try {
       if (bytes.length > 0) {
-        storage.append(journalFile(gen), bytes);
+        byte[] batch = bytes;
+        if (fileSynced > 0) {
+          byte[] marker = RecordCodec.frame(DurableState.SYNCED,
+              encode(out -> out.i64(fileSynced)));
+          batch = new byte[marker.length + bytes.length];
+          System.arraycopy(marker, 0, batch, 0, marker.length);
+          System.arraycopy(bytes, 0, batch, marker.length, bytes.length);
+        }
+        storage.append(journalFile(gen), batch);
+        storage.sync(journalFile(gen));
+        fileSynced += batch.length;
+      } else {
+        storage.sync(journalFile(gen));
       }
-      storage.sync(journalFile(gen));
     } catch (IOException e) {
       throw new MetadataException("the metadata journal in " + storage.describe()
           + " could not be written (" + e.getMessage() + "); writes that need it are refused "
@@ -514,6 +527,7 @@ public final class MetadataStore implements AutoCloseable {
         }
         storage.sync(journalFile(old));
         durable = upTo;
+        fileSynced = 0; // the next batch starts the new generation's journal
         writeCheckpoint(old + 1, records);
         storage.delete(journalFile(old));
         storage.delete(checkpointFile(old));

@@ -88,6 +88,27 @@ final class RecordCodec {
    * that starts after {@code from}, or -1 if there is none: whether a file that stopped at
    * {@code from} is torn at its end or damaged in the middle.
    */
+  /**
+   * The largest "synced up to" of the whole {@link DurableState#SYNCED} markers at or after byte
+   * {@code from}, found at any offset (after damage the record boundaries are unknown; a CRC32C
+   * match by chance is negligible); -1 if there is none.
+   */
+  static long syncedAfter(byte[] file, long from) {
+    ByteBuffer b = ByteBuffer.wrap(file).order(ByteOrder.LITTLE_ENDIAN);
+    long best = -1;
+    for (int at = (int) from; at + HEADER_BYTES + 1 + 8 <= file.length; at++) {
+      if (b.getInt(at) != 9 || (file[at + HEADER_BYTES] & 0xff) != DurableState.SYNCED) {
+        continue;
+      }
+      CRC32C check = new CRC32C();
+      check.update(file, at + HEADER_BYTES, 9);
+      if ((int) check.getValue() == b.getInt(at + 4)) {
+        best = Math.max(best, ByteBuffer.wrap(file, at + HEADER_BYTES + 1, 8).getLong());
+      }
+    }
+    return best;
+  }
+
   static long nextValidFrame(byte[] file, long from) {
     ByteBuffer b = ByteBuffer.wrap(file).order(ByteOrder.LITTLE_ENDIAN);
     for (int at = (int) from + 1; at + HEADER_BYTES + 1 <= file.length; at++) {
@@ -96,7 +117,7 @@ final class RecordCodec {
         continue;
       }
       int type = file[at + HEADER_BYTES] & 0xff;
-      if (type < DurableState.HEADER || type > DurableState.END) {
+      if (type < DurableState.HEADER || type > DurableState.SYNCED) {
         continue;
       }
       CRC32C check = new CRC32C();
