@@ -32,4 +32,9 @@ final class PairJournal implements BitmapJournal {
   public void awaitDurable(long ticket) {
     store.awaitDurable(ticket);
   }
+
+  @Override
+  public boolean pendingRecorded(long t) {
+    return store.pendingRecorded(pairId, t);
+  }
 }

@@ -292,6 +292,12 @@ public final class MetadataStore implements AutoCloseable {
         out.str(pair).bitmap(Roaring64Bitmap.bitmapOf(t))));
   }
 
+  /** Whether the metadata records track {@code t} of {@code pair} pending. */
+  public synchronized boolean pendingRecorded(String pair, long t) {
+    DurablePair p = state.pairs.get(pair);
+    return p != null && p.pending.contains(t);
+  }
+
   /** A request's instant: its transition ({@code FREEZE}, {@code UPDATE}, ...) and its region. */
   public long instant(String pair, long requestId, String kind, ExtentSet region,
       boolean drainsMirror, String transition, Roaring64Bitmap tracks) {

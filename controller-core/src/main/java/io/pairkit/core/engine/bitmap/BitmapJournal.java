@@ -28,6 +28,11 @@ public interface BitmapJournal {
     @Override
     public void awaitDurable(long ticket) {
     }
+
+    @Override
+    public boolean pendingRecorded(long t) {
+      return false;
+    }
   };
 
   /** Mirrored track {@code t} became pending (a host wrote the primary there). */
@@ -49,4 +54,12 @@ public interface BitmapJournal {
    * @throws io.pairkit.api.error.MetadataException if the journal cannot be written
    */
   void awaitDurable(long ticket);
+
+  /**
+   * Whether the journal still records track {@code t} pending: a copy put it on the secondary,
+   * but the clear is not recorded yet (lazy clearing). Marking such a frozen track changed records
+   * its pending bit cleared, so the copy must be durable on the secondary first (rule 2). Quick
+   * (no I/O); call under the track's lock.
+   */
+  boolean pendingRecorded(long t);
 }

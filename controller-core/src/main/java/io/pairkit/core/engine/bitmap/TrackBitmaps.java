@@ -177,6 +177,11 @@ public final class TrackBitmaps {
     return mirrorPending.contains(t) || frozenPending.contains(t);
   }
 
+  /** Frozen and holding its point-in-time copy on the secondary (not pending). */
+  public synchronized boolean isFrozenCopied(long t) {
+    return frozen.contains(t) && !frozenPending.contains(t);
+  }
+
   /** Frozen and not yet copied: reads of the secondary go to the primary. */
   public synchronized boolean isFrozenPending(long t) {
     return frozenPending.contains(t);

@@ -40,6 +40,7 @@ public final class PrimaryWriteRule {
    */
   public boolean beforeWrite(long first, long end, Tickets tickets) {
     boolean mirrored = false;
+    copier.makeFrozenCopiesDurable(first, end); // rule 2: a copy is durable before "changed"
     for (long t = first; t < end; t++) {
       switch (bitmaps.markPrimaryWritten(t, tickets)) {
         case MIRROR_PENDING -> mirrored = true;
