@@ -83,7 +83,18 @@ final class CrashLog {
       Map<String, Map<Long, List<Long>>> durableStamps) {
   }
 
+  /** A crash of a run that started on zeroed volumes and an empty metadata directory. */
   static Image crash(List<Op> ops, int k, Map<String, Long> volumeSizes, Random rnd) {
+    Map<String, byte[]> zeros = new LinkedHashMap<>();
+    volumeSizes.forEach((name, size) -> zeros.put(name, new byte[Math.toIntExact(size)]));
+    return crash(new Image(zeros, Map.of(), Map.of()), ops, k, rnd);
+  }
+
+  /**
+   * A crash of a run that started on {@code base} (the image of an earlier crash, all of it
+   * durable); the durable stamps are those of this run's writes.
+   */
+  static Image crash(Image base, List<Op> ops, int k, Random rnd) {
     Map<String, Integer> flushed = new HashMap<>();
     for (int i = 0; i < k; i++) {
       if (ops.get(i) instanceof FlushEnd f) {
@@ -92,11 +103,16 @@ final class CrashLog {
     }
     Map<String, byte[]> volumes = new LinkedHashMap<>();
     Map<String, Map<Long, List<Long>>> stamps = new HashMap<>();
-    volumeSizes.forEach((name, size) -> {
-      volumes.put(name, new byte[Math.toIntExact(size)]);
+    base.volumes().forEach((name, bytes) -> {
+      volumes.put(name, bytes.clone());
       stamps.put(name, new HashMap<>());
     });
     Map<String, ByteArrayOutputStream> durable = new LinkedHashMap<>();
+    base.files().forEach((file, bytes) -> {
+      ByteArrayOutputStream b = new ByteArrayOutputStream();
+      b.writeBytes(bytes);
+      durable.put(file, b);
+    });
     Map<String, List<byte[]>> unsynced = new HashMap<>();
     Map<String, List<Integer>> unsyncedAt = new HashMap<>();
     for (int i = 0; i < k; i++) {

@@ -21,7 +21,12 @@ final class RecordingStorage implements MetaStorage {
 
   /** A directory holding {@code image} (a crash image), logging nothing. */
   static RecordingStorage ofImage(Map<String, byte[]> image) {
-    RecordingStorage s = new RecordingStorage(null);
+    return ofImage(image, null);
+  }
+
+  /** A directory holding {@code image}, logging to {@code log} (null: nothing). */
+  static RecordingStorage ofImage(Map<String, byte[]> image, CrashLog log) {
+    RecordingStorage s = new RecordingStorage(log);
     image.forEach((f, b) -> {
       ByteArrayOutputStream o = new ByteArrayOutputStream();
       o.writeBytes(b);

@@ -24,6 +24,11 @@ final class RecordingVolume implements Volume {
 
   /** A volume holding {@code image}, logging nothing (a crash image). */
   static RecordingVolume ofImage(String name, byte[] image) {
+    return ofImage(name, image, null);
+  }
+
+  /** A volume holding {@code image}, logging to {@code log} (null: nothing). */
+  static RecordingVolume ofImage(String name, byte[] image, CrashLog log) {
     MemoryVolume m = new MemoryVolume(name, image.length);
     for (int b = 0; b < image.length; b += CrashLog.BLOCK) {
       int n = Math.min(CrashLog.BLOCK, image.length - b);
@@ -34,7 +39,7 @@ final class RecordingVolume implements Volume {
         }
       }
     }
-    return new RecordingVolume(m, null);
+    return new RecordingVolume(m, log);
   }
 
   @Override
