@@ -128,11 +128,10 @@ abstract class AbstractPair implements Pair {
 
   /**
    * One round of lazy clearing (ordering rule 2): tracks the metadata still holds pending but the
-   * engine no longer does are cleared there, once the secondary was flushed, unless a host wrote
-   * them again meanwhile. The primary is flushed too: a copy may have read primary data that was
-   * still only in the write-back track cache, and if a crash lost it there, a cleared bit would
-   * leave the secondary holding data the primary no longer has, with nothing marking the
-   * difference (the kill test found this).
+   * engine no longer does are cleared there, once both volumes were flushed, unless a host wrote
+   * them again meanwhile. The primary is flushed too: a copy may have read host data the primary
+   * had not made durable (in a disk cache or the track cache), and a crash that loses it there
+   * but keeps the copy would leave the secondary differing with no bit set.
    */
   void clearDurableBits() {
     if (lifecycle.gone()) {
@@ -143,8 +142,8 @@ abstract class AbstractPair implements Pair {
       candidates = engine.store.beginClearing(id, bitmaps.pendingSnapshot());
     }
     if (!candidates.isEmpty()) {
-      copier.secondary().flush();
-      copier.primary().flush();
+      copier.primary().flush(); // the copies' source is durable ...
+      copier.secondary().flush(); // ... and so are the copies
     }
     synchronized (bitmaps) {
       engine.store.finishClearing(id, bitmaps.pendingSnapshot());

@@ -24,11 +24,6 @@ final class PairJournal implements BitmapJournal {
   }
 
   @Override
-  public boolean recordedPending(long t) {
-    return store.recordedPending(pairId, t);
-  }
-
-  @Override
   public boolean durable() {
     return true;
   }
@@ -36,5 +31,10 @@ final class PairJournal implements BitmapJournal {
   @Override
   public void awaitDurable(long ticket) {
     store.awaitDurable(ticket);
+  }
+
+  @Override
+  public boolean pendingRecorded(long t) {
+    return store.pendingRecorded(pairId, t);
   }
 }

@@ -322,8 +322,8 @@ public final class MetadataStore implements AutoCloseable {
         out.str(pair).bitmap(Roaring64Bitmap.bitmapOf(t))));
   }
 
-  /** Whether the metadata holds track {@code t} of {@code pair} pending. */
-  public synchronized boolean recordedPending(String pair, long t) {
+  /** Whether the metadata records track {@code t} of {@code pair} pending. */
+  public synchronized boolean pendingRecorded(String pair, long t) {
     DurablePair p = state.pairs.get(pair);
     return p != null && p.pending.contains(t);
   }

@@ -26,12 +26,12 @@ public interface BitmapJournal {
     }
 
     @Override
-    public boolean recordedPending(long t) {
-      return false;
+    public void awaitDurable(long ticket) {
     }
 
     @Override
-    public void awaitDurable(long ticket) {
+    public boolean pendingRecorded(long t) {
+      return false;
     }
   };
 
@@ -40,13 +40,6 @@ public interface BitmapJournal {
 
   /** Frozen track {@code t} was written on either side and holds its point-in-time copy. */
   long changed(long t);
-
-  /**
-   * Whether the metadata still records track {@code t} pending: its copy on the secondary may not
-   * be durable yet (its clear is lazy), so before the primary overwrites a frozen track, that copy
-   * must be made durable (rule 3 holds for a job's copy as for a copy-on-write).
-   */
-  boolean recordedPending(long t);
 
   /**
    * Whether bits are made durable at all; if so, copies that a bit's change relies on (a
@@ -61,4 +54,12 @@ public interface BitmapJournal {
    * @throws io.pairkit.api.error.MetadataException if the journal cannot be written
    */
   void awaitDurable(long ticket);
+
+  /**
+   * Whether the journal still records track {@code t} pending: a copy put it on the secondary,
+   * but the clear is not recorded yet (lazy clearing). Marking such a frozen track changed records
+   * its pending bit cleared, so the copy must be durable on the secondary first (rule 2). Quick
+   * (no I/O); call under the track's lock.
+   */
+  boolean pendingRecorded(long t);
 }

@@ -73,12 +73,7 @@ public final class TrackBitmaps {
     /** Frozen, already copied: now changed. */
     CHANGED,
     /** Frozen and not yet copied: nothing marked; copy it first, then {@link #copiedThenWritten}. */
-    COPY_FIRST,
-    /**
-     * Frozen and copied, but the metadata still records the copy pending (its clear is lazy):
-     * nothing marked; make the secondary durable, then {@link #copiedThenWritten}.
-     */
-    SECONDARY_DURABLE_FIRST
+    COPY_FIRST
   }
 
   // ------------------------------------------------------------------ transitions
@@ -100,9 +95,6 @@ public final class TrackBitmaps {
     if (frozen.contains(t)) {
       if (frozenPending.contains(t)) {
         return WriteMark.COPY_FIRST;
-      }
-      if (!changed.contains(t) && journal.recordedPending(t)) {
-        return WriteMark.SECONDARY_DURABLE_FIRST;
       }
       changed.addLong(t);
       tickets.add(journal.changed(t));
@@ -183,6 +175,11 @@ public final class TrackBitmaps {
 
   public synchronized boolean isPending(long t) {
     return mirrorPending.contains(t) || frozenPending.contains(t);
+  }
+
+  /** Frozen and holding its point-in-time copy on the secondary (not pending). */
+  public synchronized boolean isFrozenCopied(long t) {
+    return frozen.contains(t) && !frozenPending.contains(t);
   }
 
   /** Frozen and not yet copied: reads of the secondary go to the primary. */

@@ -89,6 +89,25 @@ public final class PairCopier {
     return secondary;
   }
 
+  /**
+   * Rule 2 on the host I/O path: before a frozen track of {@code [first, end)} that a background
+   * copy put on the secondary is marked changed (which records its pending bit cleared, before the
+   * lazy clear would have flushed the copy), the secondary is flushed, so the point-in-time copy
+   * is durable before the record says so. At most one flush per call, and only while the journal
+   * still records a copied track pending. The caller holds the tracks' locks.
+   */
+  public void makeFrozenCopiesDurable(long first, long end) {
+    if (!bitmaps.journal().durable()) {
+      return;
+    }
+    for (long t = first; t < end; t++) {
+      if (bitmaps.isFrozenCopied(t) && bitmaps.journal().pendingRecorded(t)) {
+        secondary.flush();
+        return;
+      }
+    }
+  }
+
   public TrackGeometry geometry() {
     return geometry;
   }

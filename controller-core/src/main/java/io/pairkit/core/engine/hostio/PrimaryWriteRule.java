@@ -40,6 +40,7 @@ public final class PrimaryWriteRule {
    */
   public boolean beforeWrite(long first, long end, Tickets tickets) {
     boolean mirrored = false;
+    copier.makeFrozenCopiesDurable(first, end); // rule 2: a copy is durable before "changed"
     for (long t = first; t < end; t++) {
       switch (bitmaps.markPrimaryWritten(t, tickets)) {
         case MIRROR_PENDING -> mirrored = true;
@@ -49,10 +50,6 @@ public final class PrimaryWriteRule {
           if (journal.durable()) {
             copier.secondary().flush(); // rule 3: the point-in-time copy is durable first
           }
-          bitmaps.copiedThenWritten(t, tickets);
-        }
-        case SECONDARY_DURABLE_FIRST -> {
-          copier.secondary().flush(); // rule 3: the job's point-in-time copy is durable first
           bitmaps.copiedThenWritten(t, tickets);
         }
         default -> {

@@ -113,6 +113,7 @@ public final class SecondaryIo {
           throw refusal.apply(t);
         }
       }
+      copier.makeFrozenCopiesDurable(first, end); // rule 2: a copy is durable before "changed"
       Tickets before = new Tickets();
       long waitingFrom = -1;
       long waiting = 0;
