@@ -36,8 +36,10 @@ import org.roaringbitmap.longlong.Roaring64Bitmap;
  * mvn -q -Pbench -DskipTests -pl benchmarks -am package exec:exec \
  *     -Dbench.args="all --size=1g --dir=/var/tmp/pk --seconds=3"
  * </pre>
- * Scenarios: {@code copy proportional hostwrite bitmap pacing cache copy-vs-qemu sparse-copy},
- * or {@code all}.
+ * Scenarios: {@code copy proportional hostwrite bitmap pacing cache copy-vs-qemu copy-tuning
+ * sparse-copy durable} ({@code durable-writes} and {@code durable-recovery} are its two halves;
+ * {@code durable-steady} is a separate diagnosis),
+ * or {@code all} (all but copy-tuning and durable).
  */
 public final class Scenarios {
   private static final int TRACK = 64 * 1024;
@@ -69,7 +71,7 @@ public final class Scenarios {
       } else if (a.startsWith("--seconds=")) {
         seconds = Integer.parseInt(a.substring(10));
       } else if (a.startsWith("--repeats=")) {
-        repeats = Integer.parseInt(a.substring(10)); // copy-vs-qemu and sparse-copy only
+        repeats = Integer.parseInt(a.substring(10)); // copy-vs-qemu, sparse-copy, durable only
       } else {
         which.add(a);
       }
@@ -87,7 +89,7 @@ public final class Scenarios {
         TRACK >> 10, dir);
     try {
       for (String name : List.of("copy", "proportional", "hostwrite", "bitmap", "pacing",
-          "cache", "copy-vs-qemu", "copy-tuning", "sparse-copy")) {
+          "cache", "copy-vs-qemu", "copy-tuning", "sparse-copy", "durable", "durable-writes", "durable-recovery", "durable-steady")) {
         if (which.contains(name)) {
           switch (name) {
             case "copy" -> s.initialCopy();
@@ -99,15 +101,21 @@ public final class Scenarios {
             case "copy-vs-qemu" -> new CopyComparison(size, dir, rounds).copyVsQemu();
             case "copy-tuning" -> new CopyComparison(size, dir, rounds).copyTuning();
             case "sparse-copy" -> new CopyComparison(size, dir, rounds).sparseCopy();
+            case "durable" -> new DurableBench(size, dir, seconds, rounds).run();
+            case "durable-writes" -> new DurableBench(size, dir, seconds, rounds).hostWrites();
+            case "durable-recovery" -> new DurableBench(size, dir, seconds, rounds).recovery();
+            case "durable-steady" -> new DurableBench(size, dir, seconds, rounds).steady();
             default -> throw new IllegalArgumentException(name);
           }
         }
       }
     } finally {
       for (String f : List.of("src.img", "dst.img", "s.img", "pace.img", "sparse.img",
-          "qmp.sock")) {
+          "qmp.sock", "strace.log")) {
         Files.deleteIfExists(dir.resolve(f));
       }
+      DurableBench.deleteTree(dir.resolve("meta"));
+      DurableBench.deleteTree(dir.resolve("recovery"));
     }
   }
 
