@@ -339,7 +339,7 @@ abstract class AbstractPair implements Pair {
     }
     lifecycle.finished(job, failure);
     publishState();
-    mirror.kick();
+    mirror.wake();
     mirror.completeDrainWaitersIfIdle(lifecycle.suspendedBy());
   }
 

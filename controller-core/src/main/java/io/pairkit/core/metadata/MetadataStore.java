@@ -299,7 +299,7 @@ public final class MetadataStore implements AutoCloseable {
   public synchronized long markPending(String pair, long t) {
     DurablePair p = state.pairs.get(pair);
     Cleaning c = cleaning.get(pair);
-    if (c != null && c.candidates.contains(t)) {
+    if (c != null) {
       c.rewritten.addLong(t);
     }
     if (p == null || p.pending.contains(t)) {
@@ -374,42 +374,54 @@ public final class MetadataStore implements AutoCloseable {
 
   // ---------------------------------------------------------------- lazy clearing
 
-  /** A clearing round of one pair: its candidates, and those written again meanwhile. */
+  /**
+   * Lazy clearing of one pair, across rounds (md's write-intent bitmap clears a bit only after
+   * seconds of quiet): a track is cleared only if it was copied (not pending) at two rounds in a
+   * row and no host write made it pending in between, so a bit stays set at least one round
+   * ({@code lazyClearDelay}) after its track's last write, and a hot track costs no sync.
+   */
   private static final class Cleaning {
-    final Roaring64Bitmap candidates;
-    final Roaring64Bitmap rewritten = new Roaring64Bitmap();
-
-    Cleaning(Roaring64Bitmap candidates) {
-      this.candidates = candidates;
-    }
+    /** Candidates at the last round's start. */
+    Roaring64Bitmap previous = new Roaring64Bitmap();
+    /** Tracks made pending since the last round's start. */
+    Roaring64Bitmap rewritten = new Roaring64Bitmap();
+    /** What the running round may clear, or null between rounds. */
+    Roaring64Bitmap eligible;
   }
 
   /**
-   * First half of a lazy clear (call under the pair's bitmaps monitor): the tracks the metadata
-   * holds pending that the engine no longer does. Host writes to them are watched from now on.
+   * First half of a lazy clear round (call under the pair's bitmaps monitor): the tracks the
+   * metadata holds pending that the engine has not held pending for a whole round. Returns them;
+   * the caller flushes both volumes before {@link #finishClearing}.
    */
   public synchronized Roaring64Bitmap beginClearing(String pair, Roaring64Bitmap pendingNow) {
     DurablePair p = state.pairs.get(pair);
     if (p == null) {
       return new Roaring64Bitmap();
     }
+    Cleaning c = cleaning.computeIfAbsent(pair, k -> new Cleaning());
     Roaring64Bitmap candidates = Roaring64Bitmap.andNot(p.pending, pendingNow);
-    cleaning.put(pair, new Cleaning(candidates));
-    return candidates.clone();
+    Roaring64Bitmap eligible = Roaring64Bitmap.and(candidates, c.previous);
+    eligible.andNot(c.rewritten);
+    c.previous = candidates;
+    c.rewritten = new Roaring64Bitmap();
+    c.eligible = eligible;
+    return eligible.clone();
   }
 
   /**
-   * Second half (call under the pair's bitmaps monitor, after the secondary was flushed): clears
-   * the candidates that are still not pending and were not written since the first half.
+   * Second half (call under the pair's bitmaps monitor, after both volumes were flushed): clears
+   * the eligible tracks that are still not pending and were not written since the first half.
    * Returns how many tracks were cleared.
    */
   public synchronized long finishClearing(String pair, Roaring64Bitmap pendingNow) {
-    Cleaning c = cleaning.remove(pair);
-    if (c == null || !state.pairs.containsKey(pair)) {
+    Cleaning c = cleaning.get(pair);
+    if (c == null || c.eligible == null || !state.pairs.containsKey(pair)) {
       return 0;
     }
-    Roaring64Bitmap clear = Roaring64Bitmap.andNot(c.candidates, pendingNow);
+    Roaring64Bitmap clear = Roaring64Bitmap.andNot(c.eligible, pendingNow);
     clear.andNot(c.rewritten);
+    c.eligible = null;
     if (clear.isEmpty()) {
       return 0;
     }

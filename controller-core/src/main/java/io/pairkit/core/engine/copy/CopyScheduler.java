@@ -4,6 +4,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -33,6 +34,12 @@ public final class CopyScheduler {
   private final ArrayDeque<Source> requests = new ArrayDeque<>();
   private final ArrayDeque<Source> mirrors = new ArrayDeque<>();
   private final List<Thread> workers = new ArrayList<>();
+  /**
+   * Workers looking for work or waiting for it. Counted before a worker polls, so a host write
+   * that makes work after the poll looked sees the worker and wakes it (no lost wake-up), while a
+   * host write with every worker busy takes no lock at all.
+   */
+  private final AtomicInteger idle = new AtomicInteger();
   private boolean running = true;
 
   public CopyScheduler(int threads) {
@@ -56,24 +63,42 @@ public final class CopyScheduler {
     notifyAll();
   }
 
-  /** There may be new work (a run finished, a host write made the mirror busy): wake workers. */
-  public synchronized void signal() {
-    notifyAll();
+  /** The sources changed (a request ended, a pair may mirror again): wake every idle worker. */
+  public void signal() {
+    if (idle.get() > 0) {
+      synchronized (this) {
+        notifyAll();
+      }
+    }
+  }
+
+  /** A host write made a mirror busy: wake one idle worker, if any (no lock when none is idle). */
+  public void signalOne() {
+    if (idle.get() > 0) {
+      synchronized (this) {
+        notify();
+      }
+    }
   }
 
   private void work() {
     while (true) {
       Runnable run;
       synchronized (this) {
-        while ((run = nextSafely()) == null) {
-          if (!running) {
-            return;
+        idle.incrementAndGet();
+        try {
+          while ((run = nextSafely()) == null) {
+            if (!running) {
+              return;
+            }
+            try {
+              wait();
+            } catch (InterruptedException e) {
+              // Workers are never interrupted on purpose; keep serving until shutdown.
+            }
           }
-          try {
-            wait();
-          } catch (InterruptedException e) {
-            // Workers are never interrupted on purpose; keep serving until shutdown.
-          }
+        } finally {
+          idle.decrementAndGet();
         }
       }
       try {
@@ -81,7 +106,7 @@ public final class CopyScheduler {
       } catch (RuntimeException | Error e) {
         LOG.log(Level.SEVERE, "a background copy run failed unexpectedly", e);
       }
-      signal();
+      // No signal here: this worker looks for the next run itself.
     }
   }
 

@@ -46,8 +46,13 @@ public final class Mirror implements CopyScheduler.Source {
     scheduler.submitMirror(this);
   }
 
-  /** Host writes made tracks pending (or the pair may mirror again): wake a worker. */
+  /** Host writes made tracks pending: wake an idle worker (cheap when none is idle). */
   public void kick() {
+    scheduler.signalOne();
+  }
+
+  /** The pair may mirror again (a draining request ended, a resume): wake the workers. */
+  public void wake() {
     scheduler.signal();
   }
 
