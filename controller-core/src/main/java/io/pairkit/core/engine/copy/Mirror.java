@@ -56,9 +56,17 @@ public final class Mirror implements CopyScheduler.Source {
     scheduler.signal();
   }
 
+  /**
+   * Mirror runs in flight at most: the mirror is background work behind host writes, made of
+   * small scattered runs that gain little from depth, and every run in flight is a thread
+   * competing with the host for CPU (on a small machine, eight of them starved the host).
+   */
+  static final int MAX_IN_FLIGHT = 2;
+
   @Override
   public synchronized Runnable poll() {
-    if (ended || inFlight >= copier.concurrency() || !owner.mayMirror()) {
+    if (ended || inFlight >= Math.min(MAX_IN_FLIGHT, copier.concurrency())
+        || !owner.mayMirror()) {
       return null;
     }
     long[] run = copier.bitmaps.nextMirrorRun(cursor, copier.runTracks(), inFlightTracks);
