@@ -1,6 +1,5 @@
 package io.pairkit.core.engine.copy;
 
-import com.google.common.util.concurrent.RateLimiter;
 import java.util.concurrent.Semaphore;
 
 /**
@@ -12,7 +11,10 @@ import java.util.concurrent.Semaphore;
  * <p>Threading: thread-safe.
  */
 public final class Pacer {
-  private final RateLimiter rate;
+  /** Bytes per second, 0 for no cap. */
+  private final long bytesPerSecond;
+  /** When the next copy may start ({@code nanoTime}), for the rate; guarded by this. */
+  private long nextStartNanos = System.nanoTime();
   private final Semaphore tracksInFlight;
   private final int maxTracksInFlight;
   private final Object pauseLock = new Object();
@@ -23,7 +25,7 @@ public final class Pacer {
    * @param maxTracksInFlight tracks that may be in copy at once
    */
   public Pacer(long bytesPerSecond, int maxTracksInFlight) {
-    this.rate = bytesPerSecond > 0 ? RateLimiter.create(bytesPerSecond) : null;
+    this.bytesPerSecond = bytesPerSecond;
     this.maxTracksInFlight = maxTracksInFlight;
     this.tracksInFlight = new Semaphore(maxTracksInFlight);
   }
@@ -52,14 +54,25 @@ public final class Pacer {
     return permits;
   }
 
-  /** Takes {@code bytes} more from the rate budget (copies that moved more than they asked). */
+  /**
+   * Takes {@code bytes} from the rate budget, waiting until they fit. A strict schedule without
+   * bursts: each copy starts no earlier than the bytes before it allow at the configured rate, so
+   * the cap holds over any window (Guava's RateLimiter saves up to a second of idle time and
+   * spends it in a burst, which overshoots a cap).
+   */
   public void charge(long bytes) {
-    if (rate != null && bytes > 0) {
-      while (bytes > 0) {
-        int n = (int) Math.min(bytes, Integer.MAX_VALUE);
-        rate.acquire(n);
-        bytes -= n;
-      }
+    if (bytesPerSecond <= 0 || bytes <= 0) {
+      return;
+    }
+    long startAt;
+    synchronized (this) {
+      long now = System.nanoTime();
+      startAt = Math.max(now, nextStartNanos);
+      nextStartNanos = startAt + (long) (bytes * 1e9 / bytesPerSecond);
+    }
+    long wait;
+    while ((wait = startAt - System.nanoTime()) > 0) {
+      java.util.concurrent.locks.LockSupport.parkNanos(wait);
     }
   }
 
