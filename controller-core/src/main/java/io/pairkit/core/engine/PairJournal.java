@@ -34,6 +34,11 @@ final class PairJournal implements BitmapJournal {
   }
 
   @Override
+  public void awaitAllAppended() {
+    store.sync();
+  }
+
+  @Override
   public boolean pendingRecorded(long t) {
     return store.pendingRecorded(pairId, t);
   }

@@ -129,6 +129,58 @@ class DurableCacheOrderingTest {
     }
   }
 
+  @Test
+  void theMirrorDoesNotPutDataOnTheSecondaryAheadOfTheBitThatGuardsIt() throws Exception {
+    Map<String, MemoryVolume> disks = new ConcurrentHashMap<>();
+    disks.put("p", new MemoryVolume("p", SIZE));
+    disks.put("s", new MemoryVolume("s", SIZE));
+    VolumeProvider memory = new VolumeProvider() {
+      @Override
+      public String type() {
+        return "mem";
+      }
+
+      @Override
+      public Volume open(VolumeSpec spec, ProviderContext context) {
+        return disks.get(spec.name());
+      }
+    };
+    GatedStorage meta = new GatedStorage();
+    try (DefaultPairController pk = DefaultPairController.withStorage(PairKit.builder()
+            .trackSize(TS).trackCache(TrackCacheConfig.defaults().withCapacity(64 * TS))
+            .lazyClearDelay(java.time.Duration.ofHours(1)).config(), VolumeProviders.of(memory),
+        Engine.InstantHook.NONE, meta)) {
+      HostVolume p = pk.openVolume(VolumeSpec.builder("p", "mem").build());
+      HostVolume s = pk.openVolume(VolumeSpec.builder("s", "mem").build());
+      VolumePair pair = pk.createVolumePair("vp", p, s);
+      pair.initialCopy().await(WAIT);
+      pair.mirrorDrained().get();
+      AbstractPair ap = (AbstractPair) pair;
+      ap.clearDurableBits();
+      ap.clearDurableBits(); // two rounds: every bit cleared in the metadata
+
+      meta.gate = new CountDownLatch(1); // metadata syncs hang from now on
+      try {
+        byte[] data = random(9, TS);
+        // With the cache the write completes at once; its bit's record is not durable.
+        CompletableFuture.runAsync(() -> p.write(5L * TS, data)).get(10, TimeUnit.SECONDS);
+        CompletableFuture<Void> drained = pair.mirrorDrained();
+        // Bounded look (not a synchronisation): the mirror must wait for the record.
+        assertThrows(TimeoutException.class, () -> drained.get(300, TimeUnit.MILLISECONDS));
+        s.flush(); // whatever the mirror put on the secondary reaches its disk now
+        ByteBuffer onDisk = ByteBuffer.allocate(TS);
+        disks.get("s").read(5L * TS, onDisk);
+        assertFalse(java.util.Arrays.equals(data, onDisk.array()),
+            "the copy reached the secondary's disk before the bit that guards it was durable");
+        meta.gate.countDown();
+        drained.get(10, TimeUnit.SECONDS);
+        assertArrayEquals(data, s.read(5L * TS, TS));
+      } finally {
+        meta.gate.countDown();
+      }
+    }
+  }
+
   private static void writeWithoutWaitingForTheSync(DefaultPairController pk, HostVolume p,
       MemoryVolume disk, GatedStorage meta) throws Exception {
     {

@@ -33,6 +33,10 @@ public interface BitmapJournal {
     public boolean pendingRecorded(long t) {
       return false;
     }
+
+    @Override
+    public void awaitAllAppended() {
+    }
   };
 
   /** Mirrored track {@code t} became pending (a host wrote the primary there). */
@@ -54,6 +58,14 @@ public interface BitmapJournal {
    * @throws io.pairkit.api.error.MetadataException if the journal cannot be written
    */
   void awaitDurable(long ticket);
+
+  /**
+   * Returns once every record appended so far is durable. A background copy calls it under its
+   * track locks before it writes the secondary: the primary data it read may be guarded by a bit
+   * whose record is not durable yet (a write-back cache lets the host write complete before),
+   * and the copy must not put that data on the secondary's backend ahead of its bit.
+   */
+  void awaitAllAppended();
 
   /**
    * Whether the journal still records track {@code t} pending: a copy put it on the secondary,

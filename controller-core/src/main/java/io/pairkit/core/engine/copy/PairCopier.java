@@ -170,6 +170,11 @@ public final class PairCopier {
       long skippedTracks = 0;
       try (TrackLocks.Held held = primaryLocks.lock(first, end)) {
         long[] runs = bitmaps.pendingRuns(first, end, mirrorOnly);
+        if (runs.length > 0) {
+          // The data about to be copied may be guarded by bits not yet durable (the host write
+          // returned before its record was synced, with a write-back cache): they come first.
+          bitmaps.journal().awaitAllAppended();
+        }
         for (int i = 0; i < runs.length; i += 2) {
           long a = runs[i];
           long b = runs[i + 1];
