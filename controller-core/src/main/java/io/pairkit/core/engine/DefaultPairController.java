@@ -57,6 +57,7 @@ public final class DefaultPairController implements PairController {
   private final TrackCache cache;
   private final MetadataStore store;
   private RecoveryReport recovery = RecoveryReport.none();
+  private boolean restoreFailed;
   private volatile boolean closed;
 
   private DefaultPairController(ControllerConfig config, VolumeProviders providers,
@@ -91,6 +92,7 @@ public final class DefaultPairController implements PairController {
       try {
         restorePairs();
       } catch (RuntimeException e) {
+        restoreFailed = true; // the close below must not record a clean stop
         try {
           close();
         } catch (RuntimeException suppressed) {
@@ -561,7 +563,7 @@ public final class DefaultPairController implements PairController {
       }
     }
     if (store != null) {
-      closeMetadata(toStop, failure == null);
+      closeMetadata(toStop, failure == null && !restoreFailed);
     }
     if (cache != null) {
       cache.close(); // after the volumes: their close destaged what was dirty

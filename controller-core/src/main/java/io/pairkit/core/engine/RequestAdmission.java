@@ -147,15 +147,17 @@ final class RequestAdmission {
       }
       // Wait out copies in flight, so none lands on the secondary after delete returns.
       pair.copier.stop();
+      if (ticket > 0) {
+        // Durable before host writes may skip the pair's rule: a crash must not bring the pair
+        // back with a write it never saw.
+        pair.engine.store.awaitDurable(ticket);
+      }
       pair.primary.primaryOf.remove(pair);
       pair.secondary.secondaryOf = null;
     } finally {
       unlockBarriers();
     }
     pair.engine.durablePairs.remove(pair);
-    if (ticket > 0) {
-      pair.engine.store.awaitDurable(ticket);
-    }
     pair.mirror().end();
     for (CopyJob j : jobs) {
       j.cancel("pair '" + pair.id() + "' was deleted");

@@ -28,7 +28,12 @@ public final class DirectoryStorage implements MetaStorage {
   private static final Logger LOG = Logger.getLogger("io.pairkit.core");
   private static final String LOCK = "LOCK";
 
+  /** Metadata directories open in this JVM, by real path. */
+  private static final java.util.Set<Path> OPEN_HERE =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
+
   private final Path dir;
+  private Path realPath;
   private final Map<String, FileChannel> appending = new HashMap<>();
   private final FileChannel lockChannel;
   private final FileLock lock;
@@ -49,8 +54,18 @@ public final class DirectoryStorage implements MetaStorage {
    */
   public static DirectoryStorage open(Path dir) {
     FileChannel ch = null;
+    Path key = null;
     try {
       Files.createDirectories(dir);
+      key = dir.toRealPath();
+      // Refuse a second open in this JVM before touching the LOCK file: closing any descriptor of
+      // a file drops every POSIX lock this process holds on it, the first controller's included.
+      if (!OPEN_HERE.add(key)) {
+        key = null;
+        throw new MetadataException("metadata directory " + dir + " is held by another PairKit "
+            + "controller in this process (process " + ProcessHandle.current().pid() + " on host "
+            + hostName() + "); close that controller first, or give this one another directory");
+      }
       ch = FileChannel.open(dir.resolve(LOCK), StandardOpenOption.CREATE,
           StandardOpenOption.READ, StandardOpenOption.WRITE);
       FileLock lock;
@@ -75,7 +90,10 @@ public final class DirectoryStorage implements MetaStorage {
       ch.truncate(0);
       ch.write(ByteBuffer.wrap(me.getBytes(StandardCharsets.UTF_8)), 0);
       ch.force(true);
-      return new DirectoryStorage(dir, ch, lock);
+      DirectoryStorage opened = new DirectoryStorage(dir, ch, lock);
+      opened.realPath = key;
+      key = null; // released by close() from now on
+      return opened;
     } catch (IOException e) {
       if (ch != null) {
         try {
@@ -86,6 +104,10 @@ public final class DirectoryStorage implements MetaStorage {
       }
       throw new MetadataException("metadata directory " + dir + " cannot be opened ("
           + e.getMessage() + "); check that it is a writable directory", e);
+    } finally {
+      if (key != null) {
+        OPEN_HERE.remove(key);
+      }
     }
   }
 
@@ -106,9 +128,13 @@ public final class DirectoryStorage implements MetaStorage {
   private synchronized FileChannel channel(String file) throws IOException {
     FileChannel ch = appending.get(file);
     if (ch == null) {
+      boolean existed = Files.exists(dir.resolve(file));
       ch = FileChannel.open(dir.resolve(file), StandardOpenOption.CREATE,
           StandardOpenOption.WRITE, StandardOpenOption.APPEND);
       appending.put(file, ch);
+      if (!existed) {
+        syncDirectory(); // the new file's name must survive a power cut as well as its bytes
+      }
     }
     return ch;
   }
@@ -191,13 +217,23 @@ public final class DirectoryStorage implements MetaStorage {
 
   @Override
   public synchronized void close() throws IOException {
-    for (FileChannel ch : appending.values()) {
-      ch.close();
-    }
-    appending.clear();
-    if (lockChannel.isOpen()) {
-      lock.release();
-      lockChannel.close();
+    try {
+      for (FileChannel ch : appending.values()) {
+        ch.close();
+      }
+      appending.clear();
+    } finally {
+      try {
+        if (lockChannel.isOpen()) {
+          lock.release();
+          lockChannel.close();
+        }
+      } finally {
+        if (realPath != null) {
+          OPEN_HERE.remove(realPath);
+          realPath = null;
+        }
+      }
     }
   }
 }

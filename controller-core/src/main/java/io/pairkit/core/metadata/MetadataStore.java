@@ -44,8 +44,13 @@ public final class MetadataStore implements AutoCloseable {
   private final Map<String, Cleaning> cleaning = new TreeMap<>();
   private boolean closed;
 
-  // Guarded by syncLock.
-  private long durable;
+  /** Per pair, the ticket of the last mark of each track whose record is not synced yet. */
+  private final Map<String, Map<Long, Long>> unsyncedMarks = new TreeMap<>();
+  /** A journal write that failed: every later append and wait fails too, until a reopen. */
+  private volatile MetadataException failed;
+
+  // Written under syncLock; read anywhere.
+  private volatile long durable;
   /** Bytes of the current journal file written and synced (a marker records it per batch). */
   private long fileSynced;
 
@@ -260,6 +265,9 @@ public final class MetadataStore implements AutoCloseable {
   /** Appends a record and applies it; returns its ticket. */
   private synchronized long append(int type, byte[] payload) {
     checkOpen();
+    if (failed != null) {
+      throw failed;
+    }
     try {
       state.apply(type, payload);
     } catch (IOException e) {
@@ -302,11 +310,26 @@ public final class MetadataStore implements AutoCloseable {
     if (c != null) {
       c.rewritten.addLong(t);
     }
-    if (p == null || p.pending.contains(t)) {
+    if (p == null) {
       return 0;
     }
-    return append(DurableState.MARK_PENDING, encode(out ->
-        out.str(pair).bitmap(Roaring64Bitmap.bitmapOf(t))));
+    if (p.pending.contains(t)) {
+      return outstanding(pair, t); // recorded, but maybe not synced yet: wait for that record
+    }
+    return remember(pair, t, append(DurableState.MARK_PENDING, encode(out ->
+        out.str(pair).bitmap(Roaring64Bitmap.bitmapOf(t)))));
+  }
+
+  /** The ticket of the unsynced record that last marked {@code t}, or 0 if it is synced. */
+  private long outstanding(String pair, long t) {
+    Map<Long, Long> marks = unsyncedMarks.get(pair);
+    Long ticket = marks == null ? null : marks.get(t);
+    return ticket == null || ticket <= durable ? 0 : ticket;
+  }
+
+  private long remember(String pair, long t, long ticket) {
+    unsyncedMarks.computeIfAbsent(pair, k -> new java.util.HashMap<>()).put(t, ticket);
+    return ticket;
   }
 
   /**
@@ -315,11 +338,14 @@ public final class MetadataStore implements AutoCloseable {
    */
   public synchronized long markChanged(String pair, long t) {
     DurablePair p = state.pairs.get(pair);
-    if (p == null || (p.changed.contains(t) && !p.pending.contains(t))) {
+    if (p == null) {
       return 0;
     }
-    return append(DurableState.MARK_CHANGED, encode(out ->
-        out.str(pair).bitmap(Roaring64Bitmap.bitmapOf(t))));
+    if (p.changed.contains(t) && !p.pending.contains(t)) {
+      return outstanding(pair, t);
+    }
+    return remember(pair, t, append(DurableState.MARK_CHANGED, encode(out ->
+        out.str(pair).bitmap(Roaring64Bitmap.bitmapOf(t)))));
   }
 
   /** Whether the metadata records track {@code t} of {@code pair} pending. */
@@ -345,10 +371,9 @@ public final class MetadataStore implements AutoCloseable {
     return append(DurableState.SUSPEND, encode(out -> out.str(pair).str(because)));
   }
 
-  public long delete(String pair) {
-    synchronized (this) {
-      cleaning.remove(pair);
-    }
+  public synchronized long delete(String pair) {
+    cleaning.remove(pair);
+    unsyncedMarks.remove(pair);
     return append(DurableState.DELETE, encode(out -> out.str(pair)));
   }
 
@@ -448,6 +473,10 @@ public final class MetadataStore implements AutoCloseable {
     if (ticket <= 0) {
       return;
     }
+    MetadataException f = failed;
+    if (f != null) {
+      throw f;
+    }
     synchronized (syncLock) {
       while (durable < ticket) {
         writeOutLocked();
@@ -483,11 +512,20 @@ public final class MetadataStore implements AutoCloseable {
         storage.sync(journalFile(gen));
       }
     } catch (IOException e) {
-      throw new MetadataException("the metadata journal in " + storage.describe()
-          + " could not be written (" + e.getMessage() + "); writes that need it are refused "
-          + "until it can", e);
+      // Sticky: the batch is lost from the disk but its bits are in the state, so nothing may
+      // count on this journal any more (a retried write would find its bit "recorded").
+      failed = new MetadataException("the metadata journal in " + storage.describe()
+          + " could not be written (" + e.getMessage() + "); every write and request that needs "
+          + "it is refused from now on: fix the disk, then close and reopen the controller "
+          + "(recovery reads what reached the disk)", e);
+      throw failed;
     }
     durable = upTo;
+    synchronized (this) {
+      for (Map<Long, Long> marks : unsyncedMarks.values()) {
+        marks.values().removeIf(ticket -> ticket <= upTo);
+      }
+    }
   }
 
   /** Makes everything appended so far durable. */
@@ -544,8 +582,10 @@ public final class MetadataStore implements AutoCloseable {
         storage.delete(journalFile(old));
         storage.delete(checkpointFile(old));
       } catch (IOException e) {
-        throw new MetadataException("a metadata checkpoint in " + storage.describe()
-            + " could not be written (" + e.getMessage() + ")", e);
+        failed = new MetadataException("a metadata checkpoint in " + storage.describe()
+            + " could not be written (" + e.getMessage() + "); the controller refuses what "
+            + "needs the metadata from now on: fix the disk, then close and reopen it", e);
+        throw failed;
       }
     }
   }
@@ -570,8 +610,11 @@ public final class MetadataStore implements AutoCloseable {
           }
         }
       }
-      checkpoint(true);
-      closeStorage();
+      try {
+        checkpoint(true);
+      } finally {
+        closeStorage(); // the LOCK is released whatever happened
+      }
     }
   }
 

@@ -5,6 +5,7 @@ import static io.pairkit.core.engine.Rig.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pairkit.api.HostVolume;
 import io.pairkit.api.VolumePair;
@@ -45,6 +46,7 @@ class DurableCacheOrderingTest {
   private static final class GatedStorage implements MetaStorage {
     private final Map<String, ByteArrayOutputStream> files = new ConcurrentHashMap<>();
     volatile CountDownLatch gate = new CountDownLatch(0);
+    volatile int failSyncs;
 
     @Override
     public void append(String file, byte[] data) {
@@ -53,6 +55,10 @@ class DurableCacheOrderingTest {
 
     @Override
     public void sync(String file) throws IOException {
+      if (failSyncs > 0) {
+        failSyncs--;
+        throw new IOException("injected: no space left on device");
+      }
       try {
         gate.await();
       } catch (InterruptedException e) {
@@ -178,6 +184,83 @@ class DurableCacheOrderingTest {
       } finally {
         meta.gate.countDown();
       }
+    }
+  }
+
+  private static Map<String, MemoryVolume> disks() {
+    Map<String, MemoryVolume> disks = new ConcurrentHashMap<>();
+    disks.put("p", new MemoryVolume("p", SIZE));
+    disks.put("s", new MemoryVolume("s", SIZE));
+    return disks;
+  }
+
+  private static VolumeProvider provider(Map<String, MemoryVolume> disks) {
+    return new VolumeProvider() {
+      @Override
+      public String type() {
+        return "mem";
+      }
+
+      @Override
+      public Volume open(VolumeSpec spec, ProviderContext context) {
+        return disks.get(spec.name());
+      }
+    };
+  }
+
+  @Test
+  void aSecondaryWriteWaitsForTheUnsyncedChangeMarkOfAPrimaryWriteOnItsTrack() throws Exception {
+    Map<String, MemoryVolume> disks = disks();
+    GatedStorage meta = new GatedStorage();
+    try (DefaultPairController pk = DefaultPairController.withStorage(PairKit.builder()
+            .trackSize(TS).trackCache(TrackCacheConfig.defaults().withCapacity(64 * TS))
+            .config(), VolumeProviders.of(provider(disks)), Engine.InstantHook.NONE, meta)) {
+      HostVolume p = pk.openVolume(VolumeSpec.builder("p", "mem").build());
+      HostVolume s = pk.openVolume(VolumeSpec.builder("s", "mem").build());
+      VolumePair pair = pk.createVolumePair("vp", p, s);
+      pair.initialCopy().await(WAIT);
+      pair.split().await(WAIT);
+      pk.flush();
+      meta.gate = new CountDownLatch(1);
+      try {
+        // The cached primary write records "changed" but does not wait for the sync...
+        CompletableFuture.runAsync(() -> p.write(3L * TS, random(2, TS)))
+            .get(10, TimeUnit.SECONDS);
+        // ...so the secondary write on the same track must wait for that record: the bit is
+        // set, but not durable.
+        CompletableFuture<Void> sw = CompletableFuture.runAsync(() -> s.write(3L * TS,
+            random(3, TS)));
+        assertThrows(TimeoutException.class, () -> sw.get(300, TimeUnit.MILLISECONDS));
+        meta.gate.countDown();
+        sw.get(10, TimeUnit.SECONDS);
+      } finally {
+        meta.gate.countDown();
+      }
+    }
+  }
+
+  @Test
+  void aFailedJournalWriteRefusesEveryLaterWriteUntilTheControllerIsReopened()
+      throws Exception {
+    Map<String, MemoryVolume> disks = disks();
+    GatedStorage meta = new GatedStorage();
+    try (DefaultPairController pk = DefaultPairController.withStorage(PairKit.builder()
+            .trackSize(TS).lazyClearDelay(java.time.Duration.ofHours(1)).config(),
+        VolumeProviders.of(provider(disks)), Engine.InstantHook.NONE, meta)) {
+      HostVolume p = pk.openVolume(VolumeSpec.builder("p", "mem").build());
+      HostVolume s = pk.openVolume(VolumeSpec.builder("s", "mem").build());
+      VolumePair pair = pk.createVolumePair("vp", p, s);
+      pair.initialCopy().await(WAIT);
+      pair.split().await(WAIT); // frozen and copied: the next write records a new mark
+      meta.failSyncs = 1;
+      io.pairkit.api.error.MetadataException first = assertThrows(
+          io.pairkit.api.error.MetadataException.class, () -> p.write(3L * TS, random(2, TS)));
+      assertTrue(first.getMessage().contains("reopen"), first.getMessage());
+      // Its bit is set in memory but never reached the disk: a retry must not slip through.
+      assertThrows(io.pairkit.api.error.MetadataException.class,
+          () -> p.write(3L * TS, random(3, TS)));
+    } catch (io.pairkit.api.error.VolumeIOException closeFailure) {
+      // close cannot make the metadata clean any more; the data it has is on the disks
     }
   }
 

@@ -39,10 +39,16 @@ public interface BitmapJournal {
     }
   };
 
-  /** Mirrored track {@code t} became pending (a host wrote the primary there). */
+  /**
+   * Mirrored track {@code t} is pending (a host wrote the primary there). Returns the ticket of
+   * the record that says so if it is not synced yet (appending one if there is none), else 0.
+   */
   long pending(long t);
 
-  /** Frozen track {@code t} was written on either side and holds its point-in-time copy. */
+  /**
+   * Frozen track {@code t} was written on either side and holds its point-in-time copy. Returns
+   * the ticket of the record that says so if it is not synced yet, else 0.
+   */
   long changed(long t);
 
   /**

@@ -101,6 +101,7 @@ public final class TrackBitmaps {
       return WriteMark.CHANGED;
     }
     if (mirrorPending.contains(t)) { // a hot track stays set: no record, no wake-up per write
+      tickets.add(journal.pending(t)); // but its record may not be synced yet: wait for that
       return WriteMark.ALREADY_PENDING;
     }
     mirrorPending.addLong(t);
