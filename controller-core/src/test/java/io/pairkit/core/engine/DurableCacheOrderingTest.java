@@ -101,20 +101,8 @@ class DurableCacheOrderingTest {
 
   @Test
   void aWriteNeedingANewBitDoesNotWaitButItsDataWaitsForTheBit() throws Exception {
-    Map<String, MemoryVolume> disks = new ConcurrentHashMap<>();
-    disks.put("p", new MemoryVolume("p", SIZE));
-    disks.put("s", new MemoryVolume("s", SIZE));
-    VolumeProvider memory = new VolumeProvider() {
-      @Override
-      public String type() {
-        return "mem";
-      }
-
-      @Override
-      public Volume open(VolumeSpec spec, ProviderContext context) {
-        return disks.get(spec.name());
-      }
-    };
+    Map<String, MemoryVolume> disks = disks();
+    VolumeProvider memory = provider(disks);
     GatedStorage meta = new GatedStorage();
     try (DefaultPairController pk = DefaultPairController.withStorage(PairKit.builder()
             .trackSize(TS).trackCache(TrackCacheConfig.defaults().withCapacity(64 * TS))
@@ -137,20 +125,8 @@ class DurableCacheOrderingTest {
 
   @Test
   void theMirrorDoesNotPutDataOnTheSecondaryAheadOfTheBitThatGuardsIt() throws Exception {
-    Map<String, MemoryVolume> disks = new ConcurrentHashMap<>();
-    disks.put("p", new MemoryVolume("p", SIZE));
-    disks.put("s", new MemoryVolume("s", SIZE));
-    VolumeProvider memory = new VolumeProvider() {
-      @Override
-      public String type() {
-        return "mem";
-      }
-
-      @Override
-      public Volume open(VolumeSpec spec, ProviderContext context) {
-        return disks.get(spec.name());
-      }
-    };
+    Map<String, MemoryVolume> disks = disks();
+    VolumeProvider memory = provider(disks);
     GatedStorage meta = new GatedStorage();
     try (DefaultPairController pk = DefaultPairController.withStorage(PairKit.builder()
             .trackSize(TS).trackCache(TrackCacheConfig.defaults().withCapacity(64 * TS))
