@@ -84,11 +84,6 @@ final class RecordCodec {
   }
 
   /**
-   * The offset of the first whole record (a plausible length, a matching CRC and a known type)
-   * that starts after {@code from}, or -1 if there is none: whether a file that stopped at
-   * {@code from} is torn at its end or damaged in the middle.
-   */
-  /**
    * The largest "synced up to" of the whole {@link DurableState#SYNCED} markers at or after byte
    * {@code from}, found at any offset (after damage the record boundaries are unknown; a CRC32C
    * match by chance is negligible); -1 if there is none.
@@ -107,26 +102,6 @@ final class RecordCodec {
       }
     }
     return best;
-  }
-
-  static long nextValidFrame(byte[] file, long from) {
-    ByteBuffer b = ByteBuffer.wrap(file).order(ByteOrder.LITTLE_ENDIAN);
-    for (int at = (int) from + 1; at + HEADER_BYTES + 1 <= file.length; at++) {
-      int length = b.getInt(at);
-      if (length < 1 || length > file.length - at - HEADER_BYTES) {
-        continue;
-      }
-      int type = file[at + HEADER_BYTES] & 0xff;
-      if (type < DurableState.HEADER || type > DurableState.SYNCED) {
-        continue;
-      }
-      CRC32C check = new CRC32C();
-      check.update(file, at + HEADER_BYTES, length);
-      if ((int) check.getValue() == b.getInt(at + 4)) {
-        return at;
-      }
-    }
-    return -1;
   }
 
   // ---------------------------------------------------------------- payload helpers
