@@ -1,0 +1,33 @@
+package io.pairkit.backend.raid;
+
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * A strict rate schedule (md's {@code speed_limit_max}): each acquisition books the next slot of
+ * time; idle time is not saved up into a burst. For one thread.
+ */
+final class Pacer {
+  private final long bytesPerSecond;
+  private long next = System.nanoTime();
+
+  Pacer(long bytesPerSecond) {
+    this.bytesPerSecond = bytesPerSecond;
+  }
+
+  /** Waits until {@code bytes} may move. */
+  void acquire(long bytes) throws InterruptedException {
+    long now = System.nanoTime();
+    if (next < now) {
+      next = now;
+    }
+    long start = next;
+    next += bytes * TimeUnit.SECONDS.toNanos(1) / bytesPerSecond;
+    for (long wait = start - now; wait > 0; wait = start - System.nanoTime()) {
+      LockSupport.parkNanos(wait);
+      if (Thread.interrupted()) {
+        throw new InterruptedException();
+      }
+    }
+  }
+}

@@ -1,0 +1,160 @@
+package io.pairkit.backend.raid;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * Rebuilds replacement members in the background while host I/O continues: row batches in
+ * ascending order, each under its rows' locks, reconstructed from the other members (XOR of the
+ * rest of the row for RAID-5, a copy for RAID-1) and paced by the rebuild speed limit. Rows below
+ * the cursor are in sync, so host writes there go to the replacement too, and reads may use it.
+ * The cursor is recorded in the superblocks about once a second, after a flush of the
+ * replacement, so a restart resumes where the durable part ends.
+ *
+ * <p>Threading: one thread; {@link #stop} and {@link #await} from any thread.
+ */
+final class Rebuilder {
+  private static final Logger LOG = Logger.getLogger(Rebuilder.class.getName());
+  private static final int BATCH_BYTES = 1 << 20;
+  private static final long PERSIST_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+  private final RaidVolume volume;
+  private final Pacer pacer;
+  private final Thread thread;
+  private final CountDownLatch done = new CountDownLatch(1);
+  /** Guarded by the volume's state lock. */
+  private boolean running = true;
+  private volatile boolean stopped;
+
+  Rebuilder(RaidVolume volume, long bytesPerSecond) {
+    this.volume = volume;
+    this.pacer = new Pacer(bytesPerSecond);
+    this.thread = new Thread(this::run, "raid-" + volume.name() + "-rebuild");
+    thread.setDaemon(true);
+  }
+
+  void start() {
+    thread.start();
+  }
+
+  /** Whether it still runs; call under the volume's state lock. */
+  boolean isRunning() {
+    return running;
+  }
+
+  boolean await(Duration timeout) throws InterruptedException {
+    return done.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  void stop() {
+    stopped = true;
+    thread.interrupt();
+  }
+
+  void join() throws InterruptedException {
+    thread.join(10_000);
+  }
+
+  private void run() {
+    try {
+      while (!stopped) {
+        int member;
+        synchronized (volume.stateLock()) {
+          member = volume.firstRebuilding();
+          if (member < 0 || volume.isLost() || volume.isClosed()) {
+            running = false;
+            return;
+          }
+        }
+        if (!rebuild(member)) {
+          synchronized (volume.stateLock()) {
+            running = false;
+          }
+          return;
+        }
+      }
+    } catch (InterruptedException e) {
+      // stopped by close; the cursor in the superblocks says where to resume
+    } catch (RuntimeException e) {
+      LOG.log(Level.WARNING, "rebuild of RAID volume '" + volume.name() + "' stopped", e);
+    } finally {
+      synchronized (volume.stateLock()) {
+        running = false;
+      }
+      done.countDown();
+    }
+  }
+
+  /** @return whether the member is now in sync */
+  private boolean rebuild(int member) throws InterruptedException {
+    RaidGeometry g = volume.g;
+    long batchRows = Math.max(1, BATCH_BYTES / g.unit);
+    long row = Math.min(volume.cursor(member), g.rows);
+    long lastPersist = System.nanoTime();
+    LOG.info("RAID volume '" + volume.name() + "': rebuilding member " + member + " ("
+        + volume.memberName(member) + ") from row " + row + " of " + g.rows);
+    try {
+      while (row < g.rows) {
+        if (stopped) {
+          return false;
+        }
+        long n = Math.min(batchRows, g.rows - row);
+        int bytes = (int) (n * g.unit);
+        pacer.acquire(bytes);
+        int[] stripes = volume.lockRows(row, row + n - 1);
+        try {
+          if (volume.state(member) != MemberState.REBUILDING) {
+            return false;
+          }
+          byte[] target = new byte[bytes];
+          long off = g.memberOffset(row, 0);
+          List<RaidVolume.IoTask> reads = new ArrayList<>();
+          List<byte[]> parts = new ArrayList<>();
+          for (int m = 0; m < volume.members.length; m++) {
+            if (m == member || volume.cursor(m) <= row + n - 1) {
+              continue;
+            }
+            int mm = m;
+            if (g.level == RaidLevel.RAID1) {
+              reads.add(() -> volume.memberRead(mm, off, target, 0, bytes));
+              break;
+            }
+            byte[] part = new byte[bytes];
+            parts.add(part);
+            reads.add(() -> volume.memberRead(mm, off, part, 0, bytes));
+          }
+          int needed = g.level == RaidLevel.RAID1 ? 1 : volume.members.length - 1;
+          if (reads.size() < needed) {
+            return false; // a source failed meanwhile; the array is lost
+          }
+          volume.runAll(reads);
+          for (byte[] part : parts) {
+            Xor.into(target, 0, part, 0, bytes);
+          }
+          volume.memberWrite(member, off, target, 0, bytes);
+          row += n;
+          volume.setCursor(member, row);
+        } finally {
+          volume.unlockRows(stripes);
+        }
+        if (System.nanoTime() - lastPersist > PERSIST_NANOS) {
+          volume.memberFlush(member);
+          volume.persistStates();
+          lastPersist = System.nanoTime();
+        }
+      }
+      volume.memberFlush(member);
+      volume.markActive(member);
+      LOG.info("RAID volume '" + volume.name() + "': member " + member + " rebuilt");
+      return true;
+    } catch (RaidVolume.MemberFailure f) {
+      volume.memberFailed(f);
+      return !volume.isLost() && f.member != member;
+    }
+  }
+}
