@@ -400,6 +400,8 @@ final class ArrayAssembler {
       return false;
     }
     byte[] parity = e.partialParity().clone();
+    int lostFrom = e.hi();
+    int lostTo = e.hi();
     try {
       for (int k = 0; k < g.dataMembers; k++) {
         int len = e.to()[k] - e.from()[k];
@@ -408,13 +410,23 @@ final class ArrayAssembler {
         }
         int m = g.dataMember(e.row(), k);
         if (volume.cursor(m) <= e.row()) {
-          return false; // the write's own chunk is lost: as in md, nothing to repair it from
+          // This write's own bytes on the lost member cannot be repaired (as in md); the parity
+          // of the rest of the band still can, and must be, or its innocent bytes come out wrong.
+          lostFrom = e.from()[k];
+          lostTo = e.to()[k];
+          continue;
         }
         byte[] d = new byte[len];
         volume.memberRead(m, g.memberOffset(e.row(), e.from()[k]), d, 0, len);
         Xor.into(parity, e.from()[k] - e.lo(), d, 0, len);
       }
-      volume.memberWrite(p, g.memberOffset(e.row(), e.lo()), parity, 0, parity.length);
+      if (lostFrom > e.lo()) {
+        volume.memberWrite(p, g.memberOffset(e.row(), e.lo()), parity, 0, lostFrom - e.lo());
+      }
+      if (lostTo < e.hi()) {
+        volume.memberWrite(p, g.memberOffset(e.row(), lostTo), parity, lostTo - e.lo(),
+            e.hi() - lostTo);
+      }
       return true;
     } catch (RaidVolume.MemberFailure f) {
       throw new IOException("RAID volume '" + volume.name() + "': replaying the partial parity "
