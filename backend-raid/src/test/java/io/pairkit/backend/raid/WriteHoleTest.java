@@ -13,6 +13,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -75,6 +76,13 @@ class WriteHoleTest {
     Outcome o = enumerate(seed, "ppl", true);
     assertTrue(o.crashPoints > 100, "enumerated " + o.crashPoints + " crash points");
     assertEquals(0, o.wrongInnocentBytes, "seed " + seed + ": " + o.firstWrong);
+  }
+
+  @Tag("slow")
+  @ParameterizedTest(name = "seed {0}")
+  @ValueSource(longs = {10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25})
+  void soak(long seed) throws Exception {
+    crashThenMemberLoss_neverReadsAWrongInnocentByte(seed);
   }
 
   @Test
