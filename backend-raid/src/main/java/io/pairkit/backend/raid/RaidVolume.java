@@ -458,27 +458,17 @@ public final class RaidVolume implements Volume {
       readMirrored(offset, out, outOff, len);
       return;
     }
-    List<List<Piece>> direct = new ArrayList<>();
-    for (int m = 0; m < members.length; m++) {
-      direct.add(new ArrayList<>());
-    }
+    List<List<Piece>> direct = piecesByMember(offset, len, outOff);
     List<Piece> lost = new ArrayList<>();
     long[] c = cursors;
-    long end = offset + len;
-    for (long x = offset; x < end; ) {
-      long u = x / g.unit;
-      int in = (int) (x % g.unit);
-      int n = (int) Math.min(g.unit - in, end - x);
-      long row = u / g.dataMembers;
-      int k = (int) (u % g.dataMembers);
-      int m = g.dataMember(row, k);
-      Piece p = new Piece(m, row, k, in, g.memberOffset(row, in), outOff + (int) (x - offset), n);
-      if (row < c[m]) {
-        direct.get(m).add(p);
-      } else {
-        lost.add(p);
-      }
-      x += n;
+    for (List<Piece> pieces : direct) {
+      pieces.removeIf(p -> {
+        boolean inSync = p.row < c[p.member];
+        if (!inSync) {
+          lost.add(p);
+        }
+        return !inSync;
+      });
     }
     List<IoTask> tasks = new ArrayList<>();
     for (int m = 0; m < members.length; m++) {
@@ -582,22 +572,7 @@ public final class RaidVolume implements Volume {
   // ---------------------------------------------------------------- writes
 
   private void writeStriped(long offset, byte[] data, int dataOff, int len) throws MemberFailure {
-    List<List<Piece>> byMember = new ArrayList<>();
-    for (int m = 0; m < members.length; m++) {
-      byMember.add(new ArrayList<>());
-    }
-    long end = offset + len;
-    for (long x = offset; x < end; ) {
-      long u = x / g.unit;
-      int in = (int) (x % g.unit);
-      int n = (int) Math.min(g.unit - in, end - x);
-      long row = u / g.dataMembers;
-      int k = (int) (u % g.dataMembers);
-      int m = g.dataMember(row, k);
-      byMember.get(m).add(new Piece(m, row, k, in, g.memberOffset(row, in),
-          dataOff + (int) (x - offset), n));
-      x += n;
-    }
+    List<List<Piece>> byMember = piecesByMember(offset, len, dataOff);
     List<IoTask> tasks = new ArrayList<>();
     for (int m = 0; m < members.length; m++) {
       for (List<Piece> run : runs(byMember.get(m))) {
@@ -660,22 +635,9 @@ public final class RaidVolume implements Volume {
     try {
       beginIntent(firstRow, lastRow);
       try {
-        long end = offset + len;
-        for (long x = offset; x < end; ) {
-          long row = x / rowBytes;
-          long rowStart = row * rowBytes;
-          if (x == rowStart && end - x >= rowBytes) {
-            long rows = Math.min((end - x) / rowBytes,
-                Math.max(1, MAX_BATCH_BYTES / ((long) g.unit * members.length)));
-            writeFullRows(row, rows, data, dataOff + (int) (x - offset));
-            x += rows * rowBytes;
-          } else {
-            int inRow = (int) (x - rowStart);
-            int n = (int) Math.min(rowBytes - inRow, end - x);
-            writePartialRow(row, inRow, n, data, dataOff + (int) (x - offset));
-            x += n;
-          }
-        }
+        forEachRowRun(offset, len,
+            (row, rows, pos) -> writeFullRows(row, rows, data, dataOff + (int) pos),
+            (row, inRow, n, pos) -> writePartialRow(row, inRow, n, data, dataOff + (int) pos));
       } finally {
         endIntent(firstRow, lastRow);
       }
@@ -891,30 +853,81 @@ public final class RaidVolume implements Volume {
     }
   }
 
-  private void discardStriped(long offset, long length) throws MemberFailure {
+  /** RAID-0: whole rows are one contiguous range per member; partial rows go piece by piece. */
+  private void discardStriped(long offset, long length) throws MemberFailure, IOException {
+    forEachRowRun(offset, length, (row, rows, pos) -> {
+      List<IoTask> tasks = new ArrayList<>();
+      for (int m = 0; m < members.length; m++) {
+        int mm = m;
+        tasks.add(() -> memberDiscard(mm, g.memberOffset(row, 0), rows * g.unit));
+      }
+      runAll(tasks);
+    }, (row, inRow, n, pos) -> {
+      List<IoTask> tasks = new ArrayList<>();
+      for (List<Piece> pieces : piecesByMember(row * g.rowBytes() + inRow, n, 0)) {
+        for (List<Piece> run : runs(pieces)) {
+          Piece first = run.get(0);
+          long bytes = runLength(run);
+          tasks.add(() -> memberDiscard(first.member, first.memberOffset, bytes));
+        }
+      }
+      runAll(tasks);
+    });
+  }
+
+  /** Cuts {@code [offset, offset + len)} into stripe-unit pieces, per member, ascending. */
+  private List<List<Piece>> piecesByMember(long offset, int len, int outOff) {
     List<List<Piece>> byMember = new ArrayList<>();
     for (int m = 0; m < members.length; m++) {
       byMember.add(new ArrayList<>());
     }
-    long end = offset + length;
+    long end = offset + len;
     for (long x = offset; x < end; ) {
       long u = x / g.unit;
       int in = (int) (x % g.unit);
       int n = (int) Math.min(g.unit - in, end - x);
       long row = u / g.dataMembers;
-      int m = g.dataMember(row, (int) (u % g.dataMembers));
-      byMember.get(m).add(new Piece(m, row, 0, in, g.memberOffset(row, in), 0, n));
+      int k = (int) (u % g.dataMembers);
+      int m = g.dataMember(row, k);
+      byMember.get(m).add(new Piece(m, row, k, in, g.memberOffset(row, in),
+          outOff + (int) (x - offset), n));
       x += n;
     }
-    List<IoTask> tasks = new ArrayList<>();
-    for (int m = 0; m < members.length; m++) {
-      for (List<Piece> run : runs(byMember.get(m))) {
-        Piece first = run.get(0);
-        long n = runLength(run);
-        tasks.add(() -> memberDiscard(first.member, first.memberOffset, n));
+    return byMember;
+  }
+
+  private interface FullRows {
+    void run(long row, long rows, long pos) throws MemberFailure, IOException;
+  }
+
+  private interface PartialRow {
+    void run(long row, int inRow, int n, long pos) throws MemberFailure, IOException;
+  }
+
+  /**
+   * Walks {@code [offset, offset + length)} row by row: runs of whole rows (at most
+   * {@link #MAX_BATCH_BYTES} of member data at a time) and partial rows; {@code pos} is the
+   * position relative to {@code offset}.
+   */
+  private void forEachRowRun(long offset, long length, FullRows full, PartialRow partial)
+      throws MemberFailure, IOException {
+    long rowBytes = g.rowBytes();
+    long end = offset + length;
+    long maxRows = Math.max(1, MAX_BATCH_BYTES / ((long) g.unit * members.length));
+    for (long x = offset; x < end; ) {
+      long row = x / rowBytes;
+      long rowStart = row * rowBytes;
+      if (x == rowStart && end - x >= rowBytes) {
+        long rows = Math.min((end - x) / rowBytes, maxRows);
+        full.run(row, rows, x - offset);
+        x += rows * rowBytes;
+      } else {
+        int inRow = (int) (x - rowStart);
+        int n = (int) Math.min(rowBytes - inRow, end - x);
+        partial.run(row, inRow, n, x - offset);
+        x += n;
       }
     }
-    runAll(tasks);
   }
 
   private void discardMirrored(long offset, long length) throws MemberFailure, IOException {
@@ -950,21 +963,11 @@ public final class RaidVolume implements Volume {
    * whole are then freed on their members, under the row's lock.
    */
   private void discardWithParity(long offset, long length) throws IOException {
-    long rowBytes = g.rowBytes();
-    long end = offset + length;
-    for (long x = offset; x < end; ) {
-      long row = x / rowBytes;
-      long rowStart = row * rowBytes;
-      if (x == rowStart && end - x >= rowBytes) {
-        long rows = (end - x) / rowBytes;
-        withRetry(() -> discardRows(row, rows));
-        x += rows * rowBytes;
-      } else {
-        int inRow = (int) (x - rowStart);
-        int n = (int) Math.min(rowBytes - inRow, end - x);
-        withRetry(() -> discardPartialRow(row, inRow, n));
-        x += n;
-      }
+    try {
+      forEachRowRun(offset, length, (row, rows, pos) -> withRetry(() -> discardRows(row, rows)),
+          (row, inRow, n, pos) -> withRetry(() -> discardPartialRow(row, inRow, n)));
+    } catch (MemberFailure f) {
+      throw new IllegalStateException("withRetry handles member failures", f);
     }
   }
 
