@@ -1,0 +1,279 @@
+package io.pairkit.examples.config;
+
+import io.pairkit.api.spi.VolumeProvider;
+import io.pairkit.api.spi.VolumeSpec;
+import io.pairkit.core.cache.TrackCacheConfig;
+import io.pairkit.core.registry.VolumeProviders;
+import java.io.IOException;
+import java.io.Reader;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Loads a {@code pairkitd} configuration: a Java properties file (see
+ * {@code examples/config/*.properties}). Properties, not YAML, because a volume spec is already a
+ * flat map of backend properties ({@code member.0.path} and the like): the file maps onto specs
+ * one to one, needs no parser dependency, and its syntax (comments, escapes) is standard.
+ *
+ * <p>Everything is checked before anything is opened: unknown keys, a volume without a type or of
+ * a type no backend on the class path provides, two backends claiming one type, malformed sizes,
+ * numbers and booleans, a non-loopback address without {@code server.allowRemote=true}, and
+ * secrets written inline. A secret (a property the volume's backend lists in
+ * {@link VolumeProvider#secretProperties()}) must be a reference, {@code ${env:NAME}}, resolved
+ * from the environment at load time; or left out, for the backend's own default chain. Every
+ * error is a {@link ConfigException} naming the file, the key and the fix.
+ *
+ * <p>Keys:
+ * <pre>
+ * controller.trackSize=64k              controller.copyThreads=8
+ * controller.copyBytesPerSecond=0       (0: no cap)
+ * controller.cache=off | SIZE           controller.cache.writeThrough=false
+ * controller.metadataDirectory=DIR      (required: pairs are durable)
+ * server.nbd.address=127.0.0.1          server.nbd.port=10809
+ * server.control.address=127.0.0.1      server.control.port=10810
+ * server.allowRemote=false
+ * volume.NAME.type=file|raid|s3|...     volume.NAME.PROPERTY=VALUE (the backend's properties)
+ * volume.NAME.export=true               volume.NAME.exportReadOnly=false
+ * </pre>
+ */
+public final class ConfigLoader {
+  private static final Pattern REFERENCE = Pattern.compile("\\$\\{env:([A-Za-z_][A-Za-z0-9_]*)}");
+  private static final Set<String> CONTROLLER_KEYS = Set.of("controller.trackSize",
+      "controller.copyThreads", "controller.copyBytesPerSecond", "controller.cache",
+      "controller.cache.writeThrough", "controller.metadataDirectory");
+  private static final Set<String> SERVER_KEYS = Set.of("server.nbd.address", "server.nbd.port",
+      "server.control.address", "server.control.port", "server.allowRemote");
+
+  private final Function<String, String> environment;
+
+  /** A loader that resolves {@code ${env:NAME}} from the process environment. */
+  public ConfigLoader() {
+    this(System::getenv);
+  }
+
+  /** A loader with its own environment (tests). */
+  public ConfigLoader(Function<String, String> environment) {
+    this.environment = environment;
+  }
+
+  public DaemonConfig load(Path file) {
+    Properties p = new Properties();
+    try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      p.load(r);
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw new ConfigException(file + ": no such file; pass the configuration with --config "
+          + "FILE (examples in examples/config/)");
+    } catch (IOException | IllegalArgumentException e) {
+      throw new ConfigException(file + ": cannot read it (" + e.getMessage() + "); it must be a "
+          + "Java properties file in UTF-8", e);
+    }
+    Map<String, String> all = new TreeMap<>();
+    for (String k : p.stringPropertyNames()) {
+      all.put(k.trim(), p.getProperty(k).trim());
+    }
+    try (VolumeProviders providers = loadProviders(file)) {
+      return parse(file, all, providers);
+    }
+  }
+
+  private static VolumeProviders loadProviders(Path file) {
+    try {
+      return VolumeProviders.load(ConfigLoader.class.getClassLoader());
+    } catch (RuntimeException e) {
+      throw new ConfigException(file + ": the volume backends on the class path conflict: "
+          + e.getMessage(), e);
+    }
+  }
+
+  private DaemonConfig parse(Path file, Map<String, String> all, VolumeProviders providers) {
+    Map<String, Map<String, String>> volumes = new LinkedHashMap<>();
+    for (Map.Entry<String, String> e : all.entrySet()) {
+      String key = e.getKey();
+      if (CONTROLLER_KEYS.contains(key) || SERVER_KEYS.contains(key)) {
+        continue;
+      }
+      if (key.startsWith("volume.")) {
+        int dot = key.indexOf('.', 7);
+        if (dot < 0 || dot == 7 || dot == key.length() - 1) {
+          throw new ConfigException(file + ": key '" + key + "' is not volume.NAME.PROPERTY, "
+              + "e.g. volume.prod.type=file");
+        }
+        volumes.computeIfAbsent(key.substring(7, dot), n -> new LinkedHashMap<>())
+            .put(key.substring(dot + 1), e.getValue());
+        continue;
+      }
+      throw new ConfigException(file + ": unknown key '" + key + "'; known keys are "
+          + new java.util.TreeSet<>(CONTROLLER_KEYS) + ", " + new java.util.TreeSet<>(SERVER_KEYS)
+          + " and volume.NAME.PROPERTY");
+    }
+    Path meta = Optional.ofNullable(all.get("controller.metadataDirectory"))
+        .map(v -> Path.of(v))
+        .orElseThrow(() -> new ConfigException(file + ": key 'controller.metadataDirectory' is "
+            + "missing; pairkitd keeps its pairs durable there, e.g. "
+            + "controller.metadataDirectory=/var/lib/pairkit/meta"));
+    int trackSize = (int) size(file, all, "controller.trackSize", 64 << 10, 512, 64 << 20);
+    int copyThreads = (int) number(file, all, "controller.copyThreads", 8, 1, 256);
+    long rate = size(file, all, "controller.copyBytesPerSecond", 0, 0, Long.MAX_VALUE);
+    Optional<TrackCacheConfig> cache = Optional.empty();
+    String cacheValue = all.getOrDefault("controller.cache", "off");
+    if (!cacheValue.equalsIgnoreCase("off")) {
+      long capacity = size(file, all, "controller.cache", 0, 1 << 20, Long.MAX_VALUE);
+      cache = Optional.of(TrackCacheConfig.defaults().withCapacity(capacity)
+          .withWriteThrough(bool(file, all, "controller.cache.writeThrough", false)));
+    } else if (all.containsKey("controller.cache.writeThrough")) {
+      throw new ConfigException(file + ": key 'controller.cache.writeThrough' is set but the "
+          + "cache is off; set controller.cache=SIZE (e.g. 256m) or remove the key");
+    }
+    boolean allowRemote = bool(file, all, "server.allowRemote", false);
+    String nbdAddress = address(file, all, "server.nbd.address", allowRemote);
+    int nbdPort = (int) number(file, all, "server.nbd.port", 10809, 0, 65535);
+    String controlAddress = address(file, all, "server.control.address", allowRemote);
+    int controlPort = (int) number(file, all, "server.control.port", 10810, 0, 65535);
+    List<DaemonConfig.VolumeConfig> list = new ArrayList<>();
+    for (Map.Entry<String, Map<String, String>> v : volumes.entrySet()) {
+      list.add(volume(file, v.getKey(), new LinkedHashMap<>(v.getValue()), providers));
+    }
+    if (list.isEmpty()) {
+      throw new ConfigException(file + ": no volumes; add at least volume.NAME.type and the "
+          + "backend's properties");
+    }
+    return new DaemonConfig(file, trackSize, copyThreads, rate, cache, meta, nbdAddress,
+        nbdPort, controlAddress, controlPort, list);
+  }
+
+  private DaemonConfig.VolumeConfig volume(Path file, String name, Map<String, String> props,
+      VolumeProviders providers) {
+    String type = props.remove("type");
+    if (type == null) {
+      throw new ConfigException(file + ": volume '" + name + "' has no type: add volume." + name
+          + ".type (one of " + new java.util.TreeSet<>(providers.types()) + ")");
+    }
+    VolumeProvider provider;
+    try {
+      provider = providers.get(type, name);
+    } catch (RuntimeException e) {
+      throw new ConfigException(file + ": key 'volume." + name + ".type': " + e.getMessage(), e);
+    }
+    boolean export = parseBool(file, "volume." + name + ".export",
+        props.remove("export"), true);
+    boolean readOnly = parseBool(file, "volume." + name + ".exportReadOnly",
+        props.remove("exportReadOnly"), false);
+    Set<String> secrets = provider.secretProperties();
+    VolumeSpec.Builder spec = VolumeSpec.builder(name, type);
+    for (Map.Entry<String, String> e : props.entrySet()) {
+      String key = "volume." + name + "." + e.getKey();
+      String value = e.getValue();
+      Matcher m = REFERENCE.matcher(value);
+      boolean reference = m.matches();
+      if (secrets.contains(e.getKey()) && !reference) {
+        throw new ConfigException(file + ": key '" + key + "' holds a secret inline; write a "
+            + "reference instead, " + e.getKey() + "=${env:SOME_VARIABLE}, or leave it out for "
+            + "the backend's default credential chain");
+      }
+      if (reference) {
+        String resolved = environment.apply(m.group(1));
+        if (resolved == null) {
+          throw new ConfigException(file + ": key '" + key + "' refers to environment variable "
+              + m.group(1) + ", which is not set; export it before starting pairkitd");
+        }
+        value = resolved;
+      } else if (value.contains("${")) {
+        throw new ConfigException(file + ": key '" + key + "' has '" + value + "'; the only "
+            + "reference form is ${env:NAME}");
+      }
+      spec.property(e.getKey(), value);
+    }
+    try {
+      return new DaemonConfig.VolumeConfig(spec.build(), export, readOnly);
+    } catch (RuntimeException e) {
+      throw new ConfigException(file + ": volume '" + name + "': " + e.getMessage(), e);
+    }
+  }
+
+  private static long size(Path file, Map<String, String> all, String key, long dflt, long min,
+      long max) {
+    String raw = all.get(key);
+    if (raw == null) {
+      return dflt;
+    }
+    long v;
+    try {
+      v = VolumeSpec.builder("config", "config").property("v", raw).build()
+          .sizeProperty("v").orElseThrow();
+    } catch (RuntimeException e) {
+      throw new ConfigException(file + ": key '" + key + "' is '" + raw + "': give a byte count "
+          + "such as 65536 or 64k");
+    }
+    if (v < min || v > max) {
+      throw new ConfigException(file + ": key '" + key + "' is " + raw + ": give " + min
+          + " bytes to " + max);
+    }
+    return v;
+  }
+
+  private static long number(Path file, Map<String, String> all, String key, long dflt,
+      long min, long max) {
+    String raw = all.get(key);
+    if (raw == null) {
+      return dflt;
+    }
+    try {
+      long v = Long.parseLong(raw);
+      if (v >= min && v <= max) {
+        return v;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new ConfigException(file + ": key '" + key + "' is '" + raw + "': give a whole number "
+        + "from " + min + " to " + max);
+  }
+
+  private static boolean bool(Path file, Map<String, String> all, String key, boolean dflt) {
+    return parseBool(file, key, all.get(key), dflt);
+  }
+
+  private static boolean parseBool(Path file, String key, String raw, boolean dflt) {
+    if (raw == null) {
+      return dflt;
+    }
+    String s = raw.toLowerCase(Locale.ROOT);
+    if (s.equals("true") || s.equals("false")) {
+      return Boolean.parseBoolean(s);
+    }
+    throw new ConfigException(file + ": key '" + key + "' is '" + raw + "': use true or false");
+  }
+
+  private static String address(Path file, Map<String, String> all, String key,
+      boolean allowRemote) {
+    String raw = all.getOrDefault(key, "127.0.0.1");
+    InetAddress a;
+    try {
+      a = InetAddress.getByName(raw);
+    } catch (UnknownHostException e) {
+      throw new ConfigException(file + ": key '" + key + "' is '" + raw + "', which does not "
+          + "resolve; give an IP address such as 127.0.0.1");
+    }
+    if (!a.isLoopbackAddress() && !allowRemote) {
+      throw new ConfigException(file + ": key '" + key + "' is '" + raw + "', not a loopback "
+          + "address; the control endpoint and NBD have no authentication, so binding beyond "
+          + "this machine needs server.allowRemote=true");
+    }
+    return raw;
+  }
+}

@@ -1,0 +1,42 @@
+package io.pairkit.examples.config;
+
+import io.pairkit.api.spi.VolumeSpec;
+import io.pairkit.core.cache.TrackCacheConfig;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A validated {@code pairkitd} configuration: the controller's settings, the servers' addresses
+ * and the named volumes. Immutable. Built by {@link ConfigLoader}.
+ *
+ * @param source            the file it came from (for messages)
+ * @param trackSize         controller track size, bytes
+ * @param copyThreads       background copy workers
+ * @param copyBytesPerSecond copy rate cap, 0 for none
+ * @param trackCache        the off-heap track cache, if enabled
+ * @param metadataDirectory where durable pairs live
+ * @param nbdAddress        NBD listen address
+ * @param nbdPort           NBD listen port (0 picks one)
+ * @param controlAddress    control endpoint listen address
+ * @param controlPort       control endpoint port (0 picks one)
+ * @param volumes           the volumes, in file order
+ */
+public record DaemonConfig(Path source, int trackSize, int copyThreads, long copyBytesPerSecond,
+    Optional<TrackCacheConfig> trackCache, Path metadataDirectory, String nbdAddress, int nbdPort,
+    String controlAddress, int controlPort, List<VolumeConfig> volumes) {
+
+  /**
+   * One volume.
+   *
+   * @param spec      what opens it (secrets resolved)
+   * @param export    whether pairkitd serves it over NBD
+   * @param readOnly  whether its export refuses writes even when the pair would allow them
+   */
+  public record VolumeConfig(VolumeSpec spec, boolean export, boolean readOnly) {
+  }
+
+  public DaemonConfig {
+    volumes = List.copyOf(volumes);
+  }
+}

@@ -1,0 +1,63 @@
+package io.pairkit.examples.control;
+
+import java.util.List;
+
+/**
+ * The control endpoint's JSON documents (pairkitd serves them, pairctl reads them). Paths, all
+ * under {@code /v1}:
+ * <pre>
+ * GET    /health                           Health
+ * GET    /volumes                          [VolumeView]
+ * GET    /volumes/NAME                     VolumeView
+ * GET    /pairs                            [PairView]
+ * GET    /pairs/ID                         PairView
+ * POST   /pairs                 CreatePair PairView   (201)
+ * POST   /pairs/ID/requests     Request    RequestView (202)
+ * DELETE /pairs/ID[?force=true]            PairView
+ * POST   /verify                Verify     VerifyResult
+ * </pre>
+ * Errors answer {@link ErrorView} with 400 (bad input), 404 (no such volume or pair), 409 (wrong
+ * state), 500 (a backend failed) or 503 (shutting down).
+ */
+public final class ControlApi {
+  private ControlApi() {
+  }
+
+  public record Health(String status, String version, int nbdPort, int controlPort,
+      int volumes, int pairs) {
+  }
+
+  public record VolumeView(String name, String type, long size, boolean exported,
+      boolean exportReadOnly, List<String> pairs) {
+  }
+
+  public record RequestView(long id, String pairId, String kind, String region,
+      long tracksToCopy, long tracksDone, long tracksCopied, long bytesCopied, boolean done) {
+  }
+
+  public record PairView(String id, String strategy, String state, String primary,
+      String secondary, int trackSize, long scopeTracks, double inSyncPercent,
+      long pendingTracks, long changedTracks, long frozenTracks, long mirrorBacklogTracks,
+      String splitExtents, List<RequestView> requests) {
+  }
+
+  /** Strategy: {@code volume}, {@code extent} (needs extents) or {@code extent-split}. */
+  public record CreatePair(String id, String strategy, String primary, String secondary,
+      String extents) {
+  }
+
+  /** Kind: a {@code RequestKind} name; extents where the kind needs them. */
+  public record Request(String kind, String extents) {
+  }
+
+  public record Verify(String primary, String secondary, String extents) {
+  }
+
+  /** Differing tracks as half-open track ranges. */
+  public record VerifyResult(String primary, String secondary, int trackSize,
+      long tracksCompared, long tracksDiffering, List<long[]> differingTrackRanges) {
+  }
+
+  public record ErrorView(String error, String message) {
+  }
+}

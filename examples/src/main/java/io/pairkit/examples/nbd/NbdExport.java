@@ -1,0 +1,54 @@
+package io.pairkit.examples.nbd;
+
+import io.pairkit.api.ExtentSet;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * What the NBD server serves under one export name. Implementations must be thread-safe: one
+ * connection issues requests from several threads at once, and several connections may share an
+ * export. A failure is an exception; the server turns it into the NBD error code it maps to
+ * ({@code EIO} unless the exception says otherwise) and keeps the connection.
+ */
+public interface NbdExport {
+
+  /** The export name clients ask for. */
+  String name();
+
+  /** A short human description (shown by {@code nbdinfo --list}). */
+  default String description() {
+    return "";
+  }
+
+  /** Size in bytes. */
+  long size();
+
+  /** Whether writes, trims and zeroes are refused. */
+  boolean readOnly();
+
+  /** Preferred I/O size hint, a power of two (4 KiB to 32 MiB). */
+  default int preferredBlockSize() {
+    return 4096;
+  }
+
+  void read(long offset, ByteBuffer dst) throws IOException;
+
+  void write(long offset, ByteBuffer src) throws IOException;
+
+  /** Makes every completed write durable. */
+  void flush() throws IOException;
+
+  /** Lets the range read as zeros, freeing space where the volume can. */
+  void trim(long offset, long length) throws IOException;
+
+  /** Writes zeros (a thin volume may free the space instead: it reads as zeros either way). */
+  void writeZeroes(long offset, long length) throws IOException;
+
+  /**
+   * The parts of the range that may hold data (for {@code base:allocation}); a superset is fine.
+   * Default: all of it.
+   */
+  default ExtentSet allocated(long offset, long length) throws IOException {
+    return ExtentSet.of(offset, offset + length);
+  }
+}

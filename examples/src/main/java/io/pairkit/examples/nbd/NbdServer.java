@@ -1,0 +1,702 @@
+package io.pairkit.examples.nbd;
+
+import io.pairkit.api.Extent;
+import io.pairkit.api.ExtentSet;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.Closeable;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * A Network Block Device server (the protocol of {@code nbd-server}, {@code qemu-nbd} and
+ * {@code nbdkit}, as its specification {@code proto.md} describes it): fixed newstyle handshake
+ * with {@code NBD_OPT_GO}, {@code INFO}, {@code LIST}, {@code EXPORT_NAME},
+ * {@code STRUCTURED_REPLY} and the {@code base:allocation} meta context; commands read, write,
+ * flush, trim, write-zeroes (each with {@code FUA}), block status and disconnect. No TLS: it
+ * binds to loopback unless told otherwise.
+ *
+ * <p>Each connection has a reader thread; requests run concurrently on a shared pool (up to
+ * {@value #IN_FLIGHT} per connection) and replies are written whole under the connection's lock,
+ * so clients may pipeline. A flush replies once every write completed before it is durable
+ * ({@link NbdExport#flush}), across connections, so {@code CAN_MULTI_CONN} is advertised.
+ *
+ * <p>Threading: {@link #start} and {@link #close} from any thread; {@link #close} stops accepting,
+ * lets requests in flight finish and closes every connection.
+ */
+public final class NbdServer implements Closeable {
+  private static final Logger LOG = Logger.getLogger(NbdServer.class.getName());
+
+  static final long NBDMAGIC = 0x4e42444d41474943L;
+  static final long IHAVEOPT = 0x49484156454F5054L;
+  static final long OPT_REPLY_MAGIC = 0x3e889045565a9L;
+  static final int REQUEST_MAGIC = 0x25609513;
+  static final int SIMPLE_REPLY_MAGIC = 0x67446698;
+  static final int STRUCTURED_REPLY_MAGIC = 0x668e33ef;
+
+  static final int FLAG_FIXED_NEWSTYLE = 1;
+  static final int FLAG_NO_ZEROES = 2;
+
+  static final int OPT_EXPORT_NAME = 1;
+  static final int OPT_ABORT = 2;
+  static final int OPT_LIST = 3;
+  static final int OPT_INFO = 6;
+  static final int OPT_GO = 7;
+  static final int OPT_STRUCTURED_REPLY = 8;
+  static final int OPT_LIST_META_CONTEXT = 9;
+  static final int OPT_SET_META_CONTEXT = 10;
+
+  static final int REP_ACK = 1;
+  static final int REP_SERVER = 2;
+  static final int REP_INFO = 3;
+  static final int REP_META_CONTEXT = 4;
+  static final int REP_ERR_UNSUP = 0x80000001;
+  static final int REP_ERR_INVALID = 0x80000003;
+  static final int REP_ERR_UNKNOWN = 0x80000006;
+
+  static final int INFO_EXPORT = 0;
+  static final int INFO_NAME = 1;
+  static final int INFO_DESCRIPTION = 2;
+  static final int INFO_BLOCK_SIZE = 3;
+
+  static final int TF_HAS_FLAGS = 1;
+  static final int TF_READ_ONLY = 2;
+  static final int TF_SEND_FLUSH = 4;
+  static final int TF_SEND_FUA = 8;
+  static final int TF_SEND_TRIM = 32;
+  static final int TF_SEND_WRITE_ZEROES = 64;
+  static final int TF_SEND_DF = 128;
+  static final int TF_CAN_MULTI_CONN = 256;
+
+  static final int CMD_READ = 0;
+  static final int CMD_WRITE = 1;
+  static final int CMD_DISC = 2;
+  static final int CMD_FLUSH = 3;
+  static final int CMD_TRIM = 4;
+  static final int CMD_WRITE_ZEROES = 6;
+  static final int CMD_BLOCK_STATUS = 7;
+
+  static final int CMD_FLAG_FUA = 1;
+  static final int CMD_FLAG_DF = 4;
+  static final int CMD_FLAG_REQ_ONE = 8;
+
+  static final int REPLY_FLAG_DONE = 1;
+  static final int REPLY_TYPE_NONE = 0;
+  static final int REPLY_TYPE_OFFSET_DATA = 1;
+  static final int REPLY_TYPE_BLOCK_STATUS = 5;
+  static final int REPLY_TYPE_ERROR = 0x8001;
+
+  static final int STATE_HOLE = 1;
+  static final int STATE_ZERO = 2;
+
+  static final int EPERM = 1;
+  static final int EIO = 5;
+  static final int EINVAL = 22;
+  static final int ENOSPC = 28;
+  static final int EOVERFLOW = 75;
+  static final int ESHUTDOWN = 108;
+
+  /** Largest read or write payload accepted (as qemu-nbd). */
+  static final int MAX_PAYLOAD = 32 << 20;
+  static final int IN_FLIGHT = 16;
+  private static final int ALLOCATION_CONTEXT_ID = 1;
+  private static final String ALLOCATION_CONTEXT = "base:allocation";
+
+  private final ServerSocket listener;
+  private final Function<String, NbdExport> exports;
+  private final java.util.function.Supplier<List<NbdExport>> listing;
+  private final Function<Throwable, Integer> errno;
+  private final ExecutorService workers;
+  private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
+  private final Thread acceptor;
+  private final AtomicInteger connectionCount = new AtomicInteger();
+  private volatile boolean closed;
+
+  private NbdServer(ServerSocket listener, Function<String, NbdExport> exports,
+      java.util.function.Supplier<List<NbdExport>> listing, Function<Throwable, Integer> errno) {
+    this.listener = listener;
+    this.exports = exports;
+    this.listing = listing;
+    this.errno = errno;
+    AtomicInteger n = new AtomicInteger();
+    this.workers = Executors.newCachedThreadPool(r -> {
+      Thread t = new Thread(r, "nbd-worker-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
+    this.acceptor = new Thread(this::acceptLoop, "nbd-accept-" + listener.getLocalPort());
+    acceptor.setDaemon(true);
+  }
+
+  /**
+   * Starts serving on {@code bind} (port 0 picks a free one).
+   *
+   * @param exports looks an export up by name (null if there is none)
+   * @param listing the exports {@code NBD_OPT_LIST} shows
+   * @param errno   maps an exception from an export to an NBD error number; null for the
+   *                default ({@code EINVAL} for a range error, else {@code EIO})
+   */
+  public static NbdServer start(InetSocketAddress bind, Function<String, NbdExport> exports,
+      java.util.function.Supplier<List<NbdExport>> listing, Function<Throwable, Integer> errno)
+      throws IOException {
+    ServerSocket listener = new ServerSocket();
+    listener.setReuseAddress(true);
+    listener.bind(bind);
+    NbdServer server = new NbdServer(listener, exports, listing,
+        errno != null ? errno : NbdServer::defaultErrno);
+    server.acceptor.start();
+    return server;
+  }
+
+  /** Serves a fixed set of exports. */
+  public static NbdServer start(InetSocketAddress bind, Map<String, NbdExport> exports)
+      throws IOException {
+    return start(bind, exports::get, () -> List.copyOf(exports.values()), null);
+  }
+
+  static int defaultErrno(Throwable t) {
+    return t instanceof IndexOutOfBoundsException || t instanceof IllegalArgumentException
+        ? EINVAL : EIO;
+  }
+
+  /** The port it listens on. */
+  public int port() {
+    return listener.getLocalPort();
+  }
+
+  /** Connections accepted since start. */
+  public int connectionsAccepted() {
+    return connectionCount.get();
+  }
+
+  @Override
+  public void close() throws IOException {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    listener.close();
+    for (Connection c : connections) {
+      c.shutdown();
+    }
+    workers.shutdown();
+    try {
+      acceptor.join(5000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void acceptLoop() {
+    while (!closed) {
+      try {
+        Socket s = listener.accept();
+        s.setTcpNoDelay(true);
+        Connection c = new Connection(s);
+        connections.add(c);
+        connectionCount.incrementAndGet();
+        Thread t = new Thread(c::run, "nbd-conn-" + connectionCount.get());
+        t.setDaemon(true);
+        t.start();
+      } catch (IOException e) {
+        if (!closed) {
+          LOG.log(Level.WARNING, "NBD accept failed", e);
+        }
+      }
+    }
+  }
+
+  /** One client: handshake, then requests until it disconnects. */
+  private final class Connection {
+    private final Socket socket;
+    private final Semaphore inFlight = new Semaphore(IN_FLIGHT);
+    private final Object writeLock = new Object();
+    private DataInputStream in;
+    private DataOutputStream out;
+    private boolean structured;
+    private boolean allocationContext;
+    private NbdExport export;
+
+    Connection(Socket socket) {
+      this.socket = socket;
+    }
+
+    void shutdown() {
+      try {
+        inFlight.acquireUninterruptibly(IN_FLIGHT);
+        inFlight.release(IN_FLIGHT);
+        socket.close();
+      } catch (IOException e) {
+        // closing anyway
+      }
+    }
+
+    void run() {
+      try (socket) {
+        in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 1 << 16));
+        out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), 1 << 16));
+        if (handshake()) {
+          transmission();
+        }
+      } catch (EOFException | SocketException e) {
+        // the client went away
+      } catch (IOException | RuntimeException e) {
+        if (!closed) {
+          LOG.log(Level.WARNING, "NBD connection failed", e);
+        }
+      } finally {
+        inFlight.acquireUninterruptibly(IN_FLIGHT);
+        connections.remove(this);
+      }
+    }
+
+    // ------------------------------------------------------------ handshake
+
+    private boolean handshake() throws IOException {
+      out.writeLong(NBDMAGIC);
+      out.writeLong(IHAVEOPT);
+      out.writeShort(FLAG_FIXED_NEWSTYLE | FLAG_NO_ZEROES);
+      out.flush();
+      int clientFlags = in.readInt();
+      if ((clientFlags & FLAG_FIXED_NEWSTYLE) == 0) {
+        return false; // only fixed newstyle clients are served
+      }
+      boolean noZeroes = (clientFlags & FLAG_NO_ZEROES) != 0;
+      while (true) {
+        if (in.readLong() != IHAVEOPT) {
+          return false;
+        }
+        int option = in.readInt();
+        int length = in.readInt();
+        if (length < 0 || length > 1 << 20) {
+          return false;
+        }
+        byte[] data = new byte[length];
+        in.readFully(data);
+        switch (option) {
+          case OPT_EXPORT_NAME -> {
+            NbdExport e = exports.apply(new String(data, StandardCharsets.UTF_8));
+            if (e == null) {
+              return false; // the protocol has no error reply here: close
+            }
+            export = e;
+            out.writeLong(e.size());
+            out.writeShort(transmissionFlags(e));
+            if (!noZeroes) {
+              out.write(new byte[124]);
+            }
+            out.flush();
+            return true;
+          }
+          case OPT_ABORT -> {
+            optionReply(option, REP_ACK, new byte[0]);
+            return false;
+          }
+          case OPT_LIST -> {
+            if (length != 0) {
+              optionError(option, REP_ERR_INVALID, "LIST takes no data");
+              continue;
+            }
+            for (NbdExport e : listing.get()) {
+              byte[] name = e.name().getBytes(StandardCharsets.UTF_8);
+              byte[] desc = e.description().getBytes(StandardCharsets.UTF_8);
+              ByteBuffer b = ByteBuffer.allocate(4 + name.length + desc.length);
+              b.putInt(name.length).put(name).put(desc);
+              optionReply(option, REP_SERVER, b.array());
+            }
+            optionReply(option, REP_ACK, new byte[0]);
+          }
+          case OPT_INFO, OPT_GO -> {
+            if (infoOrGo(option, data) && option == OPT_GO) {
+              return true;
+            }
+          }
+          case OPT_STRUCTURED_REPLY -> {
+            if (length != 0) {
+              optionError(option, REP_ERR_INVALID, "STRUCTURED_REPLY takes no data");
+            } else {
+              structured = true;
+              optionReply(option, REP_ACK, new byte[0]);
+            }
+          }
+          case OPT_LIST_META_CONTEXT, OPT_SET_META_CONTEXT -> metaContext(option, data);
+          default -> optionError(option, REP_ERR_UNSUP, "option " + option + " not supported");
+        }
+      }
+    }
+
+    private boolean infoOrGo(int option, byte[] data) throws IOException {
+      ByteBuffer b = ByteBuffer.wrap(data);
+      if (data.length < 6) {
+        optionError(option, REP_ERR_INVALID, "short INFO/GO request");
+        return false;
+      }
+      int nameLength = b.getInt();
+      if (nameLength < 0 || nameLength > data.length - 6) {
+        optionError(option, REP_ERR_INVALID, "bad export name length");
+        return false;
+      }
+      byte[] name = new byte[nameLength];
+      b.get(name);
+      int requests = b.getShort() & 0xffff;
+      if (b.remaining() != requests * 2) {
+        optionError(option, REP_ERR_INVALID, "bad information request count");
+        return false;
+      }
+      List<Integer> wanted = new ArrayList<>();
+      for (int i = 0; i < requests; i++) {
+        wanted.add(b.getShort() & 0xffff);
+      }
+      String exportName = new String(name, StandardCharsets.UTF_8);
+      NbdExport e = exports.apply(exportName);
+      if (e == null) {
+        optionError(option, REP_ERR_UNKNOWN, "no export named '" + exportName + "'");
+        return false;
+      }
+      ByteBuffer info = ByteBuffer.allocate(12);
+      info.putShort((short) INFO_EXPORT).putLong(e.size()).putShort((short) transmissionFlags(e));
+      optionReply(option, REP_INFO, info.array());
+      if (wanted.contains(INFO_NAME)) {
+        ByteBuffer n = ByteBuffer.allocate(2 + name.length);
+        n.putShort((short) INFO_NAME).put(name);
+        optionReply(option, REP_INFO, n.array());
+      }
+      if (wanted.contains(INFO_DESCRIPTION)) {
+        byte[] d = e.description().getBytes(StandardCharsets.UTF_8);
+        ByteBuffer n = ByteBuffer.allocate(2 + d.length);
+        n.putShort((short) INFO_DESCRIPTION).put(d);
+        optionReply(option, REP_INFO, n.array());
+      }
+      ByteBuffer sizes = ByteBuffer.allocate(14);
+      sizes.putShort((short) INFO_BLOCK_SIZE).putInt(1).putInt(e.preferredBlockSize())
+          .putInt(MAX_PAYLOAD);
+      optionReply(option, REP_INFO, sizes.array());
+      optionReply(option, REP_ACK, new byte[0]);
+      if (option == OPT_GO) {
+        export = e;
+      }
+      return true;
+    }
+
+    private void metaContext(int option, byte[] data) throws IOException {
+      if (option == OPT_SET_META_CONTEXT && !structured) {
+        optionError(option, REP_ERR_INVALID, "SET_META_CONTEXT needs structured replies first");
+        return;
+      }
+      ByteBuffer b = ByteBuffer.wrap(data);
+      try {
+        byte[] name = new byte[b.getInt()];
+        b.get(name);
+        if (exports.apply(new String(name, StandardCharsets.UTF_8)) == null) {
+          optionError(option, REP_ERR_UNKNOWN, "no such export");
+          return;
+        }
+        int queries = b.getInt();
+        boolean matched = false;
+        for (int i = 0; i < queries; i++) {
+          byte[] q = new byte[b.getInt()];
+          b.get(q);
+          String query = new String(q, StandardCharsets.UTF_8);
+          if (query.equals(ALLOCATION_CONTEXT)
+              || (option == OPT_LIST_META_CONTEXT && query.equals("base:"))) {
+            matched = true;
+          }
+        }
+        if (queries == 0 && option == OPT_LIST_META_CONTEXT) {
+          matched = true;
+        }
+        if (b.hasRemaining()) {
+          optionError(option, REP_ERR_INVALID, "trailing bytes in meta context request");
+          return;
+        }
+        if (matched) {
+          byte[] ctx = ALLOCATION_CONTEXT.getBytes(StandardCharsets.UTF_8);
+          ByteBuffer r = ByteBuffer.allocate(4 + ctx.length);
+          r.putInt(option == OPT_SET_META_CONTEXT ? ALLOCATION_CONTEXT_ID : 0).put(ctx);
+          optionReply(option, REP_META_CONTEXT, r.array());
+        }
+        if (option == OPT_SET_META_CONTEXT) {
+          allocationContext = matched;
+        }
+        optionReply(option, REP_ACK, new byte[0]);
+      } catch (java.nio.BufferUnderflowException | NegativeArraySizeException e) {
+        optionError(option, REP_ERR_INVALID, "malformed meta context request");
+      }
+    }
+
+    private int transmissionFlags(NbdExport e) {
+      int flags = TF_HAS_FLAGS | TF_SEND_FLUSH | TF_SEND_FUA | TF_CAN_MULTI_CONN;
+      if (e.readOnly()) {
+        flags |= TF_READ_ONLY;
+      } else {
+        flags |= TF_SEND_TRIM | TF_SEND_WRITE_ZEROES;
+      }
+      if (structured) {
+        flags |= TF_SEND_DF;
+      }
+      return flags;
+    }
+
+    private void optionReply(int option, int type, byte[] data) throws IOException {
+      out.writeLong(OPT_REPLY_MAGIC);
+      out.writeInt(option);
+      out.writeInt(type);
+      out.writeInt(data.length);
+      out.write(data);
+      out.flush();
+    }
+
+    private void optionError(int option, int type, String message) throws IOException {
+      optionReply(option, type, message.getBytes(StandardCharsets.UTF_8));
+    }
+
+    // ------------------------------------------------------------ transmission
+
+    private void transmission() throws IOException {
+      while (true) {
+        int magic = in.readInt();
+        if (magic != REQUEST_MAGIC) {
+          throw new IOException("bad NBD request magic " + Integer.toHexString(magic));
+        }
+        int flags = in.readShort() & 0xffff;
+        int type = in.readShort() & 0xffff;
+        long handle = in.readLong();
+        long offset = in.readLong();
+        long length = in.readInt() & 0xffffffffL;
+        byte[] payload = null;
+        if (type == CMD_WRITE) {
+          if (length > MAX_PAYLOAD) {
+            throw new IOException("NBD write of " + length + " bytes exceeds " + MAX_PAYLOAD);
+          }
+          payload = new byte[(int) length];
+          in.readFully(payload);
+        }
+        if (type == CMD_DISC) {
+          inFlight.acquireUninterruptibly(IN_FLIGHT);
+          inFlight.release(IN_FLIGHT);
+          try {
+            if (!export.readOnly()) {
+              export.flush(); // a clean disconnect leaves nothing unflushed
+            }
+          } catch (IOException | RuntimeException e) {
+            LOG.log(Level.WARNING, "flush at NBD disconnect failed", e);
+          }
+          return;
+        }
+        byte[] data = payload;
+        inFlight.acquireUninterruptibly();
+        try {
+          workers.execute(() -> {
+            try {
+              serve(flags, type, handle, offset, length, data);
+            } catch (IOException e) {
+              closeQuietly();
+            } finally {
+              inFlight.release();
+            }
+          });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+          inFlight.release();
+          return;
+        }
+      }
+    }
+
+    private void serve(int flags, int type, long handle, long offset, long length, byte[] data)
+        throws IOException {
+      NbdExport e = export;
+      boolean inRange = offset >= 0 && offset + length <= e.size() && offset + length >= offset;
+      try {
+        switch (type) {
+          case CMD_READ -> {
+            if (length > MAX_PAYLOAD) {
+              error(handle, EOVERFLOW, "read larger than " + MAX_PAYLOAD);
+            } else if (!inRange) {
+              error(handle, EINVAL, "read beyond the end of the export");
+            } else {
+              byte[] buf = new byte[(int) length];
+              e.read(offset, ByteBuffer.wrap(buf));
+              readReply(handle, offset, buf);
+            }
+          }
+          case CMD_WRITE -> {
+            if (e.readOnly()) {
+              error(handle, EPERM, "export is read-only");
+            } else if (!inRange) {
+              error(handle, ENOSPC, "write beyond the end of the export");
+            } else {
+              e.write(offset, ByteBuffer.wrap(data));
+              if ((flags & CMD_FLAG_FUA) != 0) {
+                e.flush();
+              }
+              ok(handle);
+            }
+          }
+          case CMD_FLUSH -> {
+            e.flush();
+            ok(handle);
+          }
+          case CMD_TRIM, CMD_WRITE_ZEROES -> {
+            if (e.readOnly()) {
+              error(handle, EPERM, "export is read-only");
+            } else if (!inRange) {
+              error(handle, type == CMD_TRIM ? EINVAL : ENOSPC, "range beyond the end");
+            } else {
+              if (type == CMD_TRIM) {
+                e.trim(offset, length);
+              } else {
+                e.writeZeroes(offset, length);
+              }
+              if ((flags & CMD_FLAG_FUA) != 0) {
+                e.flush();
+              }
+              ok(handle);
+            }
+          }
+          case CMD_BLOCK_STATUS -> {
+            if (!structured || !allocationContext) {
+              error(handle, EINVAL, "block status needs the base:allocation meta context");
+            } else if (offset < 0 || offset >= e.size() || length == 0) {
+              error(handle, EINVAL, "block status outside the export");
+            } else {
+              long len = Math.min(length, e.size() - offset);
+              blockStatus(handle, offset, len, e.allocated(offset, len),
+                  (flags & CMD_FLAG_REQ_ONE) != 0);
+            }
+          }
+          default -> error(handle, EINVAL, "command " + type + " not supported");
+        }
+      } catch (IOException | RuntimeException failure) {
+        int code = errno.apply(failure);
+        LOG.log(Level.FINE, "NBD command " + type + " failed", failure);
+        error(handle, code, String.valueOf(failure.getMessage()));
+      }
+    }
+
+    private void ok(long handle) throws IOException {
+      synchronized (writeLock) {
+        if (structured) {
+          structuredHeader(REPLY_FLAG_DONE, REPLY_TYPE_NONE, handle, 0);
+        } else {
+          simpleHeader(0, handle);
+        }
+        out.flush();
+      }
+    }
+
+    private void readReply(long handle, long offset, byte[] buf) throws IOException {
+      synchronized (writeLock) {
+        if (structured) {
+          structuredHeader(REPLY_FLAG_DONE, REPLY_TYPE_OFFSET_DATA, handle, 8 + buf.length);
+          out.writeLong(offset);
+        } else {
+          simpleHeader(0, handle);
+        }
+        out.write(buf);
+        out.flush();
+      }
+    }
+
+    private void error(long handle, int code, String message) throws IOException {
+      synchronized (writeLock) {
+        if (structured) {
+          byte[] msg = message.getBytes(StandardCharsets.UTF_8);
+          int len = Math.min(msg.length, 4096);
+          structuredHeader(REPLY_FLAG_DONE, REPLY_TYPE_ERROR, handle, 6 + len);
+          out.writeInt(code);
+          out.writeShort(len);
+          out.write(msg, 0, len);
+        } else {
+          simpleHeader(code, handle);
+        }
+        out.flush();
+      }
+    }
+
+    private void blockStatus(long handle, long offset, long length, ExtentSet allocated,
+        boolean one) throws IOException {
+      List<long[]> descriptors = new ArrayList<>(); // {length, flags}
+      long at = offset;
+      long end = offset + length;
+      for (Extent x : allocated.extents()) {
+        long start = Math.max(x.start(), offset);
+        long stop = Math.min(x.end(), end);
+        if (start >= stop) {
+          continue;
+        }
+        if (start > at) {
+          descriptors.add(new long[] {start - at, STATE_HOLE | STATE_ZERO});
+        }
+        descriptors.add(new long[] {stop - start, 0});
+        at = stop;
+      }
+      if (at < end) {
+        descriptors.add(new long[] {end - at, STATE_HOLE | STATE_ZERO});
+      }
+      // Descriptor lengths are 32-bit: split long ones.
+      List<long[]> split = new ArrayList<>();
+      for (long[] d : descriptors) {
+        for (long left = d[0]; left > 0; ) {
+          long piece = Math.min(left, 0x80000000L - 4096);
+          split.add(new long[] {piece, d[1]});
+          left -= piece;
+        }
+      }
+      if (one && split.size() > 1) {
+        split = split.subList(0, 1);
+      }
+      synchronized (writeLock) {
+        structuredHeader(REPLY_FLAG_DONE, REPLY_TYPE_BLOCK_STATUS, handle, 4 + 8 * split.size());
+        out.writeInt(ALLOCATION_CONTEXT_ID);
+        for (long[] d : split) {
+          out.writeInt((int) d[0]);
+          out.writeInt((int) d[1]);
+        }
+        out.flush();
+      }
+    }
+
+    private void simpleHeader(int error, long handle) throws IOException {
+      out.writeInt(SIMPLE_REPLY_MAGIC);
+      out.writeInt(error);
+      out.writeLong(handle);
+    }
+
+    private void structuredHeader(int flags, int type, long handle, int length)
+        throws IOException {
+      out.writeInt(STRUCTURED_REPLY_MAGIC);
+      out.writeShort(flags);
+      out.writeShort(type);
+      out.writeLong(handle);
+      out.writeInt(length);
+    }
+
+    private void closeQuietly() {
+      try {
+        socket.close();
+      } catch (IOException e) {
+        // already failing
+      }
+    }
+  }
+}

@@ -1,0 +1,285 @@
+package io.pairkit.examples.server;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.pairkit.api.CopyProgress;
+import io.pairkit.api.CopyRequest;
+import io.pairkit.api.Extent;
+import io.pairkit.api.ExtentSet;
+import io.pairkit.api.HostVolume;
+import io.pairkit.api.Pair;
+import io.pairkit.api.PairController;
+import io.pairkit.api.PairStats;
+import io.pairkit.api.RequestKind;
+import io.pairkit.api.error.AlreadyClosedException;
+import io.pairkit.api.error.InvalidArgumentException;
+import io.pairkit.api.error.NotFoundException;
+import io.pairkit.api.error.PairKitException;
+import io.pairkit.api.error.PairStateException;
+import io.pairkit.api.error.VolumeIOException;
+import io.pairkit.examples.config.ExtentSyntax;
+import io.pairkit.examples.control.ControlApi;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.logging.Logger;
+
+/**
+ * pairkitd's control endpoint: JSON over HTTP ({@code com.sun.net.httpserver}, no dependency),
+ * the documents of {@link ControlApi}. It listens where the configuration says (loopback unless
+ * {@code server.allowRemote=true}); every mutating call is logged with the caller's address.
+ */
+final class ControlServer implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(ControlServer.class.getName());
+  static final String VERSION = "0.1.0";
+  private static final int VERIFY_CHUNK = 4 << 20;
+
+  private final HttpServer http;
+  private final PairController controller;
+  private final Map<String, Daemon.VolumeEntry> volumes;
+  private final ObjectMapper json = new ObjectMapper()
+      .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true);
+  private final java.util.function.IntSupplier nbdPort;
+
+  ControlServer(InetSocketAddress bind, PairController controller,
+      Map<String, Daemon.VolumeEntry> volumes, java.util.function.IntSupplier nbdPort)
+      throws IOException {
+    this.controller = controller;
+    this.volumes = volumes;
+    this.nbdPort = nbdPort;
+    this.http = HttpServer.create(bind, 16);
+    http.createContext("/v1/", this::handle);
+    http.setExecutor(Executors.newFixedThreadPool(4, r -> {
+      Thread t = new Thread(r, "pairkitd-control");
+      t.setDaemon(true);
+      return t;
+    }));
+    http.start();
+  }
+
+  int port() {
+    return http.getAddress().getPort();
+  }
+
+  @Override
+  public void close() {
+    http.stop(1);
+  }
+
+  private void handle(HttpExchange ex) throws IOException {
+    String method = ex.getRequestMethod();
+    String path = ex.getRequestURI().getPath();
+    List<String> parts = new ArrayList<>(Arrays.asList(path.substring(4).split("/")));
+    parts.removeIf(String::isEmpty);
+    try {
+      byte[] body = ex.getRequestBody().readAllBytes();
+      if (!method.equals("GET")) {
+        LOG.info("control: " + method + " " + ex.getRequestURI() + " from "
+            + ex.getRemoteAddress() + (body.length > 0 ? " " + new String(body,
+                java.nio.charset.StandardCharsets.UTF_8) : ""));
+      }
+      Object result;
+      int status = 200;
+      String first = parts.isEmpty() ? "" : parts.get(0);
+      switch (method + " " + first + "/" + parts.size()) {
+        case "GET health/1" -> result = new ControlApi.Health("ok", VERSION, nbdPort.getAsInt(),
+            port(), controller.volumes().size(), controller.pairs().size());
+        case "GET volumes/1" -> result = controller.volumes().stream().map(this::view).toList();
+        case "GET volumes/2" -> result = view(volume(parts.get(1)));
+        case "GET pairs/1" -> result = controller.pairs().stream().map(ControlServer::view)
+            .toList();
+        case "GET pairs/2" -> result = view(pair(parts.get(1)));
+        case "POST pairs/1" -> {
+          result = create(json.readValue(body, ControlApi.CreatePair.class));
+          status = 201;
+        }
+        case "POST pairs/3" -> {
+          if (!parts.get(2).equals("requests")) {
+            throw new NotFoundException("no such path: " + path);
+          }
+          result = request(pair(parts.get(1)), json.readValue(body, ControlApi.Request.class));
+          status = 202;
+        }
+        case "DELETE pairs/2" -> {
+          Pair p = pair(parts.get(1));
+          String query = String.valueOf(ex.getRequestURI().getQuery());
+          if (query.contains("force=true")) {
+            p.forceDelete();
+          } else {
+            p.delete();
+          }
+          result = view(p);
+        }
+        case "POST verify/1" -> result = verify(json.readValue(body, ControlApi.Verify.class));
+        default -> throw new NotFoundException("no such call: " + method + " " + path
+            + " (see pairctl --help for what the daemon offers)");
+      }
+      send(ex, status, result);
+    } catch (com.fasterxml.jackson.core.JacksonException e) {
+      send(ex, 400, new ControlApi.ErrorView("InvalidArgumentException",
+          "malformed request body: " + e.getOriginalMessage()));
+    } catch (NotFoundException e) {
+      send(ex, 404, error(e));
+    } catch (PairStateException e) {
+      send(ex, 409, error(e));
+    } catch (AlreadyClosedException e) {
+      send(ex, 503, error(e));
+    } catch (VolumeIOException e) {
+      send(ex, 500, error(e));
+    } catch (PairKitException | IllegalArgumentException e) {
+      send(ex, 400, error(e));
+    } catch (RuntimeException e) {
+      send(ex, 500, new ControlApi.ErrorView(e.getClass().getSimpleName(),
+          String.valueOf(e.getMessage())));
+    }
+  }
+
+  private static ControlApi.ErrorView error(RuntimeException e) {
+    return new ControlApi.ErrorView(e.getClass().getSimpleName(), e.getMessage());
+  }
+
+  private void send(HttpExchange ex, int status, Object body) throws IOException {
+    byte[] bytes = json.writerWithDefaultPrettyPrinter().writeValueAsBytes(body);
+    ex.getResponseHeaders().set("Content-Type", "application/json");
+    ex.sendResponseHeaders(status, bytes.length);
+    try (OutputStream out = ex.getResponseBody()) {
+      out.write(bytes);
+    }
+  }
+
+  private HostVolume volume(String name) {
+    return controller.volume(name);
+  }
+
+  private Pair pair(String id) {
+    return controller.pair(id);
+  }
+
+  private ControlApi.VolumeView view(HostVolume v) {
+    Daemon.VolumeEntry e = volumes.get(v.name());
+    return new ControlApi.VolumeView(v.name(), e == null ? "?" : e.spec().type(), v.size(),
+        e != null && e.export(), e != null && e.readOnly(),
+        v.pairs().stream().map(Pair::id).toList());
+  }
+
+  static ControlApi.PairView view(Pair p) {
+    PairStats s = p.stats();
+    long scopeTracks = 0;
+    for (Extent e : p.scope().extents()) {
+      scopeTracks += (e.end() + p.trackSize() - 1) / p.trackSize() - e.start() / p.trackSize();
+    }
+    long pending = s.pendingTracks();
+    double inSync = scopeTracks == 0 ? 100.0
+        : Math.max(0, 100.0 * (scopeTracks - pending - s.changedTracks()) / scopeTracks);
+    List<ControlApi.RequestView> requests = p.activeRequests().stream()
+        .map(ControlServer::view).toList();
+    return new ControlApi.PairView(p.id(), p.strategy().name(), p.state().name(),
+        p.primary().name(), p.secondary().name(), p.trackSize(), scopeTracks,
+        Math.round(inSync * 10) / 10.0, pending, s.changedTracks(), s.frozenTracks(),
+        s.mirrorBacklogTracks(), ExtentSyntax.format(p.splitExtents()), requests);
+  }
+
+  static ControlApi.RequestView view(CopyRequest r) {
+    CopyProgress pr = r.progress();
+    return new ControlApi.RequestView(r.id(), r.pairId(), r.kind().name(),
+        r.region() == null ? "" : ExtentSyntax.format(r.region()), pr.tracksToCopy(),
+        pr.tracksDone(), pr.tracksCopied(), pr.bytesCopied(), r.completion().isDone());
+  }
+
+  private ControlApi.PairView create(ControlApi.CreatePair c) {
+    if (c.id() == null || c.primary() == null || c.secondary() == null) {
+      throw new InvalidArgumentException("a pair needs id, primary and secondary");
+    }
+    HostVolume p = volume(c.primary());
+    HostVolume s = volume(c.secondary());
+    String strategy = c.strategy() == null ? "volume" : c.strategy().toLowerCase(Locale.ROOT);
+    Pair pair = switch (strategy) {
+      case "volume" -> controller.createVolumePair(c.id(), p, s);
+      case "extent" -> controller.createExtentPair(c.id(), p, s, ExtentSyntax.parse(c.extents()));
+      case "extent-split" -> controller.createExtentSplitPair(c.id(), p, s);
+      default -> throw new InvalidArgumentException("strategy '" + c.strategy() + "' is not one "
+          + "of volume, extent, extent-split");
+    };
+    return view(pair);
+  }
+
+  private ControlApi.RequestView request(Pair pair, ControlApi.Request r) {
+    if (r.kind() == null) {
+      throw new InvalidArgumentException("a request needs a kind: SPLIT, RESYNC, EXTENT_UPDATE, "
+          + "EXTENT_SPLIT, EXTENT_JOIN or RESUME");
+    }
+    RequestKind kind;
+    try {
+      kind = RequestKind.valueOf(r.kind().toUpperCase(Locale.ROOT).replace('-', '_'));
+    } catch (IllegalArgumentException e) {
+      throw new InvalidArgumentException("request kind '" + r.kind() + "' is not one of "
+          + Arrays.toString(RequestKind.values()));
+    }
+    ExtentSet region = r.extents() == null || r.extents().isBlank() ? null
+        : ExtentSyntax.parse(r.extents());
+    CopyRequest req = kind == RequestKind.RESUME ? pair.resume() : pair.request(kind, region);
+    return view(req);
+  }
+
+  private ControlApi.VerifyResult verify(ControlApi.Verify v) throws IOException {
+    HostVolume p = volume(v.primary());
+    HostVolume s = volume(v.secondary());
+    if (p.size() != s.size()) {
+      throw new InvalidArgumentException("volumes '" + p.name() + "' (" + p.size() + " bytes) and '"
+          + s.name() + "' (" + s.size() + " bytes) differ in size: nothing to compare");
+    }
+    int track = p.pairs().stream().filter(x -> x.secondary() == s || x.secondary().name()
+        .equals(s.name())).map(Pair::trackSize).findFirst().orElse(64 << 10);
+    ExtentSet region = v.extents() == null || v.extents().isBlank()
+        ? ExtentSet.of(0, p.size()) : ExtentSyntax.parse(v.extents());
+    List<long[]> differing = new ArrayList<>();
+    long compared = 0;
+    long differ = 0;
+    for (Extent e : region.extents()) {
+      if (e.end() > p.size()) {
+        throw new InvalidArgumentException("extent " + e + " reaches past the end of '"
+            + p.name() + "' (" + p.size() + " bytes)");
+      }
+      long firstTrack = e.start() / track;
+      long endTrack = (e.end() + track - 1) / track;
+      int perChunk = Math.max(1, VERIFY_CHUNK / track);
+      for (long t = firstTrack; t < endTrack; t += perChunk) {
+        long tracks = Math.min(perChunk, endTrack - t);
+        long from = Math.max(e.start(), t * track);
+        long to = Math.min(e.end(), (t + tracks) * track);
+        byte[] a = new byte[(int) (to - from)];
+        byte[] b = new byte[(int) (to - from)];
+        p.read(from, ByteBuffer.wrap(a));
+        s.read(from, ByteBuffer.wrap(b));
+        for (long k = 0; k < tracks; k++) {
+          long ts = Math.max(from, (t + k) * track) - from;
+          long te = Math.min(to, (t + k + 1) * track) - from;
+          if (ts >= te) {
+            continue;
+          }
+          compared++;
+          if (!Arrays.equals(a, (int) ts, (int) te, b, (int) ts, (int) te)) {
+            differ++;
+            long trackNo = t + k;
+            long[] last = differing.isEmpty() ? null : differing.get(differing.size() - 1);
+            if (last != null && last[1] == trackNo) {
+              last[1] = trackNo + 1;
+            } else {
+              differing.add(new long[] {trackNo, trackNo + 1});
+            }
+          }
+        }
+      }
+    }
+    return new ControlApi.VerifyResult(p.name(), s.name(), track, compared, differ, differing);
+  }
+}

@@ -1,0 +1,140 @@
+package io.pairkit.examples.server;
+
+import io.pairkit.api.HostVolume;
+import io.pairkit.api.PairController;
+import io.pairkit.api.error.AlreadyClosedException;
+import io.pairkit.api.error.PairKitException;
+import io.pairkit.api.error.SecondaryWriteRefusedException;
+import io.pairkit.api.spi.VolumeSpec;
+import io.pairkit.core.PairKit;
+import io.pairkit.examples.config.DaemonConfig;
+import io.pairkit.examples.nbd.NbdExport;
+import io.pairkit.examples.nbd.NbdServer;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The running daemon: a controller with durable pairs, every configured volume open (those the
+ * recovered pairs already opened are reused), NBD exports and the control endpoint. Built only on
+ * the public SDK, as a product embedding PairKit would be. {@link #close} is the clean shutdown:
+ * servers stop, the controller flushes and closes its pairs and volumes, locks are released.
+ */
+public final class Daemon implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(Daemon.class.getName());
+
+  /** A configured volume as the daemon serves it. */
+  record VolumeEntry(VolumeSpec spec, boolean export, boolean readOnly) {
+  }
+
+  private final PairController controller;
+  private final NbdServer nbd;
+  private final ControlServer control;
+  private final Map<String, VolumeEntry> volumes;
+
+  private Daemon(PairController controller, NbdServer nbd, ControlServer control,
+      Map<String, VolumeEntry> volumes) {
+    this.controller = controller;
+    this.nbd = nbd;
+    this.control = control;
+    this.volumes = volumes;
+  }
+
+  /** Opens everything the configuration names and starts serving. */
+  public static Daemon start(DaemonConfig config) throws IOException {
+    PairKit.Builder builder = PairKit.builder().trackSize(config.trackSize())
+        .copyThreads(config.copyThreads()).metadataDirectory(config.metadataDirectory());
+    if (config.copyBytesPerSecond() > 0) {
+      builder.copyBytesPerSecond(config.copyBytesPerSecond());
+    }
+    config.trackCache().ifPresent(builder::trackCache);
+    java.nio.file.Files.createDirectories(config.metadataDirectory());
+    PairController controller = builder.build();
+    NbdServer nbd = null;
+    ControlServer control = null;
+    try {
+      Map<String, VolumeEntry> entries = new LinkedHashMap<>();
+      Map<String, NbdExport> exports = new LinkedHashMap<>();
+      for (DaemonConfig.VolumeConfig v : config.volumes()) {
+        String name = v.spec().name();
+        HostVolume volume = controller.volumes().stream().filter(h -> h.name().equals(name))
+            .findFirst().orElse(null);
+        if (volume == null) {
+          volume = controller.openVolume(v.spec());
+        } else {
+          LOG.info("volume '" + name + "' was reopened by its recovered pairs");
+        }
+        entries.put(name, new VolumeEntry(v.spec(), v.export(), v.readOnly()));
+        if (v.export()) {
+          exports.put(name, new VolumeExport(volume, v.readOnly()));
+        }
+      }
+      nbd = NbdServer.start(new InetSocketAddress(config.nbdAddress(), config.nbdPort()),
+          exports::get, () -> List.copyOf(exports.values()), Daemon::errno);
+      NbdServer started = nbd;
+      control = new ControlServer(new InetSocketAddress(config.controlAddress(),
+          config.controlPort()), controller, entries, started::port);
+      return new Daemon(controller, nbd, control, entries);
+    } catch (IOException | RuntimeException e) {
+      if (control != null) {
+        control.close();
+      }
+      if (nbd != null) {
+        nbd.close();
+      }
+      controller.close();
+      throw e;
+    }
+  }
+
+  /** NBD error numbers for the SDK's typed errors. */
+  static int errno(Throwable t) {
+    if (t instanceof SecondaryWriteRefusedException) {
+      return 1; // EPERM
+    }
+    if (t instanceof AlreadyClosedException) {
+      return 108; // ESHUTDOWN
+    }
+    if (t instanceof io.pairkit.api.error.ExtentOutOfRangeException
+        || t instanceof IndexOutOfBoundsException) {
+      return 22; // EINVAL
+    }
+    return 5; // EIO
+  }
+
+  public PairController controller() {
+    return controller;
+  }
+
+  public int nbdPort() {
+    return nbd.port();
+  }
+
+  public int controlPort() {
+    return control.port();
+  }
+
+  Map<String, VolumeEntry> volumes() {
+    return volumes;
+  }
+
+  @Override
+  public void close() {
+    control.close();
+    try {
+      nbd.close();
+    } catch (IOException e) {
+      LOG.log(Level.WARNING, "closing the NBD server", e);
+    }
+    try {
+      controller.flush();
+    } catch (PairKitException e) {
+      LOG.log(Level.WARNING, "flush at shutdown failed; the pairs recover at the next start", e);
+    }
+    controller.close();
+  }
+}

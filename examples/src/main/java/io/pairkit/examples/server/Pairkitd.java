@@ -1,0 +1,74 @@
+package io.pairkit.examples.server;
+
+import io.pairkit.api.error.PairKitException;
+import io.pairkit.examples.config.ConfigLoader;
+import io.pairkit.examples.config.DaemonConfig;
+import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code pairkitd --config FILE}: serves the configured volumes over NBD and the control endpoint
+ * for pairctl until SIGTERM (or SIGINT), then shuts down cleanly (flush, close pairs, release
+ * locks). After a SIGKILL the next start recovers the pairs from the metadata directory. Prints
+ * one line {@code pairkitd ready nbd=HOST:PORT control=HOST:PORT} once it serves.
+ *
+ * <p>Exit codes: 0 clean shutdown, 2 bad arguments, 3 bad configuration, 4 could not start
+ * (a volume or a port could not be opened).
+ */
+public final class Pairkitd {
+  private Pairkitd() {
+  }
+
+  public static void main(String[] args) {
+    Path config = null;
+    for (int i = 0; i < args.length; i++) {
+      if ((args[i].equals("--config") || args[i].equals("-c")) && i + 1 < args.length) {
+        config = Path.of(args[++i]);
+      } else if (args[i].startsWith("--config=")) {
+        config = Path.of(args[i].substring(9));
+      } else if (args[i].equals("--help") || args[i].equals("-h")) {
+        System.out.println("usage: pairkitd --config FILE   (see examples/config/*.properties)");
+        return;
+      } else {
+        System.err.println("pairkitd: unknown argument '" + args[i]
+            + "'; usage: pairkitd --config FILE");
+        System.exit(2);
+      }
+    }
+    if (config == null) {
+      System.err.println("pairkitd: no configuration; usage: pairkitd --config FILE");
+      System.exit(2);
+    }
+    DaemonConfig cfg;
+    try {
+      cfg = new ConfigLoader().load(config);
+    } catch (PairKitException e) {
+      System.err.println("pairkitd: " + e.getMessage());
+      System.exit(3);
+      return;
+    }
+    Daemon daemon;
+    try {
+      daemon = Daemon.start(cfg);
+    } catch (Exception e) {
+      System.err.println("pairkitd: could not start: " + e.getMessage());
+      System.exit(4);
+      return;
+    }
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      daemon.close();
+      System.out.println("pairkitd stopped cleanly");
+      System.out.flush();
+      stopped.countDown();
+    }, "pairkitd-shutdown"));
+    System.out.println("pairkitd ready nbd=" + cfg.nbdAddress() + ":" + daemon.nbdPort()
+        + " control=" + cfg.controlAddress() + ":" + daemon.controlPort());
+    System.out.flush();
+    try {
+      stopped.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

@@ -1,0 +1,93 @@
+package io.pairkit.examples.server;
+
+import io.pairkit.api.HostVolume;
+import io.pairkit.api.Pair;
+import io.pairkit.api.PairState;
+import io.pairkit.examples.nbd.NbdExport;
+import java.nio.ByteBuffer;
+import java.util.Set;
+
+/**
+ * Serves a {@link HostVolume} over NBD, so every client write goes through the pair engine. A
+ * volume that is the secondary of a pair in a state that refuses host writes there (anything but
+ * SPLIT and EXTENT_SPLIT) is exported read-only, as is one configured so; if a pair changes state
+ * under a connection, refused writes answer {@code EPERM}.
+ */
+final class VolumeExport implements NbdExport {
+  private static final Set<PairState> SECONDARY_WRITABLE =
+      Set.of(PairState.SPLIT, PairState.EXTENT_SPLIT, PairState.SPLITTING,
+          PairState.EXTENT_SPLITTING);
+
+  private final HostVolume volume;
+  private final boolean configuredReadOnly;
+
+  VolumeExport(HostVolume volume, boolean configuredReadOnly) {
+    this.volume = volume;
+    this.configuredReadOnly = configuredReadOnly;
+  }
+
+  @Override
+  public String name() {
+    return volume.name();
+  }
+
+  @Override
+  public String description() {
+    StringBuilder d = new StringBuilder("PairKit volume");
+    for (Pair p : volume.pairs()) {
+      d.append("; ").append(p.primary() == volume ? "primary" : "secondary").append(" of ")
+          .append(p.id()).append(" (").append(p.state()).append(')');
+    }
+    return d.toString();
+  }
+
+  @Override
+  public long size() {
+    return volume.size();
+  }
+
+  @Override
+  public boolean readOnly() {
+    if (configuredReadOnly) {
+      return true;
+    }
+    for (Pair p : volume.pairs()) {
+      if (p.secondary().name().equals(volume.name())
+          && !SECONDARY_WRITABLE.contains(p.state())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  @Override
+  public int preferredBlockSize() {
+    int preferred = volume.capabilities().preferredIoSize();
+    return Integer.highestOneBit(Math.max(4096, Math.min(preferred, 32 << 20)));
+  }
+
+  @Override
+  public void read(long offset, ByteBuffer dst) {
+    volume.read(offset, dst);
+  }
+
+  @Override
+  public void write(long offset, ByteBuffer src) {
+    volume.write(offset, src);
+  }
+
+  @Override
+  public void flush() {
+    volume.flush();
+  }
+
+  @Override
+  public void trim(long offset, long length) {
+    volume.discard(offset, length);
+  }
+
+  @Override
+  public void writeZeroes(long offset, long length) {
+    volume.discard(offset, length); // reads as zeros either way; frees space on a thin backend
+  }
+}
