@@ -1,0 +1,651 @@
+package io.pairkit.examples.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pairkit.examples.config.ConfigException;
+import io.pairkit.examples.config.ExtentSyntax;
+import io.pairkit.examples.control.ControlApi;
+import io.pairkit.examples.server.Pairkitd;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.Reader;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+/**
+ * {@code pairctl}: drives pairkitd's pairs in the vocabulary of array copy functions (Hitachi
+ * CCI's paircreate / pairsplit / pairresync / pairdisplay / pairevtwait). It talks to the daemon's
+ * control endpoint: {@code --endpoint URL}, else {@code server.control.*} of {@code --config FILE},
+ * else {@code $PAIRKIT_ENDPOINT}, else {@code http://127.0.0.1:10810}.
+ */
+@Command(name = "pairctl", mixinStandardHelpOptions = true, version = "pairctl 0.1.0",
+    description = "Drive PairKit volume pairs served by pairkitd.",
+    subcommands = {PairCtl.VolumeCmd.class, PairCtl.PairCmd.class, PairCtl.ExtentCmd.class,
+        PairCtl.VerifyCmd.class, PairCtl.DaemonCmd.class},
+    exitCodeListHeading = "%nExit codes:%n",
+    exitCodeList = {
+        " 0:success (pair wait: the state or request was reached; verify: no difference)",
+        " 1:the daemon refused or failed the call (message on stderr)",
+        " 2:bad command line or bad extent syntax",
+        " 3:the daemon is not running or not reachable",
+        " 4:no such volume or pair",
+        " 5:the pair's state does not allow the request",
+        " 6:pair wait timed out",
+        " 7:verify found tracks that differ",
+        " 8:the configuration file cannot be read"})
+public final class PairCtl {
+  static final int OK = 0;
+  static final int FAILED = 1;
+  static final int USAGE = 2;
+  static final int NOT_RUNNING = 3;
+  static final int NOT_FOUND = 4;
+  static final int WRONG_STATE = 5;
+  static final int TIMEOUT = 6;
+  static final int DIFFERENT = 7;
+  static final int BAD_CONFIG = 8;
+
+  @Option(names = "--endpoint", description = "Control endpoint URL, e.g. http://127.0.0.1:10810")
+  String endpoint;
+
+  @Option(names = {"-c", "--config"}, description = "pairkitd configuration file (for the "
+      + "control endpoint's address)")
+  Path config;
+
+  @Option(names = "--json", description = "Print JSON instead of tables", scope =
+      CommandLine.ScopeType.INHERIT)
+  boolean json;
+
+  final ObjectMapper mapper = new ObjectMapper();
+  PrintWriter out;
+  PrintWriter err;
+
+  /** Runs pairctl and returns its exit code (tests call this; {@link #main} exits with it). */
+  public static int run(PrintWriter out, PrintWriter err, String... args) {
+    PairCtl root = new PairCtl();
+    root.out = out;
+    root.err = err;
+    CommandLine cl = new CommandLine(root);
+    cl.setOut(out);
+    cl.setErr(err);
+    cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
+      if (e instanceof Failure f) {
+        err.println("pairctl: " + f.getMessage());
+        err.flush();
+        return f.code;
+      }
+      err.println("pairctl: " + e);
+      err.flush();
+      return FAILED;
+    });
+    int code = cl.execute(args);
+    out.flush();
+    err.flush();
+    return code;
+  }
+
+  public static void main(String[] args) {
+    System.exit(run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
+  }
+
+  /** A failure with its exit code. */
+  static final class Failure extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+    final int code;
+
+    Failure(int code, String message) {
+      super(message);
+      this.code = code;
+    }
+  }
+
+  // ------------------------------------------------------------------ HTTP
+
+  private HttpClient http;
+
+  URI base() {
+    String url = endpoint;
+    if (url == null && config != null) {
+      Properties p = new Properties();
+      try (Reader r = Files.newBufferedReader(config, StandardCharsets.UTF_8)) {
+        p.load(r);
+      } catch (IOException | IllegalArgumentException e) {
+        throw new Failure(BAD_CONFIG, config + ": cannot read it (" + e.getMessage() + ")");
+      }
+      url = "http://" + p.getProperty("server.control.address", "127.0.0.1").trim() + ":"
+          + p.getProperty("server.control.port", "10810").trim();
+    }
+    if (url == null) {
+      url = System.getenv("PAIRKIT_ENDPOINT");
+    }
+    if (url == null) {
+      url = "http://127.0.0.1:10810";
+    }
+    return URI.create(url.endsWith("/") ? url : url + "/");
+  }
+
+  <T> T call(String method, String path, Object body, Class<T> type) {
+    URI uri = base().resolve("v1/" + path);
+    try {
+      if (http == null) {
+        http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+      }
+      HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(Duration.ofMinutes(10));
+      if (body != null) {
+        b.header("Content-Type", "application/json")
+            .method(method, HttpRequest.BodyPublishers.ofByteArray(mapper.writeValueAsBytes(body)));
+      } else {
+        b.method(method, HttpRequest.BodyPublishers.noBody());
+      }
+      HttpResponse<byte[]> r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+      if (r.statusCode() >= 400) {
+        ControlApi.ErrorView e;
+        try {
+          e = mapper.readValue(r.body(), ControlApi.ErrorView.class);
+        } catch (IOException notJson) {
+          throw new Failure(FAILED, "the daemon answered " + r.statusCode() + " to " + method + " "
+              + uri);
+        }
+        int code = switch (r.statusCode()) {
+          case 404 -> NOT_FOUND;
+          case 409 -> WRONG_STATE;
+          case 400 -> e.error().contains("Extent") || e.error().contains("Argument")
+              ? USAGE : FAILED;
+          default -> FAILED;
+        };
+        throw new Failure(code, e.message());
+      }
+      return mapper.readValue(r.body(), type);
+    } catch (ConnectException e) {
+      throw new Failure(NOT_RUNNING, "pairkitd is not running at " + base() + " (connection "
+          + "refused); start it with pairkitd --config FILE, or point pairctl at it with "
+          + "--endpoint or --config");
+    } catch (java.net.http.HttpConnectTimeoutException e) {
+      throw new Failure(NOT_RUNNING, "pairkitd at " + base() + " does not answer");
+    } catch (IOException e) {
+      throw new Failure(NOT_RUNNING, "cannot talk to pairkitd at " + base() + ": " + e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new Failure(FAILED, "interrupted");
+    }
+  }
+
+  void print(Object document, Runnable table) {
+    if (json) {
+      try {
+        out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(document));
+      } catch (IOException e) {
+        throw new Failure(FAILED, e.toString());
+      }
+    } else {
+      table.run();
+    }
+    out.flush();
+  }
+
+  static String checkExtents(String text) {
+    try {
+      ExtentSyntax.parse(text);
+      return text;
+    } catch (RuntimeException e) {
+      throw new Failure(USAGE, e.getMessage());
+    }
+  }
+
+  static void table(PrintWriter out, List<String[]> rows) {
+    int[] width = new int[rows.get(0).length];
+    for (String[] r : rows) {
+      for (int i = 0; i < r.length; i++) {
+        width[i] = Math.max(width[i], r[i].length());
+      }
+    }
+    for (String[] r : rows) {
+      StringBuilder b = new StringBuilder();
+      for (int i = 0; i < r.length; i++) {
+        b.append(i == r.length - 1 ? r[i] : String.format("%-" + width[i] + "s  ", r[i]));
+      }
+      out.println(b.toString().stripTrailing());
+    }
+  }
+
+  // ------------------------------------------------------------------ volume
+
+  @Command(name = "volume", description = "List or show volumes.",
+      subcommands = {VolumeCmd.ListCmd.class, VolumeCmd.InfoCmd.class})
+  static final class VolumeCmd {
+    @ParentCommand
+    PairCtl root;
+
+    @Command(name = "list", description = "List the daemon's volumes.")
+    static final class ListCmd implements Callable<Integer> {
+      @ParentCommand
+      VolumeCmd parent;
+
+      @Override
+      public Integer call() {
+        PairCtl r = parent.root;
+        ControlApi.VolumeView[] vs = r.call("GET", "volumes", null, ControlApi.VolumeView[].class);
+        r.print(vs, () -> {
+          List<String[]> rows = new ArrayList<>();
+          rows.add(new String[] {"VOLUME", "TYPE", "SIZE", "EXPORT", "PAIRS"});
+          for (ControlApi.VolumeView v : vs) {
+            rows.add(new String[] {v.name(), v.type(), Long.toString(v.size()),
+                !v.exported() ? "-" : v.exportReadOnly() ? "ro" : "rw",
+                v.pairs().isEmpty() ? "-" : String.join(",", v.pairs())});
+          }
+          table(r.out, rows);
+        });
+        return OK;
+      }
+    }
+
+    @Command(name = "info", description = "Show one volume.")
+    static final class InfoCmd implements Callable<Integer> {
+      @ParentCommand
+      VolumeCmd parent;
+
+      @Parameters(paramLabel = "VOLUME")
+      String name;
+
+      @Override
+      public Integer call() {
+        PairCtl r = parent.root;
+        ControlApi.VolumeView v = r.call("GET", "volumes/" + name, null,
+            ControlApi.VolumeView.class);
+        r.print(v, () -> {
+          r.out.println("volume:  " + v.name());
+          r.out.println("type:    " + v.type());
+          r.out.println("size:    " + v.size());
+          r.out.println("export:  " + (!v.exported() ? "no" : v.exportReadOnly() ? "read-only"
+              : "read-write"));
+          r.out.println("pairs:   " + (v.pairs().isEmpty() ? "-" : String.join(", ", v.pairs())));
+        });
+        return OK;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ pair
+
+  @Command(name = "pair", description = "Create, split, resync, delete, display and wait for "
+      + "pairs.", subcommands = {PairCmd.CreateCmd.class, PairCmd.SplitCmd.class,
+          PairCmd.ResyncCmd.class, PairCmd.ResumeCmd.class, PairCmd.DeleteCmd.class,
+          PairCmd.DisplayCmd.class, PairCmd.WaitCmd.class})
+  static final class PairCmd {
+    @ParentCommand
+    PairCtl root;
+
+    @Command(name = "create", description = "Pair two volumes and start the initial copy "
+        + "(paircreate).")
+    static final class CreateCmd implements Callable<Integer> {
+      @ParentCommand
+      PairCmd parent;
+
+      @Parameters(paramLabel = "PAIR")
+      String id;
+
+      @Option(names = {"-p", "--primary"}, required = true)
+      String primary;
+
+      @Option(names = {"-s", "--secondary"}, required = true)
+      String secondary;
+
+      @Option(names = "--strategy", defaultValue = "volume",
+          description = "volume (default), extent or extent-split")
+      String strategy;
+
+      @Option(names = "--extents", description = "for --strategy extent: START-END[,...]")
+      String extents;
+
+      @Override
+      public Integer call() {
+        PairCtl r = parent.root;
+        if (extents != null) {
+          checkExtents(extents);
+        }
+        ControlApi.PairView p = r.call("POST", "pairs",
+            new ControlApi.CreatePair(id, strategy, primary, secondary, extents),
+            ControlApi.PairView.class);
+        r.print(p, () -> r.out.println("pair " + p.id() + " created: " + p.primary() + " -> "
+            + p.secondary() + ", " + p.state()));
+        return OK;
+      }
+    }
+
+    abstract static class RequestCmd implements Callable<Integer> {
+      @ParentCommand
+      PairCmd parent;
+
+      @Parameters(paramLabel = "PAIR")
+      String id;
+
+      abstract String kind();
+
+      String extents() {
+        return null;
+      }
+
+      @Override
+      public Integer call() {
+        return submit(parent.root, id, kind(), extents());
+      }
+    }
+
+    @Command(name = "split", description = "Freeze the copy at this instant (pairsplit).")
+    static final class SplitCmd extends RequestCmd {
+      String kind() {
+        return "SPLIT";
+      }
+    }
+
+    @Command(name = "resync", description = "Mirror again, copying only differences "
+        + "(pairresync).")
+    static final class ResyncCmd extends RequestCmd {
+      String kind() {
+        return "RESYNC";
+      }
+    }
+
+    @Command(name = "resume", description = "Restart copying after a backend failure "
+        + "suspended the pair.")
+    static final class ResumeCmd extends RequestCmd {
+      String kind() {
+        return "RESUME";
+      }
+    }
+
+    @Command(name = "delete", description = "Delete a pair (pairsplit -S); --force even while a "
+        + "split copy is incomplete.")
+    static final class DeleteCmd implements Callable<Integer> {
+      @ParentCommand
+      PairCmd parent;
+
+      @Parameters(paramLabel = "PAIR")
+      String id;
+
+      @Option(names = "--force")
+      boolean force;
+
+      @Override
+      public Integer call() {
+        PairCtl r = parent.root;
+        ControlApi.PairView p = r.call("DELETE", "pairs/" + id + (force ? "?force=true" : ""),
+            null, ControlApi.PairView.class);
+        r.print(p, () -> r.out.println("pair " + p.id() + " " + p.state()));
+        return OK;
+      }
+    }
+
+    @Command(name = "display", description = "Show pairs like pairdisplay.")
+    static final class DisplayCmd implements Callable<Integer> {
+      @ParentCommand
+      PairCmd parent;
+
+      @Parameters(paramLabel = "PAIR", arity = "0..1")
+      String id;
+
+      @Override
+      public Integer call() {
+        PairCtl r = parent.root;
+        ControlApi.PairView[] pairs = id == null
+            ? r.call("GET", "pairs", null, ControlApi.PairView[].class)
+            : new ControlApi.PairView[] {r.call("GET", "pairs/" + id, null,
+                ControlApi.PairView.class)};
+        r.print(id == null ? pairs : pairs[0], () -> {
+          List<String[]> rows = new ArrayList<>();
+          rows.add(new String[] {"PAIR", "P", "S", "STRATEGY", "STATE", "%SYNC", "PENDING",
+              "CHANGED", "REQUESTS"});
+          for (ControlApi.PairView p : pairs) {
+            StringBuilder reqs = new StringBuilder();
+            for (ControlApi.RequestView q : p.requests()) {
+              reqs.append(reqs.length() == 0 ? "" : " ").append(q.kind()).append('#')
+                  .append(q.id()).append(' ').append(q.tracksDone()).append('/')
+                  .append(q.tracksToCopy());
+            }
+            rows.add(new String[] {p.id(), p.primary(), p.secondary(), p.strategy(), p.state(),
+                String.format(Locale.ROOT, "%.1f", p.inSyncPercent()),
+                Long.toString(p.pendingTracks()), Long.toString(p.changedTracks()),
+                reqs.length() == 0 ? "-" : reqs.toString()});
+          }
+          table(r.out, rows);
+        });
+        return OK;
+      }
+    }
+
+    @Command(name = "wait", description = "Wait until the pair reaches a state or a request "
+        + "completes (pairevtwait).")
+    static final class WaitCmd implements Callable<Integer> {
+      @ParentCommand
+      PairCmd parent;
+
+      @Parameters(paramLabel = "PAIR")
+      String id;
+
+      @Option(names = "--state", description = "e.g. FORMED, SPLIT, EXTENT_SPLIT")
+      String state;
+
+      @Option(names = "--request", description = "a request id (as printed by split, resync, "
+          + "extent ...)")
+      Long request;
+
+      @Option(names = "--timeout", defaultValue = "60s",
+          description = "how long to wait: 90s, 10m, 1h (default 60s)")
+      String timeout;
+
+      @Override
+      public Integer call() throws InterruptedException {
+        PairCtl r = parent.root;
+        if ((state == null) == (request == null)) {
+          throw new Failure(USAGE, "pair wait needs exactly one of --state or --request");
+        }
+        Duration limit = duration(timeout);
+        long deadline = System.nanoTime() + limit.toNanos();
+        boolean terminal = System.console() != null && !r.json;
+        ProgressBar bar = null;
+        long lastLine = 0;
+        try {
+          while (true) {
+            ControlApi.PairView p = r.call("GET", "pairs/" + id, null, ControlApi.PairView.class);
+            ControlApi.RequestView watched = null;
+            for (ControlApi.RequestView q : p.requests()) {
+              if (request == null || q.id() == request) {
+                watched = q;
+                break;
+              }
+            }
+            boolean reached = state != null ? p.state().equalsIgnoreCase(state)
+                : watched == null;
+            if (reached) {
+              if (bar != null) {
+                bar.stepTo(bar.getMax());
+                bar.close();
+              }
+              r.print(p, () -> r.out.println("pair " + p.id() + " " + p.state()
+                  + (request != null ? ": request " + request + " done" : "")));
+              return OK;
+            }
+            if (state != null && p.state().equals("SUSPENDED")
+                && !state.equalsIgnoreCase("SUSPENDED")) {
+              throw new Failure(WRONG_STATE, "pair " + id + " is SUSPENDED (a backend failed): "
+                  + "fix the backend and run pairctl pair resume " + id);
+            }
+            long total = watched != null ? watched.tracksToCopy() : p.scopeTracks();
+            long done = watched != null ? watched.tracksDone()
+                : Math.round(p.inSyncPercent() * p.scopeTracks() / 100);
+            if (terminal) {
+              if (bar == null) {
+                bar = new ProgressBarBuilder().setTaskName(id + " " + p.state())
+                    .setInitialMax(Math.max(1, total)).setStyle(ProgressBarStyle.ASCII).build();
+              }
+              bar.maxHint(Math.max(1, total));
+              bar.stepTo(done);
+              bar.setExtraMessage(p.state());
+            } else if (System.nanoTime() - lastLine > 1_000_000_000L && !r.json) {
+              r.out.println("pair " + id + " " + p.state() + " " + done + "/" + total
+                  + " tracks");
+              r.out.flush();
+              lastLine = System.nanoTime();
+            }
+            if (System.nanoTime() > deadline) {
+              throw new Failure(TIMEOUT, "pair " + id + " is " + p.state() + " after " + timeout
+                  + (state != null ? ", not " + state.toUpperCase(Locale.ROOT)
+                      : ", request " + request + " still running"));
+            }
+            Thread.sleep(100);
+          }
+        } finally {
+          if (bar != null) {
+            bar.close();
+          }
+        }
+      }
+    }
+  }
+
+  static int submit(PairCtl r, String id, String kind, String extents) {
+    ControlApi.RequestView q = r.call("POST", "pairs/" + id + "/requests",
+        new ControlApi.Request(kind, extents), ControlApi.RequestView.class);
+    r.print(q, () -> r.out.println(kind + " request " + q.id() + " on pair " + id + ": "
+        + q.tracksToCopy() + " tracks to copy" + (q.done() ? " (done)" : "")
+        + "; pairctl pair wait " + id + " --request " + q.id()));
+    return OK;
+  }
+
+  static Duration duration(String text) {
+    String t = text.trim().toLowerCase(Locale.ROOT);
+    try {
+      long n = Long.parseLong(t.replaceAll("[a-z]+$", ""));
+      String unit = t.replaceAll("^[0-9]+", "");
+      return switch (unit) {
+        case "", "s" -> Duration.ofSeconds(n);
+        case "ms" -> Duration.ofMillis(n);
+        case "m" -> Duration.ofMinutes(n);
+        case "h" -> Duration.ofHours(n);
+        default -> throw new NumberFormatException();
+      };
+    } catch (NumberFormatException e) {
+      throw new Failure(USAGE, "timeout '" + text + "' is not a duration: use e.g. 90s, 10m, 1h");
+    }
+  }
+
+  // ------------------------------------------------------------------ extent
+
+  @Command(name = "extent", description = "Extent update, split and join.",
+      subcommands = {ExtentCmd.UpdateCmd.class, ExtentCmd.SplitCmd.class,
+          ExtentCmd.JoinCmd.class})
+  static final class ExtentCmd {
+    @ParentCommand
+    PairCtl root;
+
+    abstract static class ExtentRequest implements Callable<Integer> {
+      @ParentCommand
+      ExtentCmd parent;
+
+      @Parameters(index = "0", paramLabel = "PAIR")
+      String id;
+
+      @Parameters(index = "1", paramLabel = "EXTENTS",
+          description = "START-END[,START-END...], END exclusive, k/m/g suffixes")
+      String extents;
+
+      abstract String kind();
+
+      @Override
+      public Integer call() {
+        return submit(parent.root, id, kind(), checkExtents(extents));
+      }
+    }
+
+    @Command(name = "update", description = "Refresh only these extents of a split copy.")
+    static final class UpdateCmd extends ExtentRequest {
+      String kind() {
+        return "EXTENT_UPDATE";
+      }
+    }
+
+    @Command(name = "split", description = "Freeze these extents; the rest keeps mirroring.")
+    static final class SplitCmd extends ExtentRequest {
+      String kind() {
+        return "EXTENT_SPLIT";
+      }
+    }
+
+    @Command(name = "join", description = "Unfreeze these extents and copy their differences.")
+    static final class JoinCmd extends ExtentRequest {
+      String kind() {
+        return "EXTENT_JOIN";
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ verify, daemon
+
+  @Command(name = "verify", description = "Compare two volumes track by track over extents and "
+      + "list the tracks that differ.")
+  static final class VerifyCmd implements Callable<Integer> {
+    @ParentCommand
+    PairCtl root;
+
+    @Parameters(index = "0", paramLabel = "PRIMARY")
+    String primary;
+
+    @Parameters(index = "1", paramLabel = "SECONDARY")
+    String secondary;
+
+    @Option(names = "--extents", description = "START-END[,...] (default: all)")
+    String extents;
+
+    @Override
+    public Integer call() {
+      if (extents != null) {
+        checkExtents(extents);
+      }
+      ControlApi.VerifyResult v = root.call("POST", "verify",
+          new ControlApi.Verify(primary, secondary, extents), ControlApi.VerifyResult.class);
+      root.print(v, () -> {
+        root.out.println(v.tracksCompared() + " tracks compared, " + v.tracksDiffering()
+            + " differ");
+        for (long[] range : v.differingTrackRanges()) {
+          root.out.println("  tracks " + range[0] + "-" + (range[1] - 1) + " (bytes "
+              + range[0] * v.trackSize() + "-" + range[1] * v.trackSize() + ")");
+        }
+      });
+      return v.tracksDiffering() == 0 ? OK : DIFFERENT;
+    }
+  }
+
+  @Command(name = "daemon", description = "Run pairkitd in this JVM: daemon --config FILE.")
+  static final class DaemonCmd implements Callable<Integer> {
+    @Option(names = {"-c", "--config"}, required = true)
+    Path config;
+
+    @Override
+    public Integer call() {
+      try {
+        Pairkitd.main(new String[] {"--config", config.toString()});
+      } catch (ConfigException e) {
+        throw new Failure(BAD_CONFIG, e.getMessage());
+      }
+      return OK;
+    }
+  }
+}
