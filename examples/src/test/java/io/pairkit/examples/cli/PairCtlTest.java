@@ -1,0 +1,187 @@
+package io.pairkit.examples.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pairkit.api.HostVolume;
+import io.pairkit.examples.control.ControlApi;
+import io.pairkit.examples.server.DaemonRig;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Every pairctl command through its real entry point against a running pairkitd. */
+@Timeout(120)
+class PairCtlTest {
+  private static final long SIZE = 16L << 20;
+
+  @TempDir
+  Path dir;
+
+  private DaemonRig rig;
+  private final ObjectMapper json = new ObjectMapper();
+
+  private record Result(int code, String out, String err) {
+  }
+
+  @BeforeEach
+  void start() throws Exception {
+    rig = DaemonRig.start(dir, SIZE, "");
+  }
+
+  @AfterEach
+  void stop() {
+    rig.close();
+  }
+
+  private Result ctl(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    String[] all = new String[args.length + 2];
+    all[0] = "--endpoint";
+    all[1] = rig.endpoint();
+    System.arraycopy(args, 0, all, 2, args.length);
+    int code = PairCtl.run(new PrintWriter(out), new PrintWriter(err), all);
+    return new Result(code, out.toString(), err.toString());
+  }
+
+  @Test
+  void volumeListAndInfo_tableAndJson() throws Exception {
+    Result list = ctl("volume", "list");
+    assertEquals(0, list.code, list.err);
+    assertTrue(list.out.startsWith("VOLUME") && list.out.contains("prod") && list.out
+        .contains("copy"), list.out);
+    ControlApi.VolumeView[] vs = json.readValue(ctl("--json", "volume", "list").out,
+        ControlApi.VolumeView[].class);
+    assertEquals(2, vs.length);
+    ControlApi.VolumeView info = json.readValue(ctl("--json", "volume", "info", "prod").out,
+        ControlApi.VolumeView.class);
+    assertEquals(SIZE, info.size());
+    assertEquals("file", info.type());
+    Result unknown = ctl("volume", "info", "nope");
+    assertEquals(PairCtl.NOT_FOUND, unknown.code);
+    assertTrue(unknown.err.contains("nope"), unknown.err);
+  }
+
+  @Test
+  void pairLifecycle_createWaitSplitUpdateDisplayVerifyResyncDelete() throws Exception {
+    HostVolume prod = rig.daemon.controller().volume("prod");
+    byte[] data = new byte[(int) SIZE];
+    new Random(1).nextBytes(data);
+    prod.write(0, data);
+    assertEquals(0, ctl("pair", "create", "p1", "-p", "prod", "-s", "copy").code);
+    Result formed = ctl("pair", "wait", "p1", "--state", "FORMED", "--timeout", "60s");
+    assertEquals(0, formed.code, formed.err);
+    assertEquals(0, ctl("pair", "split", "p1").code);
+    assertEquals(0, ctl("pair", "wait", "p1", "--state", "SPLIT").code);
+    // Change 1 MiB at 4 MiB on P; the copy keeps the split image until an extent update.
+    byte[] fresh = new byte[1 << 20];
+    new Random(2).nextBytes(fresh);
+    prod.write(4L << 20, fresh);
+    Result differ = ctl("verify", "prod", "copy");
+    assertEquals(PairCtl.DIFFERENT, differ.code, differ.out + differ.err);
+    assertTrue(differ.out.contains("16 differ"), differ.out);
+    ControlApi.VerifyResult v = json.readValue(ctl("--json", "verify", "prod", "copy").out,
+        ControlApi.VerifyResult.class);
+    assertEquals(64, v.differingTrackRanges().get(0)[0]);
+    assertEquals(80, v.differingTrackRanges().get(0)[1]);
+    Result update = ctl("--json", "extent", "update", "p1", "4m-5m");
+    assertEquals(0, update.code, update.err);
+    ControlApi.RequestView req = json.readValue(update.out, ControlApi.RequestView.class);
+    assertEquals(16, req.tracksToCopy());
+    assertEquals(0, ctl("pair", "wait", "p1", "--request", Long.toString(req.id())).code);
+    assertEquals(0, ctl("verify", "prod", "copy").code);
+    Result table = ctl("pair", "display");
+    assertTrue(table.out.startsWith("PAIR") && table.out.lines().anyMatch(l -> l.matches("p1\\s+prod\\s+copy\\s+VOLUME_PAIR\\s+SPLIT\\s+100.0\\s+0\\s+0\\s+-")),
+        table.out);
+    ControlApi.PairView p = json.readValue(ctl("--json", "pair", "display", "p1").out,
+        ControlApi.PairView.class);
+    assertEquals("SPLIT", p.state());
+    assertEquals(256, p.scopeTracks());
+    assertEquals(0, ctl("pair", "resync", "p1").code);
+    assertEquals(0, ctl("pair", "wait", "p1", "--state", "FORMED").code);
+    assertEquals(0, ctl("pair", "delete", "p1").code);
+    assertEquals(PairCtl.NOT_FOUND, ctl("pair", "display", "p1").code);
+  }
+
+  @Test
+  void extentSplitAndJoin_onAnExtentSplitPair() throws Exception {
+    assertEquals(0, ctl("pair", "create", "x1", "-p", "prod", "-s", "copy",
+        "--strategy", "extent-split").code);
+    assertEquals(0, ctl("pair", "wait", "x1", "--state", "FORMED").code);
+    assertEquals(0, ctl("extent", "split", "x1", "1m-2m").code);
+    assertEquals(0, ctl("pair", "wait", "x1", "--state", "EXTENT_SPLIT").code);
+    assertEquals(0, ctl("extent", "join", "x1", "1m-2m").code);
+    assertEquals(0, ctl("pair", "wait", "x1", "--state", "FORMED").code);
+  }
+
+  @Test
+  void errorPaths_haveTheirExitCodesAndMessages() throws Exception {
+    Result unknownVolume = ctl("pair", "create", "p", "-p", "nope", "-s", "copy");
+    assertEquals(PairCtl.NOT_FOUND, unknownVolume.code);
+    assertTrue(unknownVolume.err.contains("nope"), unknownVolume.err);
+    assertEquals(0, ctl("pair", "create", "p", "-p", "prod", "-s", "copy").code);
+    assertEquals(0, ctl("pair", "wait", "p", "--state", "FORMED").code);
+    Result wrongState = ctl("extent", "update", "p", "0-1m");
+    assertEquals(PairCtl.WRONG_STATE, wrongState.code, wrongState.err);
+    assertTrue(wrongState.err.contains("FORMED"), wrongState.err);
+    Result badSyntax = ctl("extent", "update", "p", "5m-1m");
+    assertEquals(PairCtl.USAGE, badSyntax.code);
+    assertTrue(badSyntax.err.contains("END is exclusive"), badSyntax.err);
+    Result beyond = ctl("extent", "update", "p", "15m-17m");
+    assertTrue(beyond.code != 0 && beyond.err.contains("end"), beyond.err);
+    Result timeout = ctl("pair", "wait", "p", "--state", "SPLIT", "--timeout", "300ms");
+    assertEquals(PairCtl.TIMEOUT, timeout.code, timeout.err);
+    Result usage = ctl("pair", "wait", "p");
+    assertEquals(PairCtl.USAGE, usage.code);
+    Result unknownCommand = ctl("pair", "frobnicate");
+    assertEquals(PairCtl.USAGE, unknownCommand.code);
+  }
+
+  @Test
+  void daemonNotRunning_andUnreadableConfig() throws Exception {
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    StringWriter err = new StringWriter();
+    int code = PairCtl.run(new PrintWriter(new StringWriter()), new PrintWriter(err),
+        "--endpoint", "http://127.0.0.1:" + port, "volume", "list");
+    assertEquals(PairCtl.NOT_RUNNING, code);
+    assertTrue(err.toString().contains("not running"), err.toString());
+    Path missing = dir.resolve("missing.properties");
+    err = new StringWriter();
+    code = PairCtl.run(new PrintWriter(new StringWriter()), new PrintWriter(err),
+        "--config", missing.toString(), "volume", "list");
+    assertEquals(PairCtl.BAD_CONFIG, code);
+    assertTrue(err.toString().contains("missing.properties"), err.toString());
+    // The config route finds the daemon.
+    Path cfg = dir.resolve("client.properties");
+    Files.writeString(cfg, "server.control.port=" + rig.daemon.controlPort() + "\n");
+    StringWriter out = new StringWriter();
+    code = PairCtl.run(new PrintWriter(out), new PrintWriter(new StringWriter()),
+        "--config", cfg.toString(), "volume", "list");
+    assertEquals(0, code);
+    assertTrue(out.toString().contains("prod"));
+  }
+
+  @Test
+  void helpListsTheExitCodes() {
+    StringWriter out = new StringWriter();
+    assertEquals(0, PairCtl.run(new PrintWriter(out), new PrintWriter(new StringWriter()),
+        "--help"));
+    assertTrue(out.toString().contains("Exit codes") && out.toString().contains("7   verify"),
+        out.toString());
+    assertTrue(Arrays.stream(out.toString().split("\n")).anyMatch(l -> l.contains("pair")));
+  }
+}
