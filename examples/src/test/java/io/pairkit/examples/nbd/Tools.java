@@ -1,0 +1,60 @@
+package io.pairkit.examples.nbd;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+
+/** Runs real command-line clients; a test whose tool is missing skips, saying which package. */
+public final class Tools {
+  private Tools() {
+  }
+
+  /** Skips the test (printing why) unless every tool is on the PATH. */
+  public static void require(String debianPackage, String... tools) {
+    for (String tool : tools) {
+      boolean found = false;
+      for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
+        if (Files.isExecutable(Path.of(dir, tool))) {
+          found = true;
+          break;
+        }
+      }
+      if (!found) {
+        String why = tool + " is not installed (Debian package " + debianPackage
+            + "; .ci/run installs it)";
+        System.out.println("SKIPPED: " + why);
+        Assumptions.assumeTrue(false, why);
+      }
+    }
+  }
+
+  /** Result of a finished command. */
+  public record Run(int code, String out) {
+  }
+
+  /** Runs a command to completion (stderr merged into the output), at most {@code seconds}. */
+  public static Run run(int seconds, List<String> command) throws IOException,
+      InterruptedException {
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    byte[] out = p.getInputStream().readAllBytes();
+    if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new AssertionError(command + " did not finish in " + seconds + " s");
+    }
+    return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+  }
+
+  /** Runs a command that must succeed and returns its output. */
+  public static String ok(int seconds, String... command) throws IOException,
+      InterruptedException {
+    Run r = run(seconds, List.of(command));
+    if (r.code != 0) {
+      throw new AssertionError(String.join(" ", command) + " exited " + r.code + ": " + r.out);
+    }
+    return r.out;
+  }
+}
