@@ -177,7 +177,6 @@ final class ArrayAssembler {
     }
     MemberState[] states = ref.states().clone();
     long[] rebuildRows = ref.rebuildRows().clone();
-    boolean changed = false;
     for (int i = 0; i < n; i++) {
       String memberName = cfg.members().get(i).name();
       if (members[i] != null && members[i].size() != ref.memberSize()) {
@@ -189,7 +188,6 @@ final class ArrayAssembler {
       if (members[i] == null) {
         if (states[i] != MemberState.FAILED) {
           states[i] = MemberState.FAILED;
-          changed = true;
         }
       } else if (d instanceof Superblock.Blank) {
         if (states[i] == MemberState.ACTIVE) {
@@ -199,14 +197,12 @@ final class ArrayAssembler {
         }
         states[i] = MemberState.REBUILDING; // a replacement
         rebuildRows[i] = 0;
-        changed = true;
       } else if (d instanceof Superblock.Corrupt c) {
         errors[i] = "unreadable superblock: " + c.why();
         closeQuietly(members[i]);
         members[i] = null;
         if (states[i] != MemberState.FAILED) {
           states[i] = MemberState.FAILED;
-          changed = true;
         }
       } else if (d instanceof Superblock.Valid v) {
         long behind = ref.generation() - v.superblock().generation();
@@ -216,9 +212,6 @@ final class ArrayAssembler {
               + v.superblock().generation() + ", the array is at " + ref.generation()
               + " (an old copy of the image?). Put the current image back, or replace it with "
               + "a blank image of the same size to rebuild it");
-        }
-        if (behind > 0) {
-          changed = true;
         }
         if (states[i] == MemberState.FAILED) {
           // Known failed: kept out until replaced by a blank image.
@@ -257,9 +250,8 @@ final class ArrayAssembler {
         ref.pplSlots(), cfg.bitmapClearDelay(), cfg.members());
     RaidVolume volume = new RaidVolume(effective, g, ref.arraySize(), members, current, errors);
     try {
-      if (changed) {
-        volume.persistStates();
-      }
+      // Every assembly moves the generation on, so an image copied before it is detectable.
+      volume.persistStates();
       recover(volume, members);
     } catch (IOException | RuntimeException e) {
       volume.close();
@@ -269,7 +261,12 @@ final class ArrayAssembler {
     return volume;
   }
 
-  /** Makes rows a crash may have left inconsistent consistent again, before any I/O. */
+  /**
+   * Makes rows a crash may have left inconsistent consistent again, before any I/O: resync rows
+   * under set bits from their data, or replay the partial parity log where a member is missing;
+   * then zero the log (durably) and only then clear the bitmap. Runs at every assembly, clean
+   * or not, so no log entry outlives the session that wrote it.
+   */
   private static void recover(RaidVolume volume, Volume[] members) throws IOException {
     RaidGeometry g = volume.g;
     if (g.level == RaidLevel.RAID0) {
@@ -294,28 +291,32 @@ final class ArrayAssembler {
         }
       }
     }
-    if (dirty.isEmpty()) {
+    if (volume.ppl != null) {
+      volume.ppl.continueAfter(PartialParityLog.highestSeq(entries));
+    }
+    if (dirty.isEmpty() && entries.isEmpty()) {
       return;
     }
-    Map<Long, PartialParityLog.Entry> replay = PartialParityLog.toReplay(entries);
+    Map<Long, List<PartialParityLog.Entry>> replay = PartialParityLog.toReplay(entries);
     long resynced = 0;
     long replayed = 0;
     for (int b = dirty.nextSetBit(0); b >= 0; b = dirty.nextSetBit(b + 1)) {
       long first = (long) b * g.rowsPerBit;
       long end = Math.min(g.rows, first + g.rowsPerBit);
       for (long row = first; row < end; row++) {
-        if (allInSync(volume, row)) {
-          resync(volume, row, row + 1);
+        if (g.level == RaidLevel.RAID1 || allInSync(volume, row)) {
+          resync(volume, row, row + 1); // RAID-1: from the first in-sync mirror to the others
           resynced++;
-        } else if (replay.containsKey(row) && replay(volume, replay.get(row))) {
-          replayed++;
+        } else {
+          for (PartialParityLog.Entry e : replay.getOrDefault(row, List.of())) {
+            if (replay(volume, e)) {
+              replayed++;
+            }
+          }
         }
       }
     }
     volume.flushMembers();
-    if (volume.bitmap != null) {
-      volume.bitmap.writeClear();
-    }
     byte[] zero = new byte[RaidGeometry.PPL_HEADER_SIZE];
     for (int m = 0; m < members.length && !entries.isEmpty(); m++) {
       if (members[m] == null || volume.cursor(m) == 0) {
@@ -326,8 +327,13 @@ final class ArrayAssembler {
       }
       members[m].flush();
     }
-    LOG.info("RAID volume '" + volume.name() + "' recovered after an unclean stop: " + resynced
-        + " rows resynchronised, " + replayed + " repaired from the partial parity log");
+    if (volume.bitmap != null) {
+      volume.bitmap.writeClear();
+    }
+    if (!dirty.isEmpty()) {
+      LOG.info("RAID volume '" + volume.name() + "' recovered after an unclean stop: " + resynced
+          + " rows resynchronised, " + replayed + " log entries replayed");
+    }
   }
 
   private static boolean allInSync(RaidVolume volume, long row) {
@@ -354,6 +360,9 @@ final class ArrayAssembler {
             if (volume.cursor(m) >= row + rows) {
               source = m;
             }
+          }
+          if (source < 0) {
+            continue; // no mirror in sync here: nothing to copy from
           }
           byte[] data = new byte[bytes];
           volume.memberRead(source, off, data, 0, bytes);

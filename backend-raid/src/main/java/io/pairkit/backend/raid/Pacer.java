@@ -2,6 +2,7 @@ package io.pairkit.backend.raid;
 
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
 
 /**
  * A strict rate schedule (md's {@code speed_limit_max}): each acquisition books the next slot of
@@ -15,8 +16,13 @@ final class Pacer {
     this.bytesPerSecond = bytesPerSecond;
   }
 
-  /** Waits until {@code bytes} may move. */
-  void acquire(long bytes) throws InterruptedException {
+  /**
+   * Waits until {@code bytes} may move, or until {@code stop} says so (checked whenever the
+   * thread is unparked).
+   *
+   * @return false if stopped
+   */
+  boolean acquire(long bytes, BooleanSupplier stop) {
     long now = System.nanoTime();
     if (next < now) {
       next = now;
@@ -24,10 +30,11 @@ final class Pacer {
     long start = next;
     next += bytes * TimeUnit.SECONDS.toNanos(1) / bytesPerSecond;
     for (long wait = start - now; wait > 0; wait = start - System.nanoTime()) {
-      LockSupport.parkNanos(wait);
-      if (Thread.interrupted()) {
-        throw new InterruptedException();
+      if (stop.getAsBoolean()) {
+        return false;
       }
+      LockSupport.parkNanos(wait);
     }
+    return !stop.getAsBoolean();
   }
 }

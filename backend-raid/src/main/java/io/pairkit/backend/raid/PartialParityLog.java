@@ -28,12 +28,16 @@ import java.util.zip.CRC32C;
  *   <li>An entry is durable before its write's data and parity are issued.
  *   <li>Entries carry a sequence number and the sequence up to which every logged write was
  *       durable when the entry was made (the watermark). Recovery ignores entries at or below the
- *       highest watermark it finds, and replays, per row, only the newest entry.
+ *       highest watermark it finds, and replays the others row by row in sequence order. Every
+ *       assembly then zeroes the log, and sequences continue above the highest one seen, so a
+ *       later session never meets an entry of an earlier one.
  *   <li>A slot is reused only after its write is durable (a member flush since it completed).
  *   <li>Partial parity must come from durable data: the caller flushes first if a chunk it reads
  *       for the partial parity has an unflushed write ({@link RaidVolume} tracks them).
  *   <li>A write with no partial parity (a whole row) first invalidates the row's live entries,
  *       which would otherwise replay stale partial parity.
+ *   <li>A partial write that changes bytes the partial parity of a replayable entry of its row
+ *       holds first flushes, so its own entry carries a watermark above that one.
  * </ol>
  * Slot format: a 4 KiB header (magic {@code "PKPPL001"}, array id, sequence, watermark, row,
  * range {@code [lo, hi)} within the stripe unit, per data unit its modified range, partial parity
@@ -56,6 +60,10 @@ final class PartialParityLog {
   private record Pending(int member, int slot, long epoch) {
   }
 
+  /** What a logged write changed, kept until a flush makes it durable. */
+  private record Logged(long seq, int lo, int hi, int[] from, int[] to) {
+  }
+
   private final RaidGeometry geometry;
   private final UUID arrayId;
   private final MetadataWriter writer;
@@ -65,6 +73,8 @@ final class PartialParityLog {
   /** Slots (member * slots + slot) holding an entry, per row. */
   private final Map<Long, Set<Integer>> liveByRow = new HashMap<>();
   private final Map<Integer, Long> rowOfSlot = new HashMap<>();
+  /** Entries above the watermark, per row: recovery may replay them. */
+  private final Map<Long, List<Logged>> notDurable = new HashMap<>();
   private long nextSeq;
   private long watermark;
 
@@ -101,6 +111,8 @@ final class PartialParityLog {
           seq = nextSeq++;
           mark = watermark;
           inFlight.add(seq);
+          notDurable.computeIfAbsent(row, r -> new ArrayList<>())
+              .add(new Logged(seq, lo, hi, from.clone(), to.clone()));
           forgetSlot(member * geometry.pplSlots + slot);
           liveByRow.computeIfAbsent(row, r -> new HashSet<>()).add(member * geometry.pplSlots
               + slot);
@@ -136,6 +148,14 @@ final class PartialParityLog {
     return ticket;
   }
 
+  /** Sequences of this session continue above {@code seq} (the highest found on the members). */
+  synchronized void continueAfter(long seq) {
+    if (seq >= nextSeq) {
+      nextSeq = seq + 1;
+      watermark = seq;
+    }
+  }
+
   /** The logged write finished (its member writes completed during {@code epoch}). */
   synchronized void complete(Ticket ticket, long epoch) {
     inFlight.remove(ticket.seq);
@@ -150,6 +170,10 @@ final class PartialParityLog {
   /** A member flush that started at {@code epoch} (when {@code seq} was completed) finished. */
   synchronized void durable(long epoch, long seq) {
     watermark = Math.max(watermark, seq);
+    notDurable.values().removeIf(list -> {
+      list.removeIf(l -> l.seq <= watermark);
+      return list.isEmpty();
+    });
     waitingForFlush.removeIf(p -> {
       if (p.epoch <= epoch) {
         free.get(p.member).add(p.slot);
@@ -157,6 +181,36 @@ final class PartialParityLog {
       }
       return false;
     });
+  }
+
+  /**
+   * Whether a write modifying bytes {@code [from[k], to[k])} of each data unit {@code k} of
+   * {@code row} would make an entry of the row that recovery may still replay wrong: it changes
+   * bytes that entry's partial parity holds (inside its band, not modified by it). The caller
+   * then flushes first, which lifts the watermark above that entry (commit rule 6).
+   */
+  synchronized boolean wouldStale(long row, int[] from, int[] to) {
+    List<Logged> list = notDurable.get(row);
+    if (list == null) {
+      return false;
+    }
+    for (Logged e : list) {
+      if (e.seq <= watermark) {
+        continue;
+      }
+      for (int k = 0; k < from.length; k++) {
+        int a = Math.max(from[k], e.lo);
+        int b = Math.min(to[k], e.hi);
+        if (a >= b) {
+          continue;
+        }
+        // [a, b) is inside e's band; stale unless e modified all of it on unit k itself.
+        if (a < e.from[k] || b > e.to[k]) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /** Whether {@code row} has an entry in some slot. */
@@ -169,20 +223,19 @@ final class PartialParityLog {
    * logs no partial parity changes the row.
    */
   void invalidate(long row) throws IOException {
-    Set<Integer> slots;
+    // Under the monitor: a slot being zeroed must not be handed to a new entry meanwhile
+    // (the zero header would erase that entry). Rare: only whole-row writes of logged rows.
     synchronized (this) {
-      slots = liveByRow.remove(row);
+      Set<Integer> slots = liveByRow.remove(row);
       if (slots == null) {
         return;
       }
+      byte[] zero = new byte[RaidGeometry.PPL_HEADER_SIZE];
       for (int id : slots) {
         rowOfSlot.remove(id);
+        int member = id / geometry.pplSlots;
+        writer.writeToMember(member, geometry.pplSlotOffset(id % geometry.pplSlots), zero);
       }
-    }
-    byte[] zero = new byte[RaidGeometry.PPL_HEADER_SIZE];
-    for (int id : slots) {
-      int member = id / geometry.pplSlots;
-      writer.writeToMember(member, geometry.pplSlotOffset(id % geometry.pplSlots), zero);
     }
   }
 
@@ -237,15 +290,27 @@ final class PartialParityLog {
     return new Entry(seq, mark, row, lo, hi, from, to, pp);
   }
 
-  /** The entries recovery must replay: above every watermark, the newest per row. */
-  static Map<Long, Entry> toReplay(List<Entry> entries) {
+  /**
+   * The entries recovery must replay: those above every watermark, per row in sequence order
+   * (each repairs the band it logged; a later one of the same row repairs its band again, from
+   * partial parity that the flush rule kept durable).
+   */
+  static Map<Long, List<Entry>> toReplay(List<Entry> entries) {
     long mark = entries.stream().mapToLong(Entry::watermark).max().orElse(0);
-    Map<Long, Entry> newest = new HashMap<>();
+    Map<Long, List<Entry>> byRow = new HashMap<>();
     for (Entry e : entries) {
       if (e.seq > mark) {
-        newest.merge(e.row, e, (a, c) -> a.seq >= c.seq ? a : c);
+        byRow.computeIfAbsent(e.row, r -> new ArrayList<>()).add(e);
       }
     }
-    return newest;
+    for (List<Entry> list : byRow.values()) {
+      list.sort(java.util.Comparator.comparingLong(Entry::seq));
+    }
+    return byRow;
+  }
+
+  /** Highest sequence among {@code entries}, or 0. */
+  static long highestSeq(List<Entry> entries) {
+    return entries.stream().mapToLong(Entry::seq).max().orElse(0);
   }
 }

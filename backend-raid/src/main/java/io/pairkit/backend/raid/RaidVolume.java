@@ -86,6 +86,16 @@ public final class RaidVolume implements Volume {
   private final Thread housekeeper;
   private volatile Rebuilder rebuilder;
   private volatile boolean closed;
+  /** Whether assembly finished: only then may close record a clean stop. */
+  private volatile boolean started;
+  /**
+   * Requests, flushes and rebuild batches hold it shared; replacing a member and closing hold it
+   * exclusively, so no request still uses a member's old volume or snapshot when it changes.
+   */
+  private final java.util.concurrent.locks.ReentrantReadWriteLock opLock =
+      new java.util.concurrent.locks.ReentrantReadWriteLock();
+  /** Guarded by stateLock: bumped when a member fails or is replaced. */
+  private final int[] incarnations;
 
   RaidVolume(RaidConfig config, RaidGeometry geometry, long size, Volume[] members,
       Superblock superblock, String[] lastErrors) {
@@ -101,6 +111,7 @@ public final class RaidVolume implements Volume {
     this.superblock = superblock;
     this.states = superblock.states().clone();
     this.lastErrors = lastErrors.clone();
+    this.incarnations = new int[members.length];
     long[] c = new long[members.length];
     for (int i = 0; i < c.length; i++) {
       c[i] = switch (states[i]) {
@@ -177,6 +188,7 @@ public final class RaidVolume implements Volume {
   }
 
   void start() {
+    started = true;
     housekeeper.start();
     startRebuildIfNeeded();
   }
@@ -327,11 +339,18 @@ public final class RaidVolume implements Volume {
 
   @Override
   public void close() throws IOException {
-    if (closed) {
-      return;
+    // Wait for requests in flight; later ones see closed and fail.
+    opLock.writeLock().lock();
+    try {
+      if (closed) {
+        return;
+      }
+      closed = true;
+    } finally {
+      opLock.writeLock().unlock();
     }
-    closed = true;
-    housekeeper.interrupt();
+    // Background threads stop by flag, never by interrupt: an interrupted FileChannel closes.
+    java.util.concurrent.locks.LockSupport.unpark(housekeeper);
     Rebuilder r = rebuilder;
     if (r != null) {
       r.stop();
@@ -345,7 +364,7 @@ public final class RaidVolume implements Volume {
       Thread.currentThread().interrupt();
     }
     IOException failure = null;
-    if (lostMessage == null && bitmap != null) {
+    if (started && lostMessage == null && bitmap != null) {
       try {
         flushMembers();
         bitmap.writeClear(); // a clean stop: nothing to resynchronise at the next assembly
@@ -354,7 +373,7 @@ public final class RaidVolume implements Volume {
             + "next assembly resynchronises the rows written last", e);
       }
     }
-    ioPool.shutdownNow();
+    ioPool.shutdown();
     for (Volume m : members) {
       if (m == null) {
         continue;
@@ -419,34 +438,50 @@ public final class RaidVolume implements Volume {
    */
   public void replaceMember(int index, Volume replacement) throws IOException {
     checkOpen();
-    synchronized (stateLock) {
-      if (index < 0 || index >= members.length) {
-        throw new io.pairkit.api.error.VolumeConfigException("RAID volume '" + name
-            + "' has members 0.." + (members.length - 1) + ", not " + index);
-      }
-      if (states[index] != MemberState.FAILED) {
-        throw new io.pairkit.api.error.VolumeConfigException("RAID volume '" + name
-            + "' member " + index + " (" + memberNames[index] + ") is " + states[index]
-            + ", not FAILED: only a failed member can be replaced");
-      }
-      if (replacement.size() < g.memberSize) {
-        throw new io.pairkit.api.error.VolumeConfigException("replacement '"
-            + replacement.name() + "' for member " + index + " of RAID volume '" + name
-            + "' has " + replacement.size() + " bytes; members have " + g.memberSize);
-      }
-      Volume old = members[index];
-      members[index] = replacement;
-      if (old != null) {
-        try {
-          old.close();
-        } catch (IOException e) {
-          LOG.log(Level.FINE, "closing replaced member", e);
+    opLock.writeLock().lock(); // no request may still hold a snapshot with the old volume
+    try {
+      checkOpen();
+      synchronized (stateLock) {
+        if (index < 0 || index >= members.length) {
+          throw new io.pairkit.api.error.VolumeConfigException("RAID volume '" + name
+              + "' has members 0.." + (members.length - 1) + ", not " + index);
         }
+        if (states[index] != MemberState.FAILED) {
+          throw new io.pairkit.api.error.VolumeConfigException("RAID volume '" + name
+              + "' member " + index + " (" + memberNames[index] + ") is " + states[index]
+              + ", not FAILED: only a failed member can be replaced");
+        }
+        if (replacement.size() != g.memberSize) {
+          throw new io.pairkit.api.error.VolumeConfigException("replacement '"
+              + replacement.name() + "' for member " + index + " of RAID volume '" + name
+              + "' has " + replacement.size() + " bytes; members have exactly " + g.memberSize
+              + ": give it that size");
+        }
+        Optional<String> id = replacement.volumeId();
+        for (int i = 0; i < members.length && id.isPresent(); i++) {
+          if (i != index && members[i] != null && members[i].volumeId().equals(id)) {
+            throw new io.pairkit.api.error.VolumeConfigException("replacement '"
+                + replacement.name() + "' is the image of member " + i + " (" + memberNames[i]
+                + ") of RAID volume '" + name + "': give a blank image of its own");
+          }
+        }
+        Volume old = members[index];
+        members[index] = replacement;
+        if (old != null) {
+          try {
+            old.close();
+          } catch (IOException e) {
+            LOG.log(Level.FINE, "closing replaced member", e);
+          }
+        }
+        incarnations[index]++;
+        states[index] = MemberState.REBUILDING;
+        lastErrors[index] = null;
+        writeSuperblocksLocked();
+        setCursor(index, 0);
       }
-      states[index] = MemberState.REBUILDING;
-      lastErrors[index] = null;
-      setCursor(index, 0);
-      writeSuperblocksLocked();
+    } finally {
+      opLock.writeLock().unlock();
     }
     startRebuildIfNeeded();
   }
@@ -502,7 +537,7 @@ public final class RaidVolume implements Volume {
     // Large reads are split into one contiguous piece per mirror; small ones pick by row.
     int pieces = len >= 2 * g.unit ? usable.size() : 1;
     int start = pieces == 1 ? (int) (firstRow % usable.size()) : 0;
-    long per = ((long) len / pieces + g.unit - 1) / g.unit * g.unit;
+    long per = (((long) len + pieces - 1) / pieces + g.unit - 1) / g.unit * g.unit;
     List<IoTask> tasks = new ArrayList<>();
     for (int i = 0; i < pieces; i++) {
       long from = i * per;
@@ -720,8 +755,9 @@ public final class RaidVolume implements Volume {
     }
     // Partial parity must come from durable data (PPL rule 4).
     long[] pending = unflushed.get(row);
-    if (ppl != null && row < c[p] && pending != null && pending[1] > durableEpoch
-        && (!healthy || (pending[0] & ~coveringMask) != 0)) {
+    boolean ppFromUnflushed = pending != null && pending[1] > durableEpoch
+        && (!healthy || (pending[0] & ~coveringMask) != 0);
+    if (ppl != null && row < c[p] && (ppFromUnflushed || ppl.wouldStale(row, from, to))) {
       flushMembers();
     }
     byte[] pp = new byte[w];
@@ -1058,6 +1094,7 @@ public final class RaidVolume implements Volume {
   /** Flushes every member that is in use; group commit: a flush that began later covers us. */
   void flushMembers() throws IOException {
     long requested = epoch.get();
+    opLock.readLock().lock();
     flushLock.lock();
     try {
       if (durableEpoch >= requested) {
@@ -1089,10 +1126,21 @@ public final class RaidVolume implements Volume {
       unflushed.values().removeIf(v -> v[1] <= startEpoch);
     } finally {
       flushLock.unlock();
+      opLock.readLock().unlock();
     }
   }
 
   private void writeToLiveMembers(long offset, byte[] data, boolean durable) throws IOException {
+    opLock.readLock().lock();
+    try {
+      writeToLiveMembersLocked(offset, data, durable);
+    } finally {
+      opLock.readLock().unlock();
+    }
+  }
+
+  private void writeToLiveMembersLocked(long offset, byte[] data, boolean durable)
+      throws IOException {
     while (true) {
       checkLost();
       long[] c = cursors;
@@ -1172,6 +1220,10 @@ public final class RaidVolume implements Volume {
       throw new ArrayFailedException("RAID volume '" + name + "': " + f.getCause().getMessage(),
           f.getCause());
     }
+    if (g.level == RaidLevel.RAID0 && f.getCause() instanceof TransientIOException t) {
+      throw new TransientIOException("RAID-0 volume '" + name + "': member " + f.member + " ("
+          + memberNames[f.member] + "): " + t.getMessage(), t);
+    }
     if (g.level == RaidLevel.RAID0) {
       throw new ArrayFailedException("RAID-0 volume '" + name + "': member " + f.member + " ("
           + memberNames[f.member] + ") failed: " + f.getCause().getMessage() + "; RAID-0 has no "
@@ -1184,14 +1236,14 @@ public final class RaidVolume implements Volume {
   }
 
   private void failLocked(int m, Throwable cause) {
-    if (states[m] == MemberState.FAILED) {
-      return;
+    if (states[m] == MemberState.FAILED || closed) {
+      return; // a close in progress is not a member failure
     }
     LOG.log(Level.WARNING, "RAID volume '" + name + "': member " + m + " (" + memberNames[m]
         + ") failed; continuing degraded", cause);
     states[m] = MemberState.FAILED;
     lastErrors[m] = String.valueOf(cause);
-    setCursor(m, 0);
+    incarnations[m]++;
     int notInSync = 0;
     for (MemberState s : states) {
       if (s != MemberState.ACTIVE) {
@@ -1213,7 +1265,10 @@ public final class RaidVolume implements Volume {
           + ", so some data has no complete copy and I/O is refused. Bring the failed members "
           + "back and reopen, or restore the volume from a copy";
     }
+    // Durable first, then visible: no write may skip the member (and no flush return) before
+    // the superblocks say it failed, or a crash could resync its stale data back in.
     writeSuperblocksLocked();
+    setCursor(m, 0);
   }
 
   void setCursor(int member, long rows) {
@@ -1224,9 +1279,31 @@ public final class RaidVolume implements Volume {
     }
   }
 
-  void markActive(int member) {
+  /** The member's incarnation: it changes when the member fails or is replaced. */
+  int incarnation(int member) {
     synchronized (stateLock) {
-      if (states[member] != MemberState.REBUILDING) {
+      return incarnations[member];
+    }
+  }
+
+  /**
+   * Moves a rebuild's cursor, only if the member is still the one being rebuilt.
+   *
+   * @return false if it failed or was replaced meanwhile (the rebuild of it must stop)
+   */
+  boolean advanceRebuild(int member, int incarnation, long rows) {
+    synchronized (stateLock) {
+      if (states[member] != MemberState.REBUILDING || incarnations[member] != incarnation) {
+        return false;
+      }
+      setCursor(member, rows);
+      return true;
+    }
+  }
+
+  void markActive(int member, int incarnation) {
+    synchronized (stateLock) {
+      if (states[member] != MemberState.REBUILDING || incarnations[member] != incarnation) {
         return;
       }
       states[member] = MemberState.ACTIVE;
@@ -1295,9 +1372,8 @@ public final class RaidVolume implements Volume {
     long idleBefore = 0;
     long period = Math.max(50, config.bitmapClearDelay().toMillis());
     while (!closed) {
-      try {
-        Thread.sleep(period);
-      } catch (InterruptedException e) {
+      java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(period));
+      if (closed) {
         return;
       }
       long mark = epoch.get();
@@ -1394,15 +1470,23 @@ public final class RaidVolume implements Volume {
 
   private void withRetry(Op op) throws IOException {
     while (true) {
-      checkOpen();
-      checkLost();
+      opLock.readLock().lock();
       try {
+        checkOpen();
+        checkLost();
         op.run();
         return;
       } catch (MemberFailure f) {
         onMemberFailure(f);
+      } finally {
+        opLock.readLock().unlock();
       }
     }
+  }
+
+  /** Shared hold of the operation lock, for the rebuild's batches. */
+  java.util.concurrent.locks.Lock sharedOpLock() {
+    return opLock.readLock();
   }
 
   /** Runs the tasks at once (the caller runs one); the first member failure after all finish. */
@@ -1499,18 +1583,21 @@ public final class RaidVolume implements Volume {
         if (attempt >= TRANSIENT_TRIES) {
           throw new MemberFailure(m, e);
         }
-        try {
-          TimeUnit.MILLISECONDS.sleep(10L << attempt);
-        } catch (InterruptedException ie) {
-          Thread.currentThread().interrupt();
-          throw new MemberFailure(m, e);
-        }
+        java.util.concurrent.locks.LockSupport.parkNanos(
+            TimeUnit.MILLISECONDS.toNanos(10L << attempt));
       } catch (AlreadyClosedException e) {
         if (closed) {
           throw e;
         }
         throw new MemberFailure(m, e);
+      } catch (java.nio.channels.ClosedByInterruptException e) {
+        // An interrupted caller, not a broken member: never record it as a failure.
+        throw new io.pairkit.api.error.VolumeIOException("RAID volume '" + name + "': an I/O "
+            + "to member " + memberNames[m] + " was interrupted", e);
       } catch (IOException | UncheckedIOException e) {
+        if (closed) {
+          throw new AlreadyClosedException("RAID volume '" + name + "' is closed");
+        }
         throw new MemberFailure(m, e);
       }
     }

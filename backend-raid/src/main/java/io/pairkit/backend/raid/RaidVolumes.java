@@ -35,7 +35,6 @@ public final class RaidVolumes {
       b.property("member." + i + ".type", "given");
       b.property("member." + i + ".name", m == null ? "missing-" + i : m.name());
     }
-    RaidConfig cfg = RaidConfig.parse(b.build());
     List<String> errors = new ArrayList<>(Collections.nCopies(members.size(), null));
     for (int i = 0; i < members.size(); i++) {
       if (members.get(i) == null) {
@@ -43,6 +42,7 @@ public final class RaidVolumes {
       }
     }
     try {
+      RaidConfig cfg = RaidConfig.parse(b.build());
       return ArrayAssembler.assemble(cfg, new ArrayList<>(members), errors);
     } catch (IOException | RuntimeException e) {
       ArrayAssembler.closeAll(members.toArray(new Volume[0]));

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -13,10 +14,13 @@ import java.util.logging.Logger;
  * ascending order, each under its rows' locks, reconstructed from the other members (XOR of the
  * rest of the row for RAID-5, a copy for RAID-1) and paced by the rebuild speed limit. Rows below
  * the cursor are in sync, so host writes there go to the replacement too, and reads may use it.
- * The cursor is recorded in the superblocks about once a second, after a flush of the
- * replacement, so a restart resumes where the durable part ends.
+ * The cursor moves only while the member is still the same incarnation being rebuilt (a failure
+ * or a new replacement meanwhile stops this rebuild of it). It is recorded in the superblocks
+ * about once a second, after a flush of the replacement, so a restart resumes where the durable
+ * part ends.
  *
- * <p>Threading: one thread; {@link #stop} and {@link #await} from any thread.
+ * <p>Threading: one thread; {@link #stop} and {@link #await} from any thread. Stopping never
+ * interrupts the thread (an interrupted file channel would close under the member).
  */
 final class Rebuilder {
   private static final Logger LOG = Logger.getLogger(Rebuilder.class.getName());
@@ -53,33 +57,30 @@ final class Rebuilder {
 
   void stop() {
     stopped = true;
-    thread.interrupt();
+    LockSupport.unpark(thread);
   }
 
   void join() throws InterruptedException {
-    thread.join(10_000);
+    thread.join(30_000);
   }
 
   private void run() {
     try {
-      while (!stopped) {
+      while (true) {
         int member;
+        int incarnation;
         synchronized (volume.stateLock()) {
           member = volume.firstRebuilding();
-          if (member < 0 || volume.isLost() || volume.isClosed()) {
+          // Decided under the state lock, so a replacement made now either is seen here or
+          // finds this rebuilder stopped and starts another.
+          if (stopped || member < 0 || volume.isLost() || volume.isClosed()) {
             running = false;
             return;
           }
+          incarnation = volume.incarnation(member);
         }
-        if (!rebuild(member)) {
-          synchronized (volume.stateLock()) {
-            running = false;
-          }
-          return;
-        }
+        rebuild(member, incarnation);
       }
-    } catch (InterruptedException e) {
-      // stopped by close; the cursor in the superblocks says where to resume
     } catch (RuntimeException e) {
       LOG.log(Level.WARNING, "rebuild of RAID volume '" + volume.name() + "' stopped", e);
     } finally {
@@ -90,8 +91,7 @@ final class Rebuilder {
     }
   }
 
-  /** @return whether the member is now in sync */
-  private boolean rebuild(int member) throws InterruptedException {
+  private void rebuild(int member, int incarnation) {
     RaidGeometry g = volume.g;
     long batchRows = Math.max(1, BATCH_BYTES / g.unit);
     long row = Math.min(volume.cursor(member), g.rows);
@@ -100,48 +100,15 @@ final class Rebuilder {
         + volume.memberName(member) + ") from row " + row + " of " + g.rows);
     try {
       while (row < g.rows) {
-        if (stopped) {
-          return false;
-        }
         long n = Math.min(batchRows, g.rows - row);
         int bytes = (int) (n * g.unit);
-        pacer.acquire(bytes);
-        int[] stripes = volume.lockRows(row, row + n - 1);
-        try {
-          if (volume.state(member) != MemberState.REBUILDING) {
-            return false;
-          }
-          byte[] target = new byte[bytes];
-          long off = g.memberOffset(row, 0);
-          List<RaidVolume.IoTask> reads = new ArrayList<>();
-          List<byte[]> parts = new ArrayList<>();
-          for (int m = 0; m < volume.members.length; m++) {
-            if (m == member || volume.cursor(m) <= row + n - 1) {
-              continue;
-            }
-            int mm = m;
-            if (g.level == RaidLevel.RAID1) {
-              reads.add(() -> volume.memberRead(mm, off, target, 0, bytes));
-              break;
-            }
-            byte[] part = new byte[bytes];
-            parts.add(part);
-            reads.add(() -> volume.memberRead(mm, off, part, 0, bytes));
-          }
-          int needed = g.level == RaidLevel.RAID1 ? 1 : volume.members.length - 1;
-          if (reads.size() < needed) {
-            return false; // a source failed meanwhile; the array is lost
-          }
-          volume.runAll(reads);
-          for (byte[] part : parts) {
-            Xor.into(target, 0, part, 0, bytes);
-          }
-          volume.memberWrite(member, off, target, 0, bytes);
-          row += n;
-          volume.setCursor(member, row);
-        } finally {
-          volume.unlockRows(stripes);
+        if (!pacer.acquire(bytes, () -> stopped)) {
+          return;
         }
+        if (!copyBatch(member, incarnation, row, n)) {
+          return;
+        }
+        row += n;
         if (System.nanoTime() - lastPersist > PERSIST_NANOS) {
           volume.memberFlush(member);
           volume.persistStates();
@@ -149,12 +116,55 @@ final class Rebuilder {
         }
       }
       volume.memberFlush(member);
-      volume.markActive(member);
+      volume.markActive(member, incarnation);
       LOG.info("RAID volume '" + volume.name() + "': member " + member + " rebuilt");
-      return true;
     } catch (RaidVolume.MemberFailure f) {
       volume.memberFailed(f);
-      return !volume.isLost() && f.member != member;
+    }
+  }
+
+  /** Rebuilds rows {@code [row, row + n)} of the member; false if the rebuild must stop. */
+  private boolean copyBatch(int member, int incarnation, long row, long n)
+      throws RaidVolume.MemberFailure {
+    RaidGeometry g = volume.g;
+    int bytes = (int) (n * g.unit);
+    volume.sharedOpLock().lock();
+    int[] stripes = volume.lockRows(row, row + n - 1);
+    try {
+      if (stopped || volume.isClosed() || volume.incarnation(member) != incarnation
+          || volume.state(member) != MemberState.REBUILDING) {
+        return false;
+      }
+      byte[] target = new byte[bytes];
+      long off = g.memberOffset(row, 0);
+      List<RaidVolume.IoTask> reads = new ArrayList<>();
+      List<byte[]> parts = new ArrayList<>();
+      for (int m = 0; m < volume.members.length; m++) {
+        if (m == member || volume.cursor(m) <= row + n - 1) {
+          continue;
+        }
+        int mm = m;
+        if (g.level == RaidLevel.RAID1) {
+          reads.add(() -> volume.memberRead(mm, off, target, 0, bytes));
+          break;
+        }
+        byte[] part = new byte[bytes];
+        parts.add(part);
+        reads.add(() -> volume.memberRead(mm, off, part, 0, bytes));
+      }
+      int needed = g.level == RaidLevel.RAID1 ? 1 : volume.members.length - 1;
+      if (reads.size() < needed) {
+        return false; // a source failed meanwhile; the array is lost
+      }
+      volume.runAll(reads);
+      for (byte[] part : parts) {
+        Xor.into(target, 0, part, 0, bytes);
+      }
+      volume.memberWrite(member, off, target, 0, bytes);
+      return volume.advanceRebuild(member, incarnation, row + n);
+    } finally {
+      volume.unlockRows(stripes);
+      volume.sharedOpLock().unlock();
     }
   }
 }
