@@ -128,6 +128,28 @@ class RaidPairSemanticsTest {
   }
 
   @Nested
+  class Raid1PrimaryFileSecondary extends Variant {
+    String primary() {
+      return "raid1";
+    }
+
+    String secondary() {
+      return "file";
+    }
+  }
+
+  @Nested
+  class FilePrimaryRaid0Secondary extends Variant {
+    String primary() {
+      return "file";
+    }
+
+    String secondary() {
+      return "raid0";
+    }
+  }
+
+  @Nested
   class FilePrimaryRaid5Secondary extends Variant {
     String primary() {
       return "file";
