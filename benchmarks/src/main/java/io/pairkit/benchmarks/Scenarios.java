@@ -38,8 +38,8 @@ import org.roaringbitmap.longlong.Roaring64Bitmap;
  * </pre>
  * Scenarios: {@code copy proportional hostwrite bitmap pacing cache copy-vs-qemu copy-tuning
  * sparse-copy durable} ({@code durable-writes} and {@code durable-recovery} are its two halves;
- * {@code durable-steady} is a separate diagnosis),
- * or {@code all} (all but copy-tuning and durable).
+ * {@code durable-steady} is a separate diagnosis), {@code raid} (RAID volumes; its own sizes),
+ * or {@code all} (all but copy-tuning, durable and raid).
  */
 public final class Scenarios {
   private static final int TRACK = 64 * 1024;
@@ -71,7 +71,7 @@ public final class Scenarios {
       } else if (a.startsWith("--seconds=")) {
         seconds = Integer.parseInt(a.substring(10));
       } else if (a.startsWith("--repeats=")) {
-        repeats = Integer.parseInt(a.substring(10)); // copy-vs-qemu, sparse-copy, durable only
+        repeats = Integer.parseInt(a.substring(10)); // copy-vs-qemu, sparse-copy, durable, raid
       } else {
         which.add(a);
       }
@@ -89,7 +89,8 @@ public final class Scenarios {
         TRACK >> 10, dir);
     try {
       for (String name : List.of("copy", "proportional", "hostwrite", "bitmap", "pacing",
-          "cache", "copy-vs-qemu", "copy-tuning", "sparse-copy", "durable", "durable-writes", "durable-recovery", "durable-steady")) {
+          "cache", "copy-vs-qemu", "copy-tuning", "sparse-copy", "durable", "durable-writes", "durable-recovery", "durable-steady",
+          "raid")) {
         if (which.contains(name)) {
           switch (name) {
             case "copy" -> s.initialCopy();
@@ -105,6 +106,7 @@ public final class Scenarios {
             case "durable-writes" -> new DurableBench(size, dir, seconds, rounds).hostWrites();
             case "durable-recovery" -> new DurableBench(size, dir, seconds, rounds).recovery();
             case "durable-steady" -> new DurableBench(size, dir, seconds, rounds).steady();
+            case "raid" -> new RaidBench(dir, seconds, rounds).run();
             default -> throw new IllegalArgumentException(name);
           }
         }

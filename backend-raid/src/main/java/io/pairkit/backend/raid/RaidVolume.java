@@ -223,6 +223,15 @@ public final class RaidVolume implements Volume {
     if (len == 0) {
       return;
     }
+    if (dst.hasArray()) {
+      // Straight into the caller's array: no second buffer, no copy (a failed read leaves the
+      // bytes unspecified and the position unchanged, as the contract allows).
+      byte[] out = dst.array();
+      int at = dst.arrayOffset() + dst.position();
+      withRetry(() -> readRange(offset, out, at, len));
+      dst.position(dst.position() + len);
+      return;
+    }
     byte[] out = new byte[len];
     withRetry(() -> readRange(offset, out, 0, len));
     dst.put(out);
@@ -234,6 +243,16 @@ public final class RaidVolume implements Volume {
     int len = src.remaining();
     Volumes.checkRange(name, size, offset, len);
     if (len == 0) {
+      return;
+    }
+    if (g.level == RaidLevel.RAID0 && src.hasArray()) {
+      // No copy: without parity or mirrors, nothing can disagree if the caller's bytes change
+      // during the call. RAID-1 and RAID-5 copy first, so every member and the parity are
+      // computed from the same bytes (md asks for stable pages for the same reason).
+      byte[] data = src.array();
+      int at = src.arrayOffset() + src.position();
+      withRetry(() -> writeStriped(offset, data, at, len));
+      src.position(src.position() + len);
       return;
     }
     byte[] data = new byte[len];
