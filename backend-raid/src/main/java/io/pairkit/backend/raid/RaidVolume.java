@@ -515,6 +515,16 @@ public final class RaidVolume implements Volume {
     List<List<Piece>> direct = piecesByMember(offset, len, outOff);
     List<Piece> lost = new ArrayList<>();
     long[] c = cursors;
+    if (g.level == RaidLevel.RAID5) {
+      long firstRow = offset / g.rowBytes();
+      long lastRow = (offset + len - 1) / g.rowBytes();
+      for (int m = 0; m < members.length; m++) {
+        if (c[m] <= lastRow) {
+          readDegraded(offset, out, outOff, len, firstRow, lastRow);
+          return;
+        }
+      }
+    }
     for (List<Piece> pieces : direct) {
       pieces.removeIf(p -> {
         boolean inSync = p.row < c[p.member];
@@ -531,11 +541,8 @@ public final class RaidVolume implements Volume {
       }
     }
     runAll(tasks);
-    for (Piece p : lost) {
-      if (g.level == RaidLevel.RAID0) {
-        throw new MemberFailure(p.member, new IOException("member is not readable"));
-      }
-      reconstruct(p, out);
+    if (!lost.isEmpty()) { // RAID-0 only: RAID-5 went the degraded way above
+      throw new MemberFailure(lost.get(0).member, new IOException("member is not readable"));
     }
   }
 
@@ -588,34 +595,55 @@ public final class RaidVolume implements Volume {
     }
   }
 
-  /** Rebuilds a piece of a member that is not in sync from the rest of its row. */
-  private void reconstruct(Piece p, byte[] out) throws MemberFailure {
-    int[] stripes = lockRows(p.row, p.row);
+  /**
+   * RAID-5 with a member not in sync for some of the rows: in one pass, under the rows' locks,
+   * every other member's units of those rows are read as one I/O each, the missing member's
+   * units are rebuilt from them by XOR, and the request is served from those buffers (one I/O
+   * per member instead of one per piece, and no piece read twice).
+   */
+  private void readDegraded(long offset, byte[] out, int outOff, int len, long firstRow,
+      long lastRow) throws MemberFailure {
+    int[] stripes = lockRows(firstRow, lastRow);
     try {
       long[] c = cursors;
-      if (p.row < c[p.member]) {
-        memberRead(p.member, p.memberOffset, out, p.outOff, p.length);
-        return;
-      }
-      byte[][] parts = new byte[members.length][];
-      List<IoTask> tasks = new ArrayList<>();
+      int rows = (int) (lastRow - firstRow + 1);
+      int bytes = rows * g.unit;
+      int missing = -1;
       for (int m = 0; m < members.length; m++) {
-        if (m == p.member) {
+        if (c[m] <= lastRow) {
+          if (missing >= 0) {
+            throw new MemberFailure(m, new IOException("a second member is not in sync"));
+          }
+          missing = m;
+        }
+      }
+      byte[][] units = new byte[members.length][];
+      List<IoTask> tasks = new ArrayList<>();
+      long at = g.memberOffset(firstRow, 0);
+      for (int m = 0; m < members.length; m++) {
+        if (m == missing) {
           continue;
         }
-        if (p.row >= c[m]) {
-          throw new MemberFailure(m, new IOException("member not in sync either"));
-        }
-        byte[] part = new byte[p.length];
-        parts[m] = part;
+        byte[] b = new byte[bytes];
+        units[m] = b;
         int mm = m;
-        tasks.add(() -> memberRead(mm, p.memberOffset, part, 0, p.length));
+        tasks.add(() -> memberRead(mm, at, b, 0, bytes));
       }
       runAll(tasks);
-      Arrays.fill(out, p.outOff, p.outOff + p.length, (byte) 0);
-      for (byte[] part : parts) {
-        if (part != null) {
-          Xor.into(out, p.outOff, part, 0, p.length);
+      if (missing >= 0) {
+        byte[] rebuilt = new byte[bytes];
+        for (byte[] b : units) {
+          if (b != null) {
+            Xor.into(rebuilt, 0, b, 0, bytes);
+          }
+        }
+        // Rows below a rebuilding member's cursor are in sync on it, but XOR gives the same.
+        units[missing] = rebuilt;
+      }
+      for (List<Piece> pieces : piecesByMember(offset, len, outOff)) {
+        for (Piece p : pieces) {
+          System.arraycopy(units[p.member], (int) (p.row - firstRow) * g.unit + p.inUnit, out,
+              p.outOff, p.length);
         }
       }
     } finally {
@@ -1431,6 +1459,24 @@ public final class RaidVolume implements Volume {
     return stripes;
   }
 
+  /** Locks the stripes of rows {@code [first, last]} if all are free now; else null. */
+  int[] tryLockRows(long first, long last) {
+    int[] stripes = new int[(int) Math.min(LOCK_STRIPES, last - first + 1)];
+    for (long r = first; r <= last && r - first < LOCK_STRIPES; r++) {
+      stripes[(int) (r - first)] = (int) (r % LOCK_STRIPES);
+    }
+    Arrays.sort(stripes);
+    for (int i = 0; i < stripes.length; i++) {
+      if (!rowLocks[stripes[i]].tryLock()) {
+        for (int j = i - 1; j >= 0; j--) {
+          rowLocks[stripes[j]].unlock();
+        }
+        return null;
+      }
+    }
+    return stripes;
+  }
+
   void unlockRows(int[] stripes) {
     for (int i = stripes.length - 1; i >= 0; i--) {
       rowLocks[stripes[i]].unlock();
@@ -1501,6 +1547,19 @@ public final class RaidVolume implements Volume {
         opLock.readLock().unlock();
       }
     }
+  }
+
+  /** Whether a replacement or a close waits for requests to drain (the rebuild yields). */
+  boolean exclusiveOpWaiting() {
+    return opLock.hasQueuedThreads();
+  }
+
+  /** Runs a member I/O on the pool; the future fails with the {@link MemberFailure}. */
+  Future<?> submit(IoTask task) {
+    return ioPool.submit(() -> {
+      task.run();
+      return null;
+    });
   }
 
   /** Shared hold of the operation lock, for the rebuild's batches. */

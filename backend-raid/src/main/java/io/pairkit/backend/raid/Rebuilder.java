@@ -91,6 +91,16 @@ final class Rebuilder {
     }
   }
 
+  /** A batch whose target write is in flight: its rows stay locked until it lands. */
+  private record InFlight(long row, long rows, int[] stripes, java.util.concurrent.Future<?> write) {
+  }
+
+  /**
+   * Pipelined: while batch N's target write is in flight (its rows still locked), batch N+1's
+   * rows are locked, if they are free at once (a blocking wait while holding N's locks could
+   * deadlock with a host write spanning both), and its sources read. Then N's write is awaited,
+   * its cursor moved and its rows unlocked, and N+1's write goes out.
+   */
   private void rebuild(int member, int incarnation) {
     RaidGeometry g = volume.g;
     long batchRows = Math.max(1, BATCH_BYTES / g.unit);
@@ -98,6 +108,7 @@ final class Rebuilder {
     long lastPersist = System.nanoTime();
     LOG.info("RAID volume '" + volume.name() + "': rebuilding member " + member + " ("
         + volume.memberName(member) + ") from row " + row + " of " + g.rows);
+    InFlight pending = null;
     try {
       while (row < g.rows) {
         long n = Math.min(batchRows, g.rows - row);
@@ -105,66 +116,131 @@ final class Rebuilder {
         if (!pacer.acquire(bytes, () -> stopped)) {
           return;
         }
-        if (!copyBatch(member, incarnation, row, n)) {
-          return;
+        if (pending != null && volume.exclusiveOpWaiting()) {
+          // A replacement or close waits for requests to drain: let it have its turn.
+          finish(member, incarnation, pending);
+          pending = null;
+        }
+        volume.sharedOpLock().lock();
+        int[] stripes = pending == null ? null : volume.tryLockRows(row, row + n - 1);
+        if (stripes == null) {
+          if (pending != null) {
+            finish(member, incarnation, pending);
+            pending = null;
+          }
+          stripes = volume.lockRows(row, row + n - 1);
+        }
+        boolean handedOn = false;
+        try {
+          if (stopped || volume.isClosed() || volume.incarnation(member) != incarnation
+              || volume.state(member) != MemberState.REBUILDING) {
+            return;
+          }
+          byte[] target = readBatch(member, row, n, bytes);
+          if (target == null) {
+            return;
+          }
+          if (pending != null) {
+            finish(member, incarnation, pending);
+            pending = null;
+          }
+          long off = g.memberOffset(row, 0);
+          pending = new InFlight(row, n, stripes, volume.submit(
+              () -> volume.memberWrite(member, off, target, 0, bytes)));
+          handedOn = true;
+        } finally {
+          if (!handedOn) {
+            volume.unlockRows(stripes);
+            volume.sharedOpLock().unlock();
+          }
         }
         row += n;
         if (System.nanoTime() - lastPersist > PERSIST_NANOS) {
+          finish(member, incarnation, pending);
+          pending = null;
           volume.memberFlush(member);
           volume.persistStates();
           lastPersist = System.nanoTime();
         }
       }
+      finish(member, incarnation, pending);
+      pending = null;
       volume.memberFlush(member);
       volume.markActive(member, incarnation);
       LOG.info("RAID volume '" + volume.name() + "': member " + member + " rebuilt");
     } catch (RaidVolume.MemberFailure f) {
       volume.memberFailed(f);
+    } finally {
+      if (pending != null) {
+        try {
+          finish(member, incarnation, pending);
+        } catch (RaidVolume.MemberFailure f) {
+          volume.memberFailed(f);
+        }
+      }
     }
   }
 
-  /** Rebuilds rows {@code [row, row + n)} of the member; false if the rebuild must stop. */
-  private boolean copyBatch(int member, int incarnation, long row, long n)
+  /** Waits for a batch's target write, moves the cursor past it, unlocks its rows. */
+  private void finish(int member, int incarnation, InFlight batch)
       throws RaidVolume.MemberFailure {
-    RaidGeometry g = volume.g;
-    int bytes = (int) (n * g.unit);
-    volume.sharedOpLock().lock();
-    int[] stripes = volume.lockRows(row, row + n - 1);
+    if (batch == null) {
+      return;
+    }
     try {
-      if (stopped || volume.isClosed() || volume.incarnation(member) != incarnation
-          || volume.state(member) != MemberState.REBUILDING) {
-        return false;
-      }
-      byte[] target = new byte[bytes];
-      long off = g.memberOffset(row, 0);
-      List<RaidVolume.IoTask> reads = new ArrayList<>();
-      List<byte[]> parts = new ArrayList<>();
-      for (int m = 0; m < volume.members.length; m++) {
-        if (m == member || volume.cursor(m) <= row + n - 1) {
-          continue;
-        }
-        int mm = m;
-        if (g.level == RaidLevel.RAID1) {
-          reads.add(() -> volume.memberRead(mm, off, target, 0, bytes));
+      boolean interrupted = false;
+      while (true) {
+        try {
+          batch.write.get();
           break;
+        } catch (InterruptedException e) {
+          interrupted = true;
+        } catch (java.util.concurrent.ExecutionException e) {
+          if (e.getCause() instanceof RaidVolume.MemberFailure f) {
+            throw f;
+          }
+          throw new IllegalStateException(e.getCause());
         }
-        byte[] part = new byte[bytes];
-        parts.add(part);
-        reads.add(() -> volume.memberRead(mm, off, part, 0, bytes));
       }
-      int needed = g.level == RaidLevel.RAID1 ? 1 : volume.members.length - 1;
-      if (reads.size() < needed) {
-        return false; // a source failed meanwhile; the array is lost
+      if (interrupted) {
+        Thread.currentThread().interrupt();
       }
-      volume.runAll(reads);
-      for (byte[] part : parts) {
-        Xor.into(target, 0, part, 0, bytes);
-      }
-      volume.memberWrite(member, off, target, 0, bytes);
-      return volume.advanceRebuild(member, incarnation, row + n);
+      volume.advanceRebuild(member, incarnation, batch.row + batch.rows);
     } finally {
-      volume.unlockRows(stripes);
+      volume.unlockRows(batch.stripes);
       volume.sharedOpLock().unlock();
     }
+  }
+
+  /** Reconstructs rows {@code [row, row + n)} of the member; null if a source is gone. */
+  private byte[] readBatch(int member, long row, long n, int bytes)
+      throws RaidVolume.MemberFailure {
+    RaidGeometry g = volume.g;
+    byte[] target = new byte[bytes];
+    long off = g.memberOffset(row, 0);
+    List<RaidVolume.IoTask> reads = new ArrayList<>();
+    List<byte[]> parts = new ArrayList<>();
+    for (int m = 0; m < volume.members.length; m++) {
+      if (m == member || volume.cursor(m) <= row + n - 1) {
+        continue;
+      }
+      int mm = m;
+      if (g.level == RaidLevel.RAID1) {
+        reads.add(() -> volume.memberRead(mm, off, target, 0, bytes));
+        break;
+      }
+      byte[] part = new byte[bytes];
+      parts.add(part);
+      reads.add(() -> volume.memberRead(mm, off, part, 0, bytes));
+    }
+    int needed = g.level == RaidLevel.RAID1 ? 1 : volume.members.length - 1;
+    if (reads.size() < needed) {
+      return null; // a source failed meanwhile; the array is lost
+    }
+    volume.runAll(reads);
+    for (byte[] part : parts) {
+      Xor.into(target, 0, part, 0, bytes);
+    }
+    return target;
   }
 }

@@ -125,8 +125,8 @@ class RaidAssemblyTest {
         java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
       ch.write(ByteBuffer.allocate(1), memberSize - 1);
     }
-    // 1 MiB/s over ~2.7 MiB per member: the rebuild is still running when the array closes.
-    VolumeSpec slow = spec("open", Map.of("rebuildSpeedLimit", "1m"));
+    // 512 KiB/s over ~2.7 MiB per member: still rebuilding when the array closes.
+    VolumeSpec slow = spec("open", Map.of("rebuildSpeedLimit", "512k"));
     long before;
     try (RaidVolume v = (RaidVolume) reopen(slow)) {
       long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
