@@ -76,6 +76,21 @@ public interface HostVolume {
    */
   void discard(long offset, long length);
 
+  /**
+   * The parts of {@code [offset, offset + length)} that may read as non-zero, ascending (what NBD
+   * calls {@code base:allocation}): a superset is allowed, and a range left out reads as zeros
+   * for every write and request that completed before the call. A thin backend reports its
+   * holes; a secondary with copies still pending (where reads may come from the primary) reports
+   * the whole range. Default: the whole range.
+   *
+   * @throws io.pairkit.api.error.ExtentOutOfRangeException if the range leaves the volume
+   * @throws io.pairkit.api.error.VolumeIOException if the backend fails
+   * @throws io.pairkit.api.error.AlreadyClosedException if the controller is closed
+   */
+  default ExtentSet allocated(long offset, long length) {
+    return length == 0 ? ExtentSet.empty() : ExtentSet.of(offset, offset + length);
+  }
+
   /** Reads {@code length} bytes at {@code offset} into a new array. */
   default byte[] read(long offset, int length) {
     byte[] out = new byte[length];

@@ -172,6 +172,28 @@ final class ManagedVolume implements HostVolume {
   }
 
   @Override
+  public io.pairkit.api.ExtentSet allocated(long offset, long length) {
+    checkIo(offset, length, "allocation query");
+    if (length == 0) {
+      return io.pairkit.api.ExtentSet.empty();
+    }
+    if (secondaryOf == null) {
+      return backend.allocated(offset, length);
+    }
+    barrier.readLock().lock(); // no request instant moves under the answer
+    try {
+      AbstractPair pair = secondaryOf;
+      if (pair != null && pair.stats().pendingTracks() > 0) {
+        // Reads of frozen tracks not yet copied come from the primary: claim everything.
+        return io.pairkit.api.ExtentSet.of(offset, offset + length);
+      }
+      return backend.allocated(offset, length);
+    } finally {
+      barrier.readLock().unlock();
+    }
+  }
+
+  @Override
   public void flush() {
     checkOpen();
     backend.flush();

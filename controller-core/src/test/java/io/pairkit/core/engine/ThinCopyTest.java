@@ -59,6 +59,32 @@ class ThinCopyTest {
     }
   }
 
+  /** Host-visible allocation: holes of a thin volume; everything while a split copy is owed. */
+  @Test
+  void hostAllocation_reportsHoles_andTheWholeRangeWhileASecondaryOwesCopies() throws Exception {
+    long size = 64L * TS;
+    try (Rig rig = new Rig(PairKit.builder().trackSize(TS), false)) {
+      HostVolume p = rig.volume("p", size, TS);
+      HostVolume s = rig.volume("s", size, TS);
+      p.write(5L * TS, random(1, TS));
+      assertEquals(ExtentSet.of(5L * TS, 6L * TS), p.allocated(0, size));
+      VolumePair pair = rig.pk.createVolumePair("a", p, s);
+      pair.initialCopy().await(WAIT);
+      assertEquals(ExtentSet.of(5L * TS, 6L * TS), s.allocated(0, size));
+      rig.pk.pauseBackgroundCopies();
+      p.write(20L * TS, random(2, TS));
+      var split = pair.split(); // track 20 is owed to the secondary; its reads come from P
+      assertEquals(ExtentSet.of(0, size), s.allocated(0, size), "a superset while copies owed");
+      assertArrayEquals(random(2, TS), s.read(20L * TS, TS));
+      rig.pk.resumeBackgroundCopies();
+      split.await(WAIT);
+      assertEquals(ExtentSet.of(5L * TS, 6L * TS).union(ExtentSet.of(20L * TS, 21L * TS)),
+          s.allocated(0, size));
+      assertThrows(io.pairkit.api.error.ExtentOutOfRangeException.class,
+          () -> p.allocated(size - 1, 2));
+    }
+  }
+
   @Test
   void whatIsUnallocatedOnThePrimaryIsDiscardedOnTheSecondary() throws Exception {
     long size = 64L * TS;

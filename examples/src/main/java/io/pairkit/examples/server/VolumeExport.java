@@ -82,6 +82,11 @@ final class VolumeExport implements NbdExport {
   }
 
   @Override
+  public io.pairkit.api.ExtentSet allocated(long offset, long length) {
+    return volume.allocated(offset, length);
+  }
+
+  @Override
   public void trim(long offset, long length) {
     volume.discard(offset, length);
   }

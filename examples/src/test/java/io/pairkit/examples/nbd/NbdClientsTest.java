@@ -68,6 +68,21 @@ class NbdClientsTest {
   }
 
   @Test
+  void nbdinfoMap_showsTheHolesOfAThinVolume() throws Exception {
+    Tools.require("libnbd-bin", "nbdinfo");
+    HostVolume prod = rig.daemon.controller().volume("prod");
+    byte[] data = new byte[1 << 20];
+    new Random(3).nextBytes(data);
+    prod.write(4L << 20, data);
+    String map = Tools.ok(30, "nbdinfo", "--map", rig.nbd("prod"));
+    List<String> lines = map.lines().map(String::trim).filter(l -> !l.isEmpty()).toList();
+    assertTrue(lines.stream().anyMatch(l -> l.matches("4194304\\s+1048576\\s+0\\s+data")),
+        map);
+    assertTrue(lines.stream().anyMatch(l -> l.matches("0\\s+4194304\\s+3\\s+hole,zero")),
+        map);
+  }
+
+  @Test
   void qemuImgWritesThePrimary_nbdcopyReadsTheSplitCopyBack() throws Exception {
     Tools.require("qemu-utils", "qemu-img");
     Tools.require("libnbd-bin", "nbdcopy");
