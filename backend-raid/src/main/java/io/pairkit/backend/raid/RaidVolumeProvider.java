@@ -37,6 +37,31 @@ public final class RaidVolumeProvider implements VolumeProvider {
     return b.build();
   }
 
+  /** Secret property names of member backends that a member spec may carry. */
+  private static final java.util.List<String> MEMBER_SECRETS =
+      java.util.List.of("accessKey", "secretKey", "sessionToken", "password", "token");
+  private static final java.util.Set<String> SECRETS = memberSecrets();
+
+  private static java.util.Set<String> memberSecrets() {
+    java.util.Set<String> keys = new java.util.HashSet<>();
+    for (int i = 0; i < 64; i++) {
+      for (String k : MEMBER_SECRETS) {
+        keys.add("member." + i + "." + k);
+      }
+    }
+    return java.util.Set.copyOf(keys);
+  }
+
+  /**
+   * Member properties named {@code accessKey}, {@code secretKey}, {@code sessionToken},
+   * {@code password} or {@code token}: durable metadata never records them, and a member
+   * backend resolves them again from its own configuration on reopen.
+   */
+  @Override
+  public java.util.Set<String> secretProperties() {
+    return SECRETS;
+  }
+
   @Override
   public Volume open(VolumeSpec spec, ProviderContext context) throws IOException {
     RaidConfig cfg = RaidConfig.parse(spec);

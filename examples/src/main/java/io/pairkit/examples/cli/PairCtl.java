@@ -47,8 +47,8 @@ import picocli.CommandLine.ParentCommand;
         " 1:the daemon refused or failed the call (message on stderr)",
         " 2:bad command line or bad extent syntax",
         " 3:the daemon is not running or not reachable",
-        " 4:no such volume or pair",
-        " 5:the pair's state does not allow the request",
+        " 4:no such volume, pair or request",
+        " 5:the pair's state does not allow the request, or the request waited for failed",
         " 6:pair wait timed out",
         " 7:verify found tracks that differ",
         " 8:the configuration file cannot be read"})
@@ -74,7 +74,9 @@ public final class PairCtl {
       CommandLine.ScopeType.INHERIT)
   boolean json;
 
-  final ObjectMapper mapper = new ObjectMapper();
+  /** Tolerates fields a newer daemon adds. */
+  final ObjectMapper mapper = new ObjectMapper().configure(
+      com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
   PrintWriter out;
   PrintWriter err;
 
@@ -142,38 +144,31 @@ public final class PairCtl {
     return URI.create(url.endsWith("/") ? url : url + "/");
   }
 
+  /** Encodes one path segment (an id or name) for the control endpoint's URLs. */
+  static String seg(String text) {
+    return java.net.URLEncoder.encode(text, StandardCharsets.UTF_8).replace("+", "%20");
+  }
+
   <T> T call(String method, String path, Object body, Class<T> type) {
-    URI uri = base().resolve("v1/" + path);
+    URI uri;
+    try {
+      uri = base().resolve("v1/" + path);
+    } catch (IllegalArgumentException e) {
+      throw new Failure(USAGE, "bad endpoint or name: " + e.getMessage());
+    }
+    HttpResponse<byte[]> r;
     try {
       if (http == null) {
         http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
       }
-      HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(Duration.ofMinutes(10));
+      HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(Duration.ofHours(1));
       if (body != null) {
         b.header("Content-Type", "application/json")
             .method(method, HttpRequest.BodyPublishers.ofByteArray(mapper.writeValueAsBytes(body)));
       } else {
         b.method(method, HttpRequest.BodyPublishers.noBody());
       }
-      HttpResponse<byte[]> r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
-      if (r.statusCode() >= 400) {
-        ControlApi.ErrorView e;
-        try {
-          e = mapper.readValue(r.body(), ControlApi.ErrorView.class);
-        } catch (IOException notJson) {
-          throw new Failure(FAILED, "the daemon answered " + r.statusCode() + " to " + method + " "
-              + uri);
-        }
-        int code = switch (r.statusCode()) {
-          case 404 -> NOT_FOUND;
-          case 409 -> WRONG_STATE;
-          case 400 -> e.error().contains("Extent") || e.error().contains("Argument")
-              ? USAGE : FAILED;
-          default -> FAILED;
-        };
-        throw new Failure(code, e.message());
-      }
-      return mapper.readValue(r.body(), type);
+      r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
     } catch (ConnectException e) {
       throw new Failure(NOT_RUNNING, "pairkitd is not running at " + base() + " (connection "
           + "refused); start it with pairkitd --config FILE, or point pairctl at it with "
@@ -185,6 +180,32 @@ public final class PairCtl {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new Failure(FAILED, "interrupted");
+    }
+    if (r.statusCode() >= 400) {
+      ControlApi.ErrorView e;
+      try {
+        e = mapper.readValue(r.body(), ControlApi.ErrorView.class);
+      } catch (IOException notJson) {
+        e = null;
+      }
+      if (e == null || e.error() == null) {
+        throw new Failure(FAILED, "the daemon answered " + r.statusCode() + " to " + method + " "
+            + uri);
+      }
+      int code = switch (r.statusCode()) {
+        case 404 -> NOT_FOUND;
+        case 409 -> WRONG_STATE;
+        case 400 -> e.error().contains("Extent") || e.error().contains("Argument")
+            ? USAGE : FAILED;
+        default -> FAILED;
+      };
+      throw new Failure(code, e.message());
+    }
+    try {
+      return mapper.readValue(r.body(), type);
+    } catch (IOException e) {
+      throw new Failure(FAILED, "cannot read the daemon's answer to " + method + " " + uri
+          + ": " + e.getMessage());
     }
   }
 
@@ -268,7 +289,7 @@ public final class PairCtl {
       @Override
       public Integer call() {
         PairCtl r = parent.root;
-        ControlApi.VolumeView v = r.call("GET", "volumes/" + name, null,
+        ControlApi.VolumeView v = r.call("GET", "volumes/" + seg(name), null,
             ControlApi.VolumeView.class);
         r.print(v, () -> {
           r.out.println("volume:  " + v.name());
@@ -387,7 +408,7 @@ public final class PairCtl {
       @Override
       public Integer call() {
         PairCtl r = parent.root;
-        ControlApi.PairView p = r.call("DELETE", "pairs/" + id + (force ? "?force=true" : ""),
+        ControlApi.PairView p = r.call("DELETE", "pairs/" + seg(id) + (force ? "?force=true" : ""),
             null, ControlApi.PairView.class);
         r.print(p, () -> r.out.println("pair " + p.id() + " " + p.state()));
         return OK;
@@ -407,7 +428,7 @@ public final class PairCtl {
         PairCtl r = parent.root;
         ControlApi.PairView[] pairs = id == null
             ? r.call("GET", "pairs", null, ControlApi.PairView[].class)
-            : new ControlApi.PairView[] {r.call("GET", "pairs/" + id, null,
+            : new ControlApi.PairView[] {r.call("GET", "pairs/" + seg(id), null,
                 ControlApi.PairView.class)};
         r.print(id == null ? pairs : pairs[0], () -> {
           List<String[]> rows = new ArrayList<>();
@@ -464,16 +485,18 @@ public final class PairCtl {
         long lastLine = 0;
         try {
           while (true) {
-            ControlApi.PairView p = r.call("GET", "pairs/" + id, null, ControlApi.PairView.class);
-            ControlApi.RequestView watched = null;
-            for (ControlApi.RequestView q : p.requests()) {
-              if (request == null || q.id() == request) {
-                watched = q;
-                break;
-              }
+            ControlApi.PairView p = r.call("GET", "pairs/" + seg(id), null, ControlApi.PairView.class);
+            ControlApi.RequestView watched = request == null ? null
+                : r.call("GET", "pairs/" + seg(id) + "/requests/" + request, null,
+                    ControlApi.RequestView.class);
+            if (watched != null && (watched.state().equals("failed")
+                || watched.state().equals("cancelled"))) {
+              throw new Failure(WRONG_STATE, "request " + request + " on pair " + id + " "
+                  + watched.state() + (watched.error() != null ? ": " + watched.error() : "")
+                  + "; the pair is " + p.state());
             }
             boolean reached = state != null ? p.state().equalsIgnoreCase(state)
-                : watched == null;
+                : watched.finished();
             if (reached) {
               if (bar != null) {
                 bar.stepTo(bar.getMax());
@@ -522,10 +545,10 @@ public final class PairCtl {
   }
 
   static int submit(PairCtl r, String id, String kind, String extents) {
-    ControlApi.RequestView q = r.call("POST", "pairs/" + id + "/requests",
+    ControlApi.RequestView q = r.call("POST", "pairs/" + seg(id) + "/requests",
         new ControlApi.Request(kind, extents), ControlApi.RequestView.class);
     r.print(q, () -> r.out.println(kind + " request " + q.id() + " on pair " + id + ": "
-        + q.tracksToCopy() + " tracks to copy" + (q.done() ? " (done)" : "")
+        + q.tracksToCopy() + " tracks to copy" + (q.finished() ? " (" + q.state() + ")" : "")
         + "; pairctl pair wait " + id + " --request " + q.id()));
     return OK;
   }

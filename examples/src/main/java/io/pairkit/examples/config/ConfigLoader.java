@@ -72,7 +72,22 @@ public final class ConfigLoader {
   }
 
   public DaemonConfig load(Path file) {
-    Properties p = new Properties();
+    // Keys in file order, and a key given twice is an error rather than a silent last-one-wins.
+    Map<String, String> ordered = new LinkedHashMap<>();
+    List<String> duplicates = new ArrayList<>();
+    Properties p = new Properties() {
+      private static final long serialVersionUID = 1L;
+
+      @Override
+      public synchronized Object put(Object key, Object value) {
+        String k = key.toString().trim();
+        if (ordered.containsKey(k)) {
+          duplicates.add(k);
+        }
+        ordered.put(k, value.toString().trim());
+        return super.put(key, value);
+      }
+    };
     try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
       p.load(r);
     } catch (java.nio.file.NoSuchFileException e) {
@@ -82,10 +97,11 @@ public final class ConfigLoader {
       throw new ConfigException(file + ": cannot read it (" + e.getMessage() + "); it must be a "
           + "Java properties file in UTF-8", e);
     }
-    Map<String, String> all = new TreeMap<>();
-    for (String k : p.stringPropertyNames()) {
-      all.put(k.trim(), p.getProperty(k).trim());
+    if (!duplicates.isEmpty()) {
+      throw new ConfigException(file + ": key '" + duplicates.get(0) + "' is set more than "
+          + "once; keep one line for it");
     }
+    Map<String, String> all = ordered;
     try (VolumeProviders providers = loadProviders(file)) {
       return parse(file, all, providers);
     }
@@ -126,7 +142,11 @@ public final class ConfigLoader {
         .orElseThrow(() -> new ConfigException(file + ": key 'controller.metadataDirectory' is "
             + "missing; pairkitd keeps its pairs durable there, e.g. "
             + "controller.metadataDirectory=/var/lib/pairkit/meta"));
-    int trackSize = (int) size(file, all, "controller.trackSize", 64 << 10, 512, 64 << 20);
+    int trackSize = (int) size(file, all, "controller.trackSize", 64 << 10, 4 << 10, 16 << 20);
+    if (Integer.bitCount(trackSize) != 1) {
+      throw new ConfigException(file + ": key 'controller.trackSize' is "
+          + all.get("controller.trackSize") + ": give a power of two from 4k to 16m, e.g. 64k");
+    }
     int copyThreads = (int) number(file, all, "controller.copyThreads", 8, 1, 256);
     long rate = size(file, all, "controller.copyBytesPerSecond", 0, 0, Long.MAX_VALUE);
     Optional<TrackCacheConfig> cache = Optional.empty();
@@ -169,6 +189,14 @@ public final class ConfigLoader {
     } catch (RuntimeException e) {
       throw new ConfigException(file + ": key 'volume." + name + ".type': " + e.getMessage(), e);
     }
+    for (String key : props.keySet()) {
+      for (String daemonKey : List.of("export", "exportReadOnly", "type")) {
+        if (key.equalsIgnoreCase(daemonKey) && !key.equals(daemonKey)) {
+          throw new ConfigException(file + ": key 'volume." + name + "." + key + "' is spelled "
+              + "differently from 'volume." + name + "." + daemonKey + "'; did you mean that?");
+        }
+      }
+    }
     boolean export = parseBool(file, "volume." + name + ".export",
         props.remove("export"), true);
     boolean readOnly = parseBool(file, "volume." + name + ".exportReadOnly",
@@ -180,7 +208,7 @@ public final class ConfigLoader {
       String value = e.getValue();
       Matcher m = REFERENCE.matcher(value);
       boolean reference = m.matches();
-      if (secrets.contains(e.getKey()) && !reference) {
+      if (isSecret(e.getKey(), secrets, props, providers) && !reference) {
         throw new ConfigException(file + ": key '" + key + "' holds a secret inline; write a "
             + "reference instead, " + e.getKey() + "=${env:SOME_VARIABLE}, or leave it out for "
             + "the backend's default credential chain");
@@ -203,6 +231,26 @@ public final class ConfigLoader {
     } catch (RuntimeException e) {
       throw new ConfigException(file + ": volume '" + name + "': " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Whether a volume property holds a secret: the backend says so, or it is a member's property
+   * ({@code member.N.KEY} of a composite volume) that the member's backend says so of.
+   */
+  private static boolean isSecret(String key, Set<String> secrets, Map<String, String> props,
+      VolumeProviders providers) {
+    if (secrets.contains(key)) {
+      return true;
+    }
+    Matcher m = Pattern.compile("(member\\.\\d+)\\.(.+)").matcher(key);
+    if (!m.matches()) {
+      return false;
+    }
+    String memberType = props.get(m.group(1) + ".type");
+    if (memberType == null || !providers.types().contains(memberType)) {
+      return false;
+    }
+    return providers.get(memberType, key).secretProperties().contains(m.group(2));
   }
 
   private static long size(Path file, Map<String, String> all, String key, long dflt, long min,

@@ -13,11 +13,14 @@ import java.util.List;
  * GET    /pairs/ID                         PairView
  * POST   /pairs                 CreatePair PairView   (201)
  * POST   /pairs/ID/requests     Request    RequestView (202)
+ * GET    /pairs/ID/requests/N             RequestView (running, done, failed or cancelled)
  * DELETE /pairs/ID[?force=true]            PairView
  * POST   /verify                Verify     VerifyResult
  * </pre>
- * Errors answer {@link ErrorView} with 400 (bad input), 404 (no such volume or pair), 409 (wrong
- * state), 500 (a backend failed) or 503 (shutting down).
+ * Errors answer {@link ErrorView} with 400 (bad input), 403 (a request from a browser or with a
+ * foreign Host header), 404 (no such volume, pair or request), 409 (wrong state), 415 (a
+ * mutating call without {@code Content-Type: application/json}), 500 (a backend or the
+ * metadata failed) or 503 (shutting down).
  */
 public final class ControlApi {
   private ControlApi() {
@@ -31,8 +34,17 @@ public final class ControlApi {
       boolean exportReadOnly, List<String> pairs) {
   }
 
+  /**
+   * A copy request. {@code state}: {@code running}, {@code done}, {@code failed} (then
+   * {@code error} says why) or {@code cancelled}.
+   */
   public record RequestView(long id, String pairId, String kind, String region,
-      long tracksToCopy, long tracksDone, long tracksCopied, long bytesCopied, boolean done) {
+      long tracksToCopy, long tracksDone, long tracksCopied, long bytesCopied, String state,
+      String error) {
+
+    public boolean finished() {
+      return !"running".equals(state);
+    }
   }
 
   public record PairView(String id, String strategy, String state, String primary,

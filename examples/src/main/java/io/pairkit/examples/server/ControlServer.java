@@ -49,10 +49,21 @@ final class ControlServer implements AutoCloseable {
   private final ObjectMapper json = new ObjectMapper()
       .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true);
   private final java.util.function.IntSupplier nbdPort;
+  private final int trackSize;
+  /** Requests made or seen here, newest last, so their outcome can be asked for afterwards. */
+  private final Map<Long, CopyRequest> requests = java.util.Collections.synchronizedMap(
+      new java.util.LinkedHashMap<>(256, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Long, CopyRequest> eldest) {
+          return size() > 4096;
+        }
+      });
+  private static final int MAX_BODY = 1 << 20;
 
   ControlServer(InetSocketAddress bind, PairController controller,
-      Map<String, Daemon.VolumeEntry> volumes, java.util.function.IntSupplier nbdPort)
-      throws IOException {
+      Map<String, Daemon.VolumeEntry> volumes, java.util.function.IntSupplier nbdPort,
+      int trackSize) throws IOException {
+    this.trackSize = trackSize;
     this.controller = controller;
     this.volumes = volumes;
     this.nbdPort = nbdPort;
@@ -80,9 +91,21 @@ final class ControlServer implements AutoCloseable {
     String path = ex.getRequestURI().getPath();
     List<String> parts = new ArrayList<>(Arrays.asList(path.substring(4).split("/")));
     parts.removeIf(String::isEmpty);
+    boolean mutating = !method.equals("GET");
     try {
-      byte[] body = ex.getRequestBody().readAllBytes();
-      if (!method.equals("GET")) {
+      String refusal = refusal(ex, mutating);
+      if (refusal != null) {
+        LOG.warning("control: refused " + method + " " + ex.getRequestURI() + " from "
+            + ex.getRemoteAddress() + ": " + refusal);
+        send(ex, refusal.startsWith("415") ? 415 : 403, new ControlApi.ErrorView(
+            "RequestRefused", refusal.substring(4)));
+        return;
+      }
+      byte[] body = ex.getRequestBody().readNBytes(MAX_BODY + 1);
+      if (body.length > MAX_BODY) {
+        throw new InvalidArgumentException("request body larger than " + MAX_BODY + " bytes");
+      }
+      if (mutating) {
         LOG.info("control: " + method + " " + ex.getRequestURI() + " from "
             + ex.getRemoteAddress() + (body.length > 0 ? " " + new String(body,
                 java.nio.charset.StandardCharsets.UTF_8) : ""));
@@ -98,30 +121,39 @@ final class ControlServer implements AutoCloseable {
         case "GET pairs/1" -> result = controller.pairs().stream().map(ControlServer::view)
             .toList();
         case "GET pairs/2" -> result = view(pair(parts.get(1)));
+        case "GET pairs/4" -> {
+          if (!parts.get(2).equals("requests")) {
+            throw new NotFoundException("no such path: " + path);
+          }
+          result = requestView(pair(parts.get(1)), parts.get(3));
+        }
         case "POST pairs/1" -> {
-          result = create(json.readValue(body, ControlApi.CreatePair.class));
+          result = create(parse(body, ControlApi.CreatePair.class));
           status = 201;
         }
         case "POST pairs/3" -> {
           if (!parts.get(2).equals("requests")) {
             throw new NotFoundException("no such path: " + path);
           }
-          result = request(pair(parts.get(1)), json.readValue(body, ControlApi.Request.class));
+          result = request(pair(parts.get(1)), parse(body, ControlApi.Request.class));
           status = 202;
         }
         case "DELETE pairs/2" -> {
           Pair p = pair(parts.get(1));
           String query = String.valueOf(ex.getRequestURI().getQuery());
-          if (query.contains("force=true")) {
+          if (Arrays.asList(query.split("&")).contains("force=true")) {
             p.forceDelete();
           } else {
             p.delete();
           }
           result = view(p);
         }
-        case "POST verify/1" -> result = verify(json.readValue(body, ControlApi.Verify.class));
+        case "POST verify/1" -> result = verify(parse(body, ControlApi.Verify.class));
         default -> throw new NotFoundException("no such call: " + method + " " + path
             + " (see pairctl --help for what the daemon offers)");
+      }
+      if (mutating) {
+        LOG.info("control: " + method + " " + ex.getRequestURI() + " -> " + status);
       }
       send(ex, status, result);
     } catch (com.fasterxml.jackson.core.JacksonException e) {
@@ -133,7 +165,7 @@ final class ControlServer implements AutoCloseable {
       send(ex, 409, error(e));
     } catch (AlreadyClosedException e) {
       send(ex, 503, error(e));
-    } catch (VolumeIOException e) {
+    } catch (VolumeIOException | io.pairkit.api.error.MetadataException e) {
       send(ex, 500, error(e));
     } catch (PairKitException | IllegalArgumentException e) {
       send(ex, 400, error(e));
@@ -141,6 +173,62 @@ final class ControlServer implements AutoCloseable {
       send(ex, 500, new ControlApi.ErrorView(e.getClass().getSimpleName(),
           String.valueOf(e.getMessage())));
     }
+  }
+
+  /**
+   * Why a request is refused, or null. The endpoint has no authentication, so it only talks to
+   * local programs: a browser page could otherwise drive it (a cross-site "simple" POST, or DNS
+   * rebinding). Browsers send Origin on such requests and cannot set a JSON content type without
+   * a preflight this server never answers; rebinding shows as a foreign Host header.
+   */
+  private String refusal(HttpExchange ex, boolean mutating) {
+    if (ex.getRequestHeaders().containsKey("Origin")) {
+      return "403 requests from web pages are refused (Origin header present)";
+    }
+    String host = ex.getRequestHeaders().getFirst("Host");
+    if (host != null) {
+      String h = host.startsWith("[") ? host.substring(1, Math.max(1, host.indexOf(']')))
+          : host.contains(":") ? host.substring(0, host.lastIndexOf(':')) : host;
+      boolean local = h.equals("localhost") || h.equals("127.0.0.1") || h.equals("::1")
+          || h.equals(http.getAddress().getAddress().getHostAddress());
+      if (!local) {
+        return "403 Host '" + host + "' is not this machine's control address";
+      }
+    }
+    if (mutating && ex.getRequestMethod().equals("POST")) {
+      String type = String.valueOf(ex.getRequestHeaders().getFirst("Content-Type"));
+      if (!type.toLowerCase(Locale.ROOT).startsWith("application/json")) {
+        return "415 a POST needs Content-Type: application/json";
+      }
+    }
+    return null;
+  }
+
+  private <T> T parse(byte[] body, Class<T> type) throws IOException {
+    T value = json.readValue(body, type);
+    if (value == null) {
+      throw new InvalidArgumentException("the request body is empty or null; send a JSON "
+          + type.getSimpleName() + " object");
+    }
+    return value;
+  }
+
+  private ControlApi.RequestView requestView(Pair pair, String idText) {
+    long id;
+    try {
+      id = Long.parseLong(idText);
+    } catch (NumberFormatException e) {
+      throw new InvalidArgumentException("request id '" + idText + "' is not a number");
+    }
+    for (CopyRequest r : pair.activeRequests()) {
+      requests.putIfAbsent(r.id(), r);
+    }
+    CopyRequest r = requests.get(id);
+    if (r == null || !r.pairId().equals(pair.id())) {
+      throw new NotFoundException("pair " + pair.id() + " has no request " + id + " that this "
+          + "daemon knows of (requests are remembered from their submission, or while active)");
+    }
+    return view(r);
   }
 
   private static ControlApi.ErrorView error(RuntimeException e) {
@@ -190,9 +278,26 @@ final class ControlServer implements AutoCloseable {
 
   static ControlApi.RequestView view(CopyRequest r) {
     CopyProgress pr = r.progress();
+    java.util.concurrent.CompletableFuture<CopyProgress> f = r.completion();
+    String state = "running";
+    String error = null;
+    if (f.isCancelled()) {
+      state = "cancelled";
+    } else if (f.isCompletedExceptionally()) {
+      state = "failed";
+      try {
+        f.join();
+      } catch (java.util.concurrent.CompletionException e) {
+        error = String.valueOf(e.getCause() == null ? e : e.getCause().getMessage());
+      } catch (java.util.concurrent.CancellationException e) {
+        state = "cancelled";
+      }
+    } else if (f.isDone()) {
+      state = "done";
+    }
     return new ControlApi.RequestView(r.id(), r.pairId(), r.kind().name(),
         r.region() == null ? "" : ExtentSyntax.format(r.region()), pr.tracksToCopy(),
-        pr.tracksDone(), pr.tracksCopied(), pr.bytesCopied(), r.completion().isDone());
+        pr.tracksDone(), pr.tracksCopied(), pr.bytesCopied(), state, error);
   }
 
   private ControlApi.PairView create(ControlApi.CreatePair c) {
@@ -209,6 +314,7 @@ final class ControlServer implements AutoCloseable {
       default -> throw new InvalidArgumentException("strategy '" + c.strategy() + "' is not one "
           + "of volume, extent, extent-split");
     };
+    requests.put(pair.initialCopy().id(), pair.initialCopy());
     return view(pair);
   }
 
@@ -227,6 +333,7 @@ final class ControlServer implements AutoCloseable {
     ExtentSet region = r.extents() == null || r.extents().isBlank() ? null
         : ExtentSyntax.parse(r.extents());
     CopyRequest req = kind == RequestKind.RESUME ? pair.resume() : pair.request(kind, region);
+    requests.put(req.id(), req);
     return view(req);
   }
 
@@ -237,10 +344,14 @@ final class ControlServer implements AutoCloseable {
       throw new InvalidArgumentException("volumes '" + p.name() + "' (" + p.size() + " bytes) and '"
           + s.name() + "' (" + s.size() + " bytes) differ in size: nothing to compare");
     }
-    int track = p.pairs().stream().filter(x -> x.secondary() == s || x.secondary().name()
-        .equals(s.name())).map(Pair::trackSize).findFirst().orElse(64 << 10);
-    ExtentSet region = v.extents() == null || v.extents().isBlank()
-        ? ExtentSet.of(0, p.size()) : ExtentSyntax.parse(v.extents());
+    Pair between = p.pairs().stream().filter(x -> x.primary().name().equals(p.name())
+        && x.secondary().name().equals(s.name())).findFirst().orElse(null);
+    int track = between != null ? between.trackSize() : trackSize;
+    // Default: the pair's scope (an extent pair's extents), else the whole volume.
+    ExtentSet region = v.extents() != null && !v.extents().isBlank()
+        ? ExtentSyntax.parse(v.extents())
+        : between != null ? between.scope() : ExtentSet.of(0, p.size());
+    long lastCompared = -1;
     List<long[]> differing = new ArrayList<>();
     long compared = 0;
     long differ = 0;
@@ -263,9 +374,10 @@ final class ControlServer implements AutoCloseable {
         for (long k = 0; k < tracks; k++) {
           long ts = Math.max(from, (t + k) * track) - from;
           long te = Math.min(to, (t + k + 1) * track) - from;
-          if (ts >= te) {
-            continue;
+          if (ts >= te || t + k <= lastCompared) {
+            continue; // outside the extent, or a track an earlier extent already compared
           }
+          lastCompared = t + k;
           compared++;
           if (!Arrays.equals(a, (int) ts, (int) te, b, (int) ts, (int) te)) {
             differ++;

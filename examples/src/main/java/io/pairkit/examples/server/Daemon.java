@@ -32,13 +32,16 @@ public final class Daemon implements AutoCloseable {
   }
 
   private final PairController controller;
+  /** Owned here: a controller does not close providers it was given. */
+  private final io.pairkit.core.registry.VolumeProviders providers;
   private final NbdServer nbd;
   private final ControlServer control;
   private final Map<String, VolumeEntry> volumes;
 
-  private Daemon(PairController controller, NbdServer nbd, ControlServer control,
-      Map<String, VolumeEntry> volumes) {
+  private Daemon(PairController controller, io.pairkit.core.registry.VolumeProviders providers,
+      NbdServer nbd, ControlServer control, Map<String, VolumeEntry> volumes) {
     this.controller = controller;
+    this.providers = providers;
     this.nbd = nbd;
     this.control = control;
     this.volumes = volumes;
@@ -46,14 +49,22 @@ public final class Daemon implements AutoCloseable {
 
   /** Opens everything the configuration names and starts serving. */
   public static Daemon start(DaemonConfig config) throws IOException {
+    io.pairkit.core.registry.VolumeProviders providers = ConfiguredProviders.of(config);
     PairKit.Builder builder = PairKit.builder().trackSize(config.trackSize())
-        .copyThreads(config.copyThreads()).metadataDirectory(config.metadataDirectory());
+        .copyThreads(config.copyThreads()).metadataDirectory(config.metadataDirectory())
+        .providers(providers);
     if (config.copyBytesPerSecond() > 0) {
       builder.copyBytesPerSecond(config.copyBytesPerSecond());
     }
     config.trackCache().ifPresent(builder::trackCache);
-    java.nio.file.Files.createDirectories(config.metadataDirectory());
-    PairController controller = builder.build();
+    PairController controller;
+    try {
+      java.nio.file.Files.createDirectories(config.metadataDirectory());
+      controller = builder.build();
+    } catch (IOException | RuntimeException e) {
+      providers.close();
+      throw e;
+    }
     NbdServer nbd = null;
     ControlServer control = null;
     try {
@@ -77,8 +88,8 @@ public final class Daemon implements AutoCloseable {
           exports::get, () -> List.copyOf(exports.values()), Daemon::errno);
       NbdServer started = nbd;
       control = new ControlServer(new InetSocketAddress(config.controlAddress(),
-          config.controlPort()), controller, entries, started::port);
-      return new Daemon(controller, nbd, control, entries);
+          config.controlPort()), controller, entries, started::port, config.trackSize());
+      return new Daemon(controller, providers, nbd, control, entries);
     } catch (IOException | RuntimeException e) {
       if (control != null) {
         control.close();
@@ -87,6 +98,7 @@ public final class Daemon implements AutoCloseable {
         nbd.close();
       }
       controller.close();
+      providers.close();
       throw e;
     }
   }
@@ -136,5 +148,6 @@ public final class Daemon implements AutoCloseable {
       LOG.log(Level.WARNING, "flush at shutdown failed; the pairs recover at the next start", e);
     }
     controller.close();
+    providers.close();
   }
 }

@@ -12,8 +12,9 @@ import java.util.concurrent.CountDownLatch;
  * locks). After a SIGKILL the next start recovers the pairs from the metadata directory. Prints
  * one line {@code pairkitd ready nbd=HOST:PORT control=HOST:PORT} once it serves.
  *
- * <p>Exit codes: 0 clean shutdown, 2 bad arguments, 3 bad configuration, 4 could not start
- * (a volume or a port could not be opened).
+ * <p>Exit codes: 0 clean shutdown (also on SIGTERM), 2 bad arguments, 3 bad configuration, 4
+ * could not start (a volume or a port could not be opened). {@code pairctl daemon} exits with
+ * the same codes.
  */
 public final class Pairkitd {
   private Pairkitd() {
@@ -47,6 +48,27 @@ public final class Pairkitd {
       System.exit(3);
       return;
     }
+    // The hook is in place before anything opens, so a SIGTERM during start-up also closes
+    // whatever was opened; it ends with halt(0): a clean stop exits 0, not the JVM's 143.
+    java.util.concurrent.atomic.AtomicReference<Daemon> running =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      Daemon d = running.get();
+      if (d == null) {
+        return; // start-up failed or had not finished: main reports and exits
+      }
+      try {
+        d.close();
+        System.out.println("pairkitd stopped cleanly");
+      } catch (RuntimeException e) {
+        System.err.println("pairkitd: shutdown failed: " + e);
+      }
+      System.out.flush();
+      System.err.flush();
+      stopped.countDown();
+      Runtime.getRuntime().halt(0);
+    }, "pairkitd-shutdown"));
     Daemon daemon;
     try {
       daemon = Daemon.start(cfg);
@@ -55,13 +77,7 @@ public final class Pairkitd {
       System.exit(4);
       return;
     }
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      daemon.close();
-      System.out.println("pairkitd stopped cleanly");
-      System.out.flush();
-      stopped.countDown();
-    }, "pairkitd-shutdown"));
+    running.set(daemon);
     System.out.println("pairkitd ready nbd=" + cfg.nbdAddress() + ":" + daemon.nbdPort()
         + " control=" + cfg.controlAddress() + ":" + daemon.controlPort());
     System.out.flush();

@@ -10,13 +10,17 @@ import java.util.Set;
 /**
  * Serves a {@link HostVolume} over NBD, so every client write goes through the pair engine. A
  * volume that is the secondary of a pair in a state that refuses host writes there (anything but
- * SPLIT and EXTENT_SPLIT) is exported read-only, as is one configured so; if a pair changes state
+ * SPLIT) is exported read-only, as is one configured so; if a pair changes state
  * under a connection, refused writes answer {@code EPERM}.
  */
 final class VolumeExport implements NbdExport {
+  /**
+   * States in which a secondary takes host writes everywhere. Not EXTENT_SPLIT: there the engine
+   * refuses writes to mirrored tracks, most of the device, and NBD's read-only flag is per
+   * export, so such a secondary is exported read-only.
+   */
   private static final Set<PairState> SECONDARY_WRITABLE =
-      Set.of(PairState.SPLIT, PairState.EXTENT_SPLIT, PairState.SPLITTING,
-          PairState.EXTENT_SPLITTING);
+      Set.of(PairState.SPLIT, PairState.SPLITTING);
 
   private final HostVolume volume;
   private final boolean configuredReadOnly;

@@ -142,6 +142,8 @@ class PairCtlTest {
     assertTrue(beyond.code != 0 && beyond.err.contains("end"), beyond.err);
     Result timeout = ctl("pair", "wait", "p", "--state", "SPLIT", "--timeout", "300ms");
     assertEquals(PairCtl.TIMEOUT, timeout.code, timeout.err);
+    Result unknownRequest = ctl("pair", "wait", "p", "--request", "999");
+    assertEquals(PairCtl.NOT_FOUND, unknownRequest.code, unknownRequest.err);
     Result usage = ctl("pair", "wait", "p");
     assertEquals(PairCtl.USAGE, usage.code);
     Result unknownCommand = ctl("pair", "frobnicate");
@@ -173,6 +175,46 @@ class PairCtlTest {
         "--config", cfg.toString(), "volume", "list");
     assertEquals(0, code);
     assertTrue(out.toString().contains("prod"));
+  }
+
+  /** A browser page must not drive the daemon (cross-site POST, DNS rebinding). */
+  @Test
+  void controlEndpoint_refusesBrowserRequestsAndForeignHosts() throws Exception {
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    String body = "{\"id\":\"x\",\"primary\":\"copy\",\"secondary\":\"prod\"}";
+    java.net.URI uri = java.net.URI.create(rig.endpoint() + "/v1/pairs");
+    var plain = http.send(java.net.http.HttpRequest.newBuilder(uri)
+        .header("Content-Type", "text/plain").POST(java.net.http.HttpRequest.BodyPublishers
+            .ofString(body)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertEquals(415, plain.statusCode(), plain.body());
+    var fromPage = http.send(java.net.http.HttpRequest.newBuilder(uri)
+        .header("Content-Type", "application/json").header("Origin", "http://evil.example")
+        .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertEquals(403, fromPage.statusCode(), fromPage.body());
+    assertTrue(rig.daemon.controller().pairs().isEmpty(), "nothing was created");
+    // The same call from a local program works.
+    var local = http.send(java.net.http.HttpRequest.newBuilder(uri)
+        .header("Content-Type", "application/json")
+        .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertEquals(201, local.statusCode(), local.body());
+  }
+
+  @Test
+  void verify_defaultsToAnExtentPairsScope() throws Exception {
+    HostVolume prod = rig.daemon.controller().volume("prod");
+    byte[] data = new byte[1 << 20];
+    new Random(8).nextBytes(data);
+    prod.write(0, data);
+    prod.write(8L << 20, data);
+    assertEquals(0, ctl("pair", "create", "e", "-p", "prod", "-s", "copy", "--strategy",
+        "extent", "--extents", "0-1m").code);
+    assertEquals(0, ctl("pair", "wait", "e", "--state", "FORMED").code);
+    Result scoped = ctl("verify", "prod", "copy");
+    assertEquals(0, scoped.code, "only the pair's extents are compared: " + scoped.out);
+    assertTrue(scoped.out.contains("16 tracks compared"), scoped.out);
+    assertEquals(PairCtl.DIFFERENT, ctl("verify", "prod", "copy", "--extents", "8m-9m").code);
   }
 
   @Test

@@ -66,11 +66,26 @@ class ConfigLoaderTest {
       "unset variable|volume.v.type=secretive-test\\nvolume.v.password=${env:NOPE}|NOPE",
       "bad reference|volume.prod.size=${HOME}|${env:NAME}",
       "bad volume key|volume.=x|volume.NAME.PROPERTY",
-      "cache option without cache|controller.cache.writeThrough=true|controller.cache=SIZE"})
+      "cache option without cache|controller.cache.writeThrough=true|controller.cache=SIZE",
+      "track size not a power of two|controller.trackSize=48k|power of two",
+      "track size too small|controller.trackSize=1k|'controller.trackSize'",
+      "key given twice|volume.prod.size=1m\\nvolume.prod.size=2m|more than once",
+      "misspelt daemon key|volume.prod.exportReadonly=true|exportReadOnly",
+      "member secret inline|volume.r.type=raid\\nvolume.r.member.0.type=secretive-test\\n"
+          + "volume.r.member.0.password=hunter2|${env:"})
   void badInput_isRefusedNamingTheKeyAndTheFix(String what, String line, String mentioned)
       throws Exception {
     ConfigException e = refused(BASE + line.replace("\\n", "\n") + "\n");
     assertTrue(e.getMessage().contains(mentioned), what + ": " + e.getMessage());
+  }
+
+  @Test
+  void volumesKeepTheirFileOrder() throws Exception {
+    DaemonConfig c = new ConfigLoader().load(write("controller.metadataDirectory=/tmp/m\n"
+        + "volume.zeta.type=file\nvolume.zeta.path=/z\nvolume.alpha.type=file\n"
+        + "volume.alpha.path=/a\n"));
+    assertEquals(java.util.List.of("zeta", "alpha"),
+        c.volumes().stream().map(v -> v.spec().name()).toList());
   }
 
   @Test

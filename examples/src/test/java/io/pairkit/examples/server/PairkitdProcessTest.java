@@ -107,6 +107,7 @@ class PairkitdProcessTest {
     assertTrue(first.process.toHandle().destroy());
     assertTrue(first.process.waitFor(60, TimeUnit.SECONDS), "pairkitd did not stop");
     first.drain.join(10_000); // it ends at the end of the output
+    assertEquals(0, first.process.exitValue(), "a clean stop exits 0");
     assertTrue(first.output.stream().anyMatch(l -> l.contains("pairkitd stopped cleanly")),
         String.join("\n", first.output));
     // Locks released: the same volumes and metadata open again, the pair as it was.
