@@ -38,8 +38,8 @@ import org.roaringbitmap.longlong.Roaring64Bitmap;
  * </pre>
  * Scenarios: {@code copy proportional hostwrite bitmap pacing cache copy-vs-qemu copy-tuning
  * sparse-copy durable} ({@code durable-writes} and {@code durable-recovery} are its two halves;
- * {@code durable-steady} is a separate diagnosis),
- * or {@code all} (all but copy-tuning and durable).
+ * {@code durable-steady} is a separate diagnosis), {@code s3} (S3 volumes on S3Proxy and Ceph RGW,
+ * {@link S3Bench}), or {@code all} (all but copy-tuning, durable and s3).
  */
 public final class Scenarios {
   private static final int TRACK = 64 * 1024;
@@ -89,7 +89,7 @@ public final class Scenarios {
         TRACK >> 10, dir);
     try {
       for (String name : List.of("copy", "proportional", "hostwrite", "bitmap", "pacing",
-          "cache", "copy-vs-qemu", "copy-tuning", "sparse-copy", "durable", "durable-writes", "durable-recovery", "durable-steady")) {
+          "cache", "copy-vs-qemu", "copy-tuning", "sparse-copy", "durable", "durable-writes", "durable-recovery", "durable-steady", "s3")) {
         if (which.contains(name)) {
           switch (name) {
             case "copy" -> s.initialCopy();
@@ -105,6 +105,7 @@ public final class Scenarios {
             case "durable-writes" -> new DurableBench(size, dir, seconds, rounds).hostWrites();
             case "durable-recovery" -> new DurableBench(size, dir, seconds, rounds).recovery();
             case "durable-steady" -> new DurableBench(size, dir, seconds, rounds).steady();
+            case "s3" -> new S3Bench(size, dir, rounds).run();
             default -> throw new IllegalArgumentException(name);
           }
         }

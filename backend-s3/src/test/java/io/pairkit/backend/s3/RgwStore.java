@@ -1,11 +1,7 @@
 package io.pairkit.backend.s3;
 
 import java.io.IOException;
-import java.net.URI;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Assumptions;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -40,22 +36,14 @@ final class RgwStore {
   private static Optional<TestStore> find() {
     String named = System.getenv("PAIRKIT_RGW_ENV");
     Path env = named != null && !named.isBlank() ? Path.of(named) : DEFAULT_ENV;
-    Map<String, String> values = new HashMap<>();
+    TestStore s;
     try {
-      for (String line : Files.readAllLines(env)) {
-        int eq = line.indexOf('=');
-        if (eq > 0) {
-          values.put(line.substring(0, eq).trim(), line.substring(eq + 1).trim());
-        }
-      }
+      s = TestStore.fromRgwEnvFile(env);
     } catch (IOException e) {
       why = env + " cannot be read (" + e + "): no Ceph RGW was started; run "
           + "backend-s3/src/test/ceph/ceph-rgw.sh start as root (.ci/run does)";
       return Optional.empty();
     }
-    TestStore s = new TestStore("Ceph RGW (" + values.getOrDefault("PAIRKIT_CEPH_OSDS", "?")
-        + " OSDs)", URI.create(values.get("PAIRKIT_S3_ENDPOINT")),
-        values.get("PAIRKIT_S3_ACCESS_KEY"), values.get("PAIRKIT_S3_SECRET_KEY"), true);
     try (S3Client c = s.client()) {
       c.listBuckets();
     } catch (RuntimeException e) {

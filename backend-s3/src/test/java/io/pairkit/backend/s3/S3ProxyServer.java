@@ -9,9 +9,10 @@ import org.jclouds.blobstore.BlobStoreContext;
 /**
  * S3Proxy 2.6.0 in this JVM, on 127.0.0.1 and a free port, over jclouds' transient (in-memory)
  * blob store, with signature checks on. Started once per test JVM, on first use; it does not
- * honour conditional writes, so volumes on it use {@code fencing=none}.
+ * honour conditional writes, so volumes on it use {@code fencing=none}. The benchmarks use it too
+ * (backend-s3's test-jar).
  */
-final class S3ProxyServer {
+public final class S3ProxyServer {
   private static final String ACCESS_KEY = "pairkit-access";
   private static final String SECRET_KEY = "pairkit-secret-key";
   private static TestStore store;
@@ -20,7 +21,8 @@ final class S3ProxyServer {
   private S3ProxyServer() {
   }
 
-  static synchronized TestStore get() {
+  /** The running S3Proxy, started on first call. */
+  public static synchronized TestStore get() {
     if (store == null) {
       try {
         BlobStoreContext context = ContextBuilder.newBuilder("transient")
@@ -39,5 +41,14 @@ final class S3ProxyServer {
           URI.create("http://127.0.0.1:" + proxy.getPort()), ACCESS_KEY, SECRET_KEY, false);
     }
     return store;
+  }
+
+  /** Stops S3Proxy if it runs (its threads would keep a program's JVM alive). */
+  public static synchronized void stop() throws Exception {
+    if (proxy != null) {
+      proxy.stop();
+      proxy = null;
+      store = null;
+    }
   }
 }

@@ -19,6 +19,25 @@ public record TestStore(String description, URI endpoint, String accessKey, Stri
   /** One provider for every test volume of the JVM (its clients are shared, as in a product). */
   static final S3VolumeProvider PROVIDER = new S3VolumeProvider();
 
+  /**
+   * The store an env file of {@code ceph-rgw.sh} describes ({@code PAIRKIT_S3_ENDPOINT},
+   * {@code PAIRKIT_S3_ACCESS_KEY}, {@code PAIRKIT_S3_SECRET_KEY}, {@code PAIRKIT_CEPH_OSDS}).
+   *
+   * @throws IOException if the file cannot be read
+   */
+  public static TestStore fromRgwEnvFile(java.nio.file.Path env) throws IOException {
+    java.util.Map<String, String> values = new java.util.HashMap<>();
+    for (String line : java.nio.file.Files.readAllLines(env)) {
+      int eq = line.indexOf('=');
+      if (eq > 0) {
+        values.put(line.substring(0, eq).trim(), line.substring(eq + 1).trim());
+      }
+    }
+    return new TestStore("Ceph RGW 16.2.15 (" + values.getOrDefault("PAIRKIT_CEPH_OSDS", "?")
+        + " OSD)", URI.create(values.get("PAIRKIT_S3_ENDPOINT")),
+        values.get("PAIRKIT_S3_ACCESS_KEY"), values.get("PAIRKIT_S3_SECRET_KEY"), true);
+  }
+
   /** A spec for volume {@code name} in {@code bucket}: endpoint, keys, path style. */
   public VolumeSpec.Builder spec(String name, String bucket) {
     return VolumeSpec.builder(name, "s3")
