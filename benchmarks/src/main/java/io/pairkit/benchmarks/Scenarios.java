@@ -39,7 +39,8 @@ import org.roaringbitmap.longlong.Roaring64Bitmap;
  * Scenarios: {@code copy proportional hostwrite bitmap pacing cache copy-vs-qemu copy-tuning
  * sparse-copy durable} ({@code durable-writes} and {@code durable-recovery} are its two halves;
  * {@code durable-steady} is a separate diagnosis), {@code raid} (RAID volumes; its own sizes),
- * or {@code all} (all but copy-tuning, durable and raid).
+ * {@code s3} (S3 volumes on S3Proxy and Ceph RGW, {@link S3Bench}), or {@code all} (all but
+ * copy-tuning, durable, raid and s3).
  */
 public final class Scenarios {
   private static final int TRACK = 64 * 1024;
@@ -90,7 +91,7 @@ public final class Scenarios {
     try {
       for (String name : List.of("copy", "proportional", "hostwrite", "bitmap", "pacing",
           "cache", "copy-vs-qemu", "copy-tuning", "sparse-copy", "durable", "durable-writes", "durable-recovery", "durable-steady",
-          "raid")) {
+          "raid", "s3")) {
         if (which.contains(name)) {
           switch (name) {
             case "copy" -> s.initialCopy();
@@ -107,6 +108,7 @@ public final class Scenarios {
             case "durable-recovery" -> new DurableBench(size, dir, seconds, rounds).recovery();
             case "durable-steady" -> new DurableBench(size, dir, seconds, rounds).steady();
             case "raid" -> new RaidBench(dir, seconds, rounds).run();
+            case "s3" -> new S3Bench(size, dir, rounds).run();
             default -> throw new IllegalArgumentException(name);
           }
         }

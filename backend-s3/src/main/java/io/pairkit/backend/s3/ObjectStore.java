@@ -1,0 +1,281 @@
+package io.pairkit.backend.s3;
+
+import io.pairkit.api.spi.TransientIOException;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Semaphore;
+import software.amazon.awssdk.core.ResponseInputStream;
+import software.amazon.awssdk.core.exception.SdkClientException;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.GetObjectRequest;
+import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.PutObjectRequest;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+/**
+ * The few S3 calls a volume makes, on one bucket, with at most {@code concurrency} of them in
+ * flight, and the SDK's exceptions turned into {@link IOException}s once: throttling (503
+ * SlowDown), server errors and connection failures that remain after the SDK's own retries become
+ * {@link TransientIOException}; a failed precondition becomes {@link ConditionFailedException}.
+ * Thread-safe. Messages name the volume and the key, never credentials.
+ */
+final class ObjectStore {
+  private final S3Client s3;
+  private final String volume;
+  private final String bucket;
+  private final Semaphore inFlight;
+
+  ObjectStore(S3Client s3, String volume, String bucket, int concurrency) {
+    this.s3 = s3;
+    this.volume = volume;
+    this.bucket = bucket;
+    this.inFlight = new Semaphore(concurrency);
+  }
+
+  String bucket() {
+    return bucket;
+  }
+
+  /** A small object's bytes and ETag (quotes removed). */
+  record Stored(byte[] bytes, String etag) {
+  }
+
+  /** A PUT whose precondition ({@code If-None-Match} or {@code If-Match}) did not hold. */
+  static final class ConditionFailedException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    ConditionFailedException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  /** The whole object, or empty if there is none. For small objects (manifest, lease). */
+  Optional<Stored> get(String key) throws IOException {
+    return call("GET " + key, () -> {
+      try (ResponseInputStream<GetObjectResponse> in = s3.getObject(
+          GetObjectRequest.builder().bucket(bucket).key(key).build())) {
+        byte[] bytes = in.readAllBytes();
+        return Optional.of(new Stored(bytes, unquote(in.response().eTag())));
+      } catch (NoSuchKeyException e) {
+        return Optional.empty();
+      }
+    });
+  }
+
+  /**
+   * Reads {@code dst.remaining()} bytes of object {@code key} from {@code start} into {@code dst}.
+   * The object must be exactly {@code objectLength} bytes.
+   *
+   * @return false if the object does not exist (nothing read)
+   * @throws WrongSizeException if it has another size
+   */
+  boolean read(String key, long start, ByteBuffer dst, long objectLength) throws IOException {
+    int want = dst.remaining();
+    if (want == 0) {
+      return true;
+    }
+    return call("GET " + key, () -> {
+      GetObjectRequest request = GetObjectRequest.builder().bucket(bucket).key(key)
+          .range("bytes=" + start + "-" + (start + want - 1)).build();
+      try (ResponseInputStream<GetObjectResponse> in = s3.getObject(request)) {
+        long total = totalLength(in.response());
+        if (total != objectLength) {
+          throw new WrongSizeException("volume '" + volume + "': chunk object s3://" + bucket
+              + "/" + key + " is " + total + " bytes, expected " + objectLength + " (the chunk "
+              + "size of the manifest): it was not written by this volume; restore or delete it");
+        }
+        readFully(in, dst, key);
+        return true;
+      } catch (NoSuchKeyException e) {
+        return false;
+      }
+    });
+  }
+
+  /** An object whose size does not fit the volume's manifest. */
+  static final class WrongSizeException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    WrongSizeException(String message) {
+      super(message);
+    }
+  }
+
+  private static long totalLength(GetObjectResponse r) {
+    String range = r.contentRange();
+    if (range != null) {
+      int slash = range.lastIndexOf('/');
+      if (slash >= 0 && !range.endsWith("*")) {
+        return Long.parseLong(range.substring(slash + 1).trim());
+      }
+    }
+    return r.contentLength() == null ? -1 : r.contentLength();
+  }
+
+  private void readFully(InputStream in, ByteBuffer dst, String key) throws IOException {
+    byte[] buf = dst.hasArray() ? null : new byte[Math.min(dst.remaining(), 256 * 1024)];
+    while (dst.hasRemaining()) {
+      int n;
+      if (buf == null) {
+        n = in.read(dst.array(), dst.arrayOffset() + dst.position(), dst.remaining());
+        if (n > 0) {
+          dst.position(dst.position() + n);
+        }
+      } else {
+        n = in.read(buf, 0, Math.min(buf.length, dst.remaining()));
+        if (n > 0) {
+          dst.put(buf, 0, n);
+        }
+      }
+      if (n < 0) {
+        throw new TransientIOException("volume '" + volume + "': GET s3://" + bucket + "/" + key
+            + " ended early with " + dst.remaining() + " bytes missing");
+      }
+    }
+  }
+
+  /** The conditions a PUT may carry. */
+  enum Condition {
+    NONE, IF_ABSENT, IF_MATCH
+  }
+
+  /**
+   * Stores {@code bytes[0, length)} as object {@code key}; with {@link Condition#IF_ABSENT} only
+   * if there is none ({@code If-None-Match: *}), with {@link Condition#IF_MATCH} only if its ETag
+   * is {@code etag}. The array must not change until this returns (a retry resends it).
+   *
+   * @return the new object's ETag, quotes removed
+   * @throws ConditionFailedException if the condition did not hold (412, or 409/500 for a
+   *     conditional PUT that lost a race: RGW answers a losing compare-and-swap with 500)
+   */
+  String put(String key, byte[] bytes, int length, Condition condition, String etag)
+      throws IOException {
+    PutObjectRequest.Builder b = PutObjectRequest.builder().bucket(bucket).key(key)
+        .contentLength((long) length);
+    if (condition == Condition.IF_ABSENT) {
+      b.ifNoneMatch("*");
+    } else if (condition == Condition.IF_MATCH) {
+      b.ifMatch(unquote(etag)); // RGW compares the ETag unquoted
+    }
+    RequestBody body = RequestBody.fromContentProvider(
+        () -> new ByteArrayInputStream(bytes, 0, length), length, "application/octet-stream");
+    try {
+      return call("PUT " + key, () -> unquote(s3.putObject(b.build(), body).eTag()));
+    } catch (IOException e) {
+      int status = e.getCause() instanceof S3Exception s ? s.statusCode() : 0;
+      if (status == 412 || (condition != Condition.NONE && (status == 409 || status == 500))) {
+        throw new ConditionFailedException("volume '" + volume + "': conditional PUT s3://"
+            + bucket + "/" + key + " failed (HTTP " + status + ")", e.getCause());
+      }
+      throw e;
+    }
+  }
+
+  /** Deletes the object; a missing one is no error. */
+  void delete(String key) throws IOException {
+    call("DELETE " + key, () -> s3.deleteObject(b -> b.bucket(bucket).key(key)));
+  }
+
+  /** Every object under {@code prefix}, ascending by key. */
+  List<S3Object> list(String prefix) throws IOException {
+    List<S3Object> all = new ArrayList<>();
+    String token = null;
+    do {
+      String t = token;
+      ListObjectsV2Response page = call("LIST " + prefix, () -> s3.listObjectsV2(
+          ListObjectsV2Request.builder().bucket(bucket).prefix(prefix).continuationToken(t)
+              .build()));
+      all.addAll(page.contents());
+      token = Boolean.TRUE.equals(page.isTruncated()) ? page.nextContinuationToken() : null;
+    } while (token != null);
+    return all;
+  }
+
+  /** Checks that the bucket exists and the credentials may use it. */
+  void headBucket() throws IOException {
+    call("HEAD bucket", () -> s3.headBucket(b -> b.bucket(bucket)));
+  }
+
+  interface Call<T> {
+    T run() throws IOException;
+  }
+
+  /** Runs one S3 call within the in-flight bound and translates its failure. */
+  <T> T call(String what, Call<T> call) throws IOException {
+    try {
+      inFlight.acquire();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptedIOException("volume '" + volume + "': interrupted before " + what);
+    }
+    try {
+      return call.run();
+    } catch (SdkException e) {
+      throw translate(what, e);
+    } catch (WrongSizeException | TransientIOException | InterruptedIOException e) {
+      throw e;
+    } catch (IOException | java.io.UncheckedIOException e) {
+      // The body stream broke (a reset mid-transfer): the SDK does not retry that part.
+      throw new TransientIOException("volume '" + volume + "': " + what.replaceFirst(" ",
+          " s3://" + bucket + "/") + " failed: " + e.getMessage(), e);
+    } finally {
+      inFlight.release();
+    }
+  }
+
+  /** The typed {@link IOException} for a failed call; the SDK exception is its cause. */
+  IOException translate(String what, SdkException e) {
+    String where = "volume '" + volume + "': " + what.replaceFirst(" ", " s3://" + bucket + "/");
+    if (e instanceof S3Exception s) {
+      int status = s.statusCode();
+      String code = s.awsErrorDetails() == null ? null : s.awsErrorDetails().errorCode();
+      String msg = where + " failed after the SDK's retries: HTTP " + status
+          + (code == null ? "" : " " + code);
+      if (status == 503 || status == 500 || status == 502 || status == 504 || status == 429
+          || "SlowDown".equals(code) || "RequestTimeout".equals(code)) {
+        return new TransientIOException(msg + " (the store is busy or briefly failing)", e);
+      }
+      return new IOException(msg, e);
+    }
+    if (e instanceof SdkClientException && e.retryable() || hasIoCause(e)) {
+      return new TransientIOException(where + " failed after the SDK's retries: "
+          + e.getMessage(), e);
+    }
+    return new IOException(where + " failed: " + e.getMessage(), e);
+  }
+
+  private static boolean hasIoCause(Throwable t) {
+    for (Throwable c = t.getCause(); c != null; c = c.getCause()) {
+      if (c instanceof IOException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  static String unquote(String etag) {
+    if (etag == null) {
+      return null;
+    }
+    String s = etag.trim();
+    if (s.startsWith("W/")) {
+      s = s.substring(2);
+    }
+    if (s.length() >= 2 && s.startsWith("\"") && s.endsWith("\"")) {
+      s = s.substring(1, s.length() - 1);
+    }
+    return s;
+  }
+}

@@ -1,0 +1,127 @@
+package io.pairkit.backend.s3;
+
+import io.pairkit.api.error.AlreadyClosedException;
+import io.pairkit.api.spi.ProviderContext;
+import io.pairkit.api.spi.Volume;
+import io.pairkit.api.spi.VolumeProvider;
+import io.pairkit.api.spi.VolumeSpec;
+import java.io.IOException;
+import java.net.URI;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.core.client.config.ClientOverrideConfiguration;
+import software.amazon.awssdk.core.retry.RetryMode;
+import software.amazon.awssdk.http.apache.ApacheHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.S3Configuration;
+
+/**
+ * Opens {@code "s3"} volumes; see the package documentation for the properties. Volumes with the
+ * same endpoint, region, addressing and credentials share one {@link S3Client} (its connection
+ * pool), which {@link #close()} releases. Thread-safe.
+ */
+public final class S3VolumeProvider implements VolumeProvider {
+  /** The backend type name. */
+  public static final String TYPE = "s3";
+  /** Connections per shared client: enough for several volumes at the default concurrency. */
+  static final int MAX_CONNECTIONS = 256;
+
+  private final Map<ClientKey, S3Client> clients = new HashMap<>();
+  private boolean closed;
+
+  /** What makes two volumes' clients interchangeable. Never printed (it holds the secret). */
+  private record ClientKey(Optional<URI> endpoint, String region, boolean pathStyle,
+      Optional<String> accessKey, Optional<String> secretKey) {
+    @Override
+    public String toString() {
+      return "ClientKey[" + endpoint + ", " + region + "]";
+    }
+  }
+
+  @Override
+  public String type() {
+    return TYPE;
+  }
+
+  /** Once the volume exists, {@code mode=create} becomes {@code open}. */
+  @Override
+  public VolumeSpec reopenSpec(VolumeSpec opened) {
+    return VolumeSpec.builder(opened.name(), opened.type()).properties(opened.properties())
+        .property("mode", "open").build();
+  }
+
+  /** {@code accessKey} and {@code secretKey}: a reopen without them uses the default chain. */
+  @Override
+  public Set<String> secretProperties() {
+    return Set.of("accessKey", "secretKey");
+  }
+
+  @Override
+  public Volume open(VolumeSpec spec, ProviderContext context) throws IOException {
+    S3Settings settings = S3Settings.parse(spec);
+    S3Client client = client(settings);
+    return S3Volume.open(settings, new ObjectStore(client, settings.name(), settings.bucket(),
+        settings.concurrency()));
+  }
+
+  private synchronized S3Client client(S3Settings s) {
+    if (closed) {
+      throw new AlreadyClosedException("the s3 volume provider is closed; open volumes through "
+          + "a new controller");
+    }
+    ClientKey key = new ClientKey(s.endpoint(), s.region(), s.pathStyle(), s.accessKey(),
+        s.secretKey());
+    return clients.computeIfAbsent(key, k -> newClient(s));
+  }
+
+  /**
+   * A client as the stores here need it: checksums only where required (S3Proxy and Ceph RGW
+   * reject the SDK's default streaming checksum trailer), no chunked payload encoding, the SDK's
+   * standard retry strategy (its back-off and throttling retries), the Apache HTTP client.
+   */
+  static S3Client newClient(S3Settings s) {
+    AwsCredentialsProvider credentials = s.accessKey().isPresent()
+        ? StaticCredentialsProvider.create(AwsBasicCredentials.create(s.accessKey().get(),
+            s.secretKey().get()))
+        : DefaultCredentialsProvider.builder().build();
+    var builder = S3Client.builder()
+        .region(Region.of(s.region()))
+        .credentialsProvider(credentials)
+        .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+        .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
+        .serviceConfiguration(S3Configuration.builder()
+            .pathStyleAccessEnabled(s.pathStyle())
+            .chunkedEncodingEnabled(false)
+            .build())
+        .httpClientBuilder(ApacheHttpClient.builder()
+            .maxConnections(MAX_CONNECTIONS)
+            .connectionTimeout(Duration.ofSeconds(5))
+            .socketTimeout(Duration.ofSeconds(30))
+            .connectionAcquisitionTimeout(Duration.ofSeconds(60)))
+        .overrideConfiguration(ClientOverrideConfiguration.builder()
+            .retryStrategy(RetryMode.STANDARD)
+            .apiCallAttemptTimeout(Duration.ofSeconds(30))
+            .build());
+    s.endpoint().ifPresent(builder::endpointOverride);
+    return builder.build();
+  }
+
+  @Override
+  public synchronized void close() {
+    closed = true;
+    for (S3Client c : clients.values()) {
+      c.close();
+    }
+    clients.clear();
+  }
+}
