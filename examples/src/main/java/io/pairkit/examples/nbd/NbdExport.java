@@ -41,8 +41,12 @@ public interface NbdExport {
   /** Lets the range read as zeros, freeing space where the volume can. */
   void trim(long offset, long length) throws IOException;
 
-  /** Writes zeros (a thin volume may free the space instead: it reads as zeros either way). */
-  void writeZeroes(long offset, long length) throws IOException;
+  /**
+   * Makes the range read as zeros. With {@code mayFree} the volume may free the space instead of
+   * writing (it reads as zeros either way); without it ({@code NBD_CMD_FLAG_NO_HOLE}) the zeros
+   * must be written, so the range stays allocated.
+   */
+  void writeZeroes(long offset, long length, boolean mayFree) throws IOException;
 
   /**
    * The parts of the range that may hold data (for {@code base:allocation}); a superset is fine.

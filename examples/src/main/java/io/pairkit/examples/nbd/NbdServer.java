@@ -97,6 +97,7 @@ public final class NbdServer implements Closeable {
   static final int CMD_BLOCK_STATUS = 7;
 
   static final int CMD_FLAG_FUA = 1;
+  static final int CMD_FLAG_NO_HOLE = 2;
   static final int CMD_FLAG_DF = 4;
   static final int CMD_FLAG_REQ_ONE = 8;
 
@@ -119,6 +120,16 @@ public final class NbdServer implements Closeable {
   /** Largest read or write payload accepted (as qemu-nbd). */
   static final int MAX_PAYLOAD = 32 << 20;
   static final int IN_FLIGHT = 16;
+  /** Payload bytes (reads and writes) held in memory at once, over all connections. */
+  static final int MEMORY_BUDGET = 256 << 20;
+  static final int MAX_CONNECTIONS = 64;
+  /** Of that, what one connection may hold (a client that stops reading holds no more). */
+  static final int CONNECTION_BUDGET = 64 << 20;
+  /** A client must finish the handshake within this time. */
+  static final int HANDSHAKE_TIMEOUT_MS = 30_000;
+  /** How long close waits for requests in flight before it cuts connections. */
+  static final long DRAIN_SECONDS = 10;
+  static final int MAX_DESCRIPTORS = 1 << 16;
   private static final int ALLOCATION_CONTEXT_ID = 1;
   private static final String ALLOCATION_CONTEXT = "base:allocation";
 
@@ -130,6 +141,7 @@ public final class NbdServer implements Closeable {
   private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
   private final Thread acceptor;
   private final AtomicInteger connectionCount = new AtomicInteger();
+  private final Semaphore memory = new Semaphore(MEMORY_BUDGET);
   private volatile boolean closed;
 
   private NbdServer(ServerSocket listener, Function<String, NbdExport> exports,
@@ -196,12 +208,15 @@ public final class NbdServer implements Closeable {
     }
     closed = true;
     listener.close();
-    for (Connection c : connections) {
-      c.shutdown();
-    }
-    workers.shutdown();
     try {
       acceptor.join(5000);
+      for (Connection c : connections) {
+        c.shutdown();
+      }
+      workers.shutdown();
+      if (!workers.awaitTermination(DRAIN_SECONDS, java.util.concurrent.TimeUnit.SECONDS)) {
+        LOG.warning("NBD requests still running at close; their replies are lost");
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
@@ -211,6 +226,14 @@ public final class NbdServer implements Closeable {
     while (!closed) {
       try {
         Socket s = listener.accept();
+        if (closed || connections.size() >= MAX_CONNECTIONS) {
+          if (!closed) {
+            LOG.warning("NBD: refusing a connection from " + s.getRemoteSocketAddress() + ": "
+                + MAX_CONNECTIONS + " already open");
+          }
+          s.close();
+          continue;
+        }
         s.setTcpNoDelay(true);
         Connection c = new Connection(s);
         connections.add(c);
@@ -218,9 +241,9 @@ public final class NbdServer implements Closeable {
         Thread t = new Thread(c::run, "nbd-conn-" + connectionCount.get());
         t.setDaemon(true);
         t.start();
-      } catch (IOException e) {
+      } catch (IOException | RuntimeException | Error e) {
         if (!closed) {
-          LOG.log(Level.WARNING, "NBD accept failed", e);
+          LOG.log(Level.WARNING, "NBD accept failed", e); // keep accepting
         }
       }
     }
@@ -230,6 +253,7 @@ public final class NbdServer implements Closeable {
   private final class Connection {
     private final Socket socket;
     private final Semaphore inFlight = new Semaphore(IN_FLIGHT);
+    private final Semaphore connectionMemory = new Semaphore(CONNECTION_BUDGET);
     private final Object writeLock = new Object();
     private DataInputStream in;
     private DataOutputStream out;
@@ -241,13 +265,22 @@ public final class NbdServer implements Closeable {
       this.socket = socket;
     }
 
+    /**
+     * Lets requests in flight finish (bounded), then closes the socket: that also frees a worker
+     * stuck writing a reply to a client that stopped reading.
+     */
     void shutdown() {
+      boolean drained = false;
       try {
-        inFlight.acquireUninterruptibly(IN_FLIGHT);
-        inFlight.release(IN_FLIGHT);
-        socket.close();
-      } catch (IOException e) {
-        // closing anyway
+        drained = inFlight.tryAcquire(IN_FLIGHT, DRAIN_SECONDS,
+            java.util.concurrent.TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } finally {
+        if (drained) {
+          inFlight.release(IN_FLIGHT);
+        }
+        closeQuietly();
       }
     }
 
@@ -265,7 +298,6 @@ public final class NbdServer implements Closeable {
           LOG.log(Level.WARNING, "NBD connection failed", e);
         }
       } finally {
-        inFlight.acquireUninterruptibly(IN_FLIGHT);
         connections.remove(this);
       }
     }
@@ -273,13 +305,25 @@ public final class NbdServer implements Closeable {
     // ------------------------------------------------------------ handshake
 
     private boolean handshake() throws IOException {
+      socket.setSoTimeout(HANDSHAKE_TIMEOUT_MS);
+      try {
+        return negotiate();
+      } finally {
+        if (!socket.isClosed()) {
+          socket.setSoTimeout(0); // in transmission a client may stay idle
+        }
+      }
+    }
+
+    private boolean negotiate() throws IOException {
       out.writeLong(NBDMAGIC);
       out.writeLong(IHAVEOPT);
       out.writeShort(FLAG_FIXED_NEWSTYLE | FLAG_NO_ZEROES);
       out.flush();
       int clientFlags = in.readInt();
-      if ((clientFlags & FLAG_FIXED_NEWSTYLE) == 0) {
-        return false; // only fixed newstyle clients are served
+      if ((clientFlags & FLAG_FIXED_NEWSTYLE) == 0
+          || (clientFlags & ~(FLAG_FIXED_NEWSTYLE | FLAG_NO_ZEROES)) != 0) {
+        return false; // only fixed newstyle clients; unknown flags: the spec says drop
       }
       boolean noZeroes = (clientFlags & FLAG_NO_ZEROES) != 0;
       while (true) {
@@ -295,7 +339,7 @@ public final class NbdServer implements Closeable {
         in.readFully(data);
         switch (option) {
           case OPT_EXPORT_NAME -> {
-            NbdExport e = exports.apply(new String(data, StandardCharsets.UTF_8));
+            NbdExport e = lookup(new String(data, StandardCharsets.UTF_8));
             if (e == null) {
               return false; // the protocol has no error reply here: close
             }
@@ -368,7 +412,7 @@ public final class NbdServer implements Closeable {
         wanted.add(b.getShort() & 0xffff);
       }
       String exportName = new String(name, StandardCharsets.UTF_8);
-      NbdExport e = exports.apply(exportName);
+      NbdExport e = lookup(exportName);
       if (e == null) {
         optionError(option, REP_ERR_UNKNOWN, "no export named '" + exportName + "'");
         return false;
@@ -403,18 +447,21 @@ public final class NbdServer implements Closeable {
         optionError(option, REP_ERR_INVALID, "SET_META_CONTEXT needs structured replies first");
         return;
       }
+      if (option == OPT_SET_META_CONTEXT) {
+        allocationContext = false; // a failed SET leaves nothing selected
+      }
       ByteBuffer b = ByteBuffer.wrap(data);
       try {
-        byte[] name = new byte[b.getInt()];
+        byte[] name = new byte[checkedLength(b)];
         b.get(name);
-        if (exports.apply(new String(name, StandardCharsets.UTF_8)) == null) {
+        if (lookup(new String(name, StandardCharsets.UTF_8)) == null) {
           optionError(option, REP_ERR_UNKNOWN, "no such export");
           return;
         }
         int queries = b.getInt();
         boolean matched = false;
         for (int i = 0; i < queries; i++) {
-          byte[] q = new byte[b.getInt()];
+          byte[] q = new byte[checkedLength(b)];
           b.get(q);
           String query = new String(q, StandardCharsets.UTF_8);
           if (query.equals(ALLOCATION_CONTEXT)
@@ -444,6 +491,16 @@ public final class NbdServer implements Closeable {
       }
     }
 
+    /** The export by name; the default name "" means the only export, if there is one. */
+    private NbdExport lookup(String name) {
+      NbdExport e = exports.apply(name);
+      if (e == null && name.isEmpty()) {
+        List<NbdExport> all = listing.get();
+        return all.size() == 1 ? all.get(0) : null;
+      }
+      return e;
+    }
+
     private int transmissionFlags(NbdExport e) {
       int flags = TF_HAS_FLAGS | TF_SEND_FLUSH | TF_SEND_FUA | TF_CAN_MULTI_CONN;
       if (e.readOnly()) {
@@ -457,6 +514,15 @@ public final class NbdServer implements Closeable {
       return flags;
     }
 
+    /** A length field that must fit in what is left of the option's data. */
+    private int checkedLength(ByteBuffer b) {
+      int len = b.getInt();
+      if (len < 0 || len > b.remaining()) {
+        throw new java.nio.BufferUnderflowException();
+      }
+      return len;
+    }
+
     private void optionReply(int option, int type, byte[] data) throws IOException {
       out.writeLong(OPT_REPLY_MAGIC);
       out.writeInt(option);
@@ -467,7 +533,8 @@ public final class NbdServer implements Closeable {
     }
 
     private void optionError(int option, int type, String message) throws IOException {
-      optionReply(option, type, message.getBytes(StandardCharsets.UTF_8));
+      byte[] m = message.getBytes(StandardCharsets.UTF_8);
+      optionReply(option, type, java.util.Arrays.copyOf(m, Math.min(m.length, 4096)));
     }
 
     // ------------------------------------------------------------ transmission
@@ -484,12 +551,23 @@ public final class NbdServer implements Closeable {
         long offset = in.readLong();
         long length = in.readInt() & 0xffffffffL;
         byte[] payload = null;
+        int held = 0;
         if (type == CMD_WRITE) {
           if (length > MAX_PAYLOAD) {
             throw new IOException("NBD write of " + length + " bytes exceeds " + MAX_PAYLOAD);
           }
-          payload = new byte[(int) length];
-          in.readFully(payload);
+          held = (int) length;
+          reserve(held); // bounded memory per connection and over all of them
+          payload = new byte[held];
+          try {
+            in.readFully(payload);
+          } catch (IOException e) {
+            unreserve(held);
+            throw e;
+          }
+        } else if (type == CMD_READ && length <= MAX_PAYLOAD) {
+          held = (int) length;
+          reserve(held);
         }
         if (type == CMD_DISC) {
           inFlight.acquireUninterruptibly(IN_FLIGHT);
@@ -504,6 +582,7 @@ public final class NbdServer implements Closeable {
           return;
         }
         byte[] data = payload;
+        int budget = held;
         inFlight.acquireUninterruptibly();
         try {
           workers.execute(() -> {
@@ -511,26 +590,54 @@ public final class NbdServer implements Closeable {
               serve(flags, type, handle, offset, length, data);
             } catch (IOException e) {
               closeQuietly();
+            } catch (Throwable t) {
+              LOG.log(Level.SEVERE, "NBD request failed unexpectedly", t);
+              closeQuietly(); // no reply can be trusted now; the client sees the connection end
             } finally {
+              unreserve(budget);
               inFlight.release();
             }
           });
         } catch (java.util.concurrent.RejectedExecutionException e) {
+          unreserve(budget);
           inFlight.release();
           return;
         }
       }
     }
 
+    private void reserve(int bytes) {
+      connectionMemory.acquireUninterruptibly(bytes);
+      memory.acquireUninterruptibly(bytes);
+    }
+
+    private void unreserve(int bytes) {
+      memory.release(bytes);
+      connectionMemory.release(bytes);
+    }
+
     private void serve(int flags, int type, long handle, long offset, long length, byte[] data)
         throws IOException {
       NbdExport e = export;
       boolean inRange = offset >= 0 && offset + length <= e.size() && offset + length >= offset;
+      int allowed = switch (type) {
+        case CMD_READ -> CMD_FLAG_DF;
+        case CMD_WRITE, CMD_TRIM -> CMD_FLAG_FUA;
+        case CMD_WRITE_ZEROES -> CMD_FLAG_FUA | CMD_FLAG_NO_HOLE;
+        case CMD_BLOCK_STATUS -> CMD_FLAG_REQ_ONE;
+        default -> 0;
+      };
+      if ((flags & ~allowed) != 0 || ((flags & CMD_FLAG_DF) != 0 && !structured)) {
+        error(handle, EINVAL, "command flags " + flags + " are not valid for command " + type);
+        return;
+      }
       try {
         switch (type) {
           case CMD_READ -> {
             if (length > MAX_PAYLOAD) {
-              error(handle, EOVERFLOW, "read larger than " + MAX_PAYLOAD);
+              // EOVERFLOW is for clients that asked for structured replies and DF.
+              error(handle, structured && (flags & CMD_FLAG_DF) != 0 ? EOVERFLOW : EINVAL,
+                  "read larger than " + MAX_PAYLOAD);
             } else if (!inRange) {
               error(handle, EINVAL, "read beyond the end of the export");
             } else {
@@ -565,7 +672,7 @@ public final class NbdServer implements Closeable {
               if (type == CMD_TRIM) {
                 e.trim(offset, length);
               } else {
-                e.writeZeroes(offset, length);
+                e.writeZeroes(offset, length, (flags & CMD_FLAG_NO_HOLE) == 0);
               }
               if ((flags & CMD_FLAG_FUA) != 0) {
                 e.flush();
@@ -605,6 +712,10 @@ public final class NbdServer implements Closeable {
     }
 
     private void readReply(long handle, long offset, byte[] buf) throws IOException {
+      if (structured && buf.length == 0) {
+        ok(handle); // an OFFSET_DATA chunk must carry at least one byte
+        return;
+      }
       synchronized (writeLock) {
         if (structured) {
           structuredHeader(REPLY_FLAG_DONE, REPLY_TYPE_OFFSET_DATA, handle, 8 + buf.length);
@@ -664,6 +775,8 @@ public final class NbdServer implements Closeable {
       }
       if (one && split.size() > 1) {
         split = split.subList(0, 1);
+      } else if (split.size() > MAX_DESCRIPTORS) {
+        split = split.subList(0, MAX_DESCRIPTORS); // a reply may cover less than was asked
       }
       synchronized (writeLock) {
         structuredHeader(REPLY_FLAG_DONE, REPLY_TYPE_BLOCK_STATUS, handle, 4 + 8 * split.size());

@@ -96,7 +96,16 @@ final class VolumeExport implements NbdExport {
   }
 
   @Override
-  public void writeZeroes(long offset, long length) {
-    volume.discard(offset, length); // reads as zeros either way; frees space on a thin backend
+  public void writeZeroes(long offset, long length, boolean mayFree) {
+    if (mayFree) {
+      volume.discard(offset, length); // reads as zeros; frees space on a thin backend
+      return;
+    }
+    ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(length, 1 << 20));
+    for (long done = 0; done < length; ) {
+      int n = (int) Math.min(zeros.capacity(), length - done);
+      volume.write(offset + done, zeros.clear().limit(n));
+      done += n;
+    }
   }
 }
