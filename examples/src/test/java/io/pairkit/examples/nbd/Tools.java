@@ -32,6 +32,24 @@ public final class Tools {
     }
   }
 
+  /**
+   * The command line of a JVM like this one (same class path, same --add-opens/--add-exports)
+   * running {@code mainClass} with {@code args}.
+   */
+  public static List<String> javaCommand(String mainClass, String... args) {
+    List<String> cmd = new java.util.ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    for (String arg : java.lang.management.ManagementFactory.getRuntimeMXBean()
+        .getInputArguments()) {
+      if (arg.startsWith("--add-opens") || arg.startsWith("--add-exports")) {
+        cmd.add(arg);
+      }
+    }
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), mainClass));
+    cmd.addAll(List.of(args));
+    return cmd;
+  }
+
   /** Result of a finished command. */
   public record Run(int code, String out) {
   }
