@@ -35,8 +35,8 @@ import java.util.regex.Pattern;
  * examples/config/raid.properties}
  *
  * <p>Exit codes: 0 every check passed, 1 a check failed, 2 bad arguments, 3 the configuration
- * was refused (for {@code s3.properties}: without backend-s3 on the class path, the type is
- * unknown), 4 the daemon could not start.
+ * was refused (for {@code s3.properties}: an unset key variable, say), 4 the daemon could not
+ * start (an unreachable endpoint or a missing bucket).
  */
 public final class BackendSwap {
   private static final Pattern REQUEST_ID = Pattern.compile("\"id\"\\s*:\\s*\"?(\\d+)");
