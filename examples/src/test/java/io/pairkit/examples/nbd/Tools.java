@@ -57,13 +57,20 @@ public final class Tools {
   /** Runs a command to completion (stderr merged into the output), at most {@code seconds}. */
   public static Run run(int seconds, List<String> command) throws IOException,
       InterruptedException {
-    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-    byte[] out = p.getInputStream().readAllBytes();
-    if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
-      p.destroyForcibly();
-      throw new AssertionError(command + " did not finish in " + seconds + " s");
+    // Output to a file, so the timeout holds even if the tool hangs without closing its output.
+    Path log = Files.createTempFile("pairkit-tool", ".log");
+    try {
+      Process p = new ProcessBuilder(command).redirectErrorStream(true)
+          .redirectOutput(log.toFile()).start();
+      if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        throw new AssertionError(command + " did not finish in " + seconds + " s: "
+            + Files.readString(log));
+      }
+      return new Run(p.exitValue(), Files.readString(log, StandardCharsets.UTF_8));
+    } finally {
+      Files.deleteIfExists(log);
     }
-    return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8));
   }
 
   /** Runs a command that must succeed and returns its output. */
