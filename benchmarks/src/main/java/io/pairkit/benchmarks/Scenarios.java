@@ -39,6 +39,7 @@ import org.roaringbitmap.longlong.Roaring64Bitmap;
  * Scenarios: {@code copy proportional hostwrite bitmap pacing cache copy-vs-qemu copy-tuning
  * sparse-copy durable} ({@code durable-writes} and {@code durable-recovery} are its two halves;
  * {@code durable-steady} is a separate diagnosis), {@code raid} (RAID volumes; its own sizes),
+ * {@code nbd} (pairkitd's NBD export against qemu-nbd, with fio; section 11),
  * or {@code all} (all but copy-tuning, durable and raid).
  */
 public final class Scenarios {
@@ -71,7 +72,7 @@ public final class Scenarios {
       } else if (a.startsWith("--seconds=")) {
         seconds = Integer.parseInt(a.substring(10));
       } else if (a.startsWith("--repeats=")) {
-        repeats = Integer.parseInt(a.substring(10)); // copy-vs-qemu, sparse-copy, durable, raid
+        repeats = Integer.parseInt(a.substring(10)); // copy-vs-qemu, sparse-copy, durable, raid...
       } else {
         which.add(a);
       }
@@ -90,7 +91,7 @@ public final class Scenarios {
     try {
       for (String name : List.of("copy", "proportional", "hostwrite", "bitmap", "pacing",
           "cache", "copy-vs-qemu", "copy-tuning", "sparse-copy", "durable", "durable-writes", "durable-recovery", "durable-steady",
-          "raid")) {
+          "raid", "nbd")) {
         if (which.contains(name)) {
           switch (name) {
             case "copy" -> s.initialCopy();
@@ -107,6 +108,7 @@ public final class Scenarios {
             case "durable-recovery" -> new DurableBench(size, dir, seconds, rounds).recovery();
             case "durable-steady" -> new DurableBench(size, dir, seconds, rounds).steady();
             case "raid" -> new RaidBench(dir, seconds, rounds).run();
+            case "nbd" -> new NbdBench(size, dir, seconds, rounds).run();
             default -> throw new IllegalArgumentException(name);
           }
         }
