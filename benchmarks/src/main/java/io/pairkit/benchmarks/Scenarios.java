@@ -39,8 +39,9 @@ import org.roaringbitmap.longlong.Roaring64Bitmap;
  * Scenarios: {@code copy proportional hostwrite bitmap pacing cache copy-vs-qemu copy-tuning
  * sparse-copy durable} ({@code durable-writes} and {@code durable-recovery} are its two halves;
  * {@code durable-steady} is a separate diagnosis), {@code raid} (RAID volumes; its own sizes),
- * {@code s3} (S3 volumes on S3Proxy and Ceph RGW, {@link S3Bench}), or {@code all} (all but
- * copy-tuning, durable, raid and s3).
+ * {@code s3} (S3 volumes on S3Proxy and Ceph RGW, {@link S3Bench}), {@code nbd} (pairkitd's NBD
+ * export against qemu-nbd, with fio; section 12), or {@code all} (all but copy-tuning, durable,
+ * raid, s3 and nbd).
  */
 public final class Scenarios {
   private static final int TRACK = 64 * 1024;
@@ -72,7 +73,7 @@ public final class Scenarios {
       } else if (a.startsWith("--seconds=")) {
         seconds = Integer.parseInt(a.substring(10));
       } else if (a.startsWith("--repeats=")) {
-        repeats = Integer.parseInt(a.substring(10)); // copy-vs-qemu, sparse-copy, durable, raid
+        repeats = Integer.parseInt(a.substring(10)); // copy-vs-qemu, sparse-copy, durable, raid...
       } else {
         which.add(a);
       }
@@ -91,7 +92,7 @@ public final class Scenarios {
     try {
       for (String name : List.of("copy", "proportional", "hostwrite", "bitmap", "pacing",
           "cache", "copy-vs-qemu", "copy-tuning", "sparse-copy", "durable", "durable-writes", "durable-recovery", "durable-steady",
-          "raid", "s3")) {
+          "raid", "s3", "nbd")) {
         if (which.contains(name)) {
           switch (name) {
             case "copy" -> s.initialCopy();
@@ -109,6 +110,7 @@ public final class Scenarios {
             case "durable-steady" -> new DurableBench(size, dir, seconds, rounds).steady();
             case "raid" -> new RaidBench(dir, seconds, rounds).run();
             case "s3" -> new S3Bench(size, dir, rounds).run();
+            case "nbd" -> new NbdBench(size, dir, seconds, rounds).run();
             default -> throw new IllegalArgumentException(name);
           }
         }
