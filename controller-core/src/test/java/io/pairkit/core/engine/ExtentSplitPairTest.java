@@ -77,8 +77,13 @@ class ExtentSplitPairTest {
     PairStats before = pair.stats();
     assertEquals(4, before.changedTracks());
     CopyRequest join = pair.extentJoin(E);
-    assertEquals(4, join.await(WAIT).tracksCopied(), "join copies only the changed tracks");
+    assertEquals(4, join.await(WAIT).tracksToCopy(), "join has only the changed tracks to copy");
     pair.mirrorDrained().get();
+    // Joined tracks are mirrored again, so the mirror may copy some of them before the join's
+    // job does (it did on a loaded machine): count both. Nothing else may be copied.
+    PairStats after = pair.stats();
+    assertEquals(4, after.jobCopies() + after.mirrorCopies() - before.jobCopies()
+        - before.mirrorCopies(), "join copies only the changed tracks");
     assertEquals(PairState.FORMED, pair.state());
     assertArrayEquals(readAll(p), rig.backendImage("s"));
   }
