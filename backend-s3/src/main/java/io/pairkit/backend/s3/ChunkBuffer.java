@@ -81,6 +81,8 @@ final class ChunkBuffer {
     boolean evicted;
     /** When it was last read or written, on {@link #clock}: the least recent clean one goes. */
     long lastUse;
+    /** Nanotime it became dirty (for the time-based write-back); valid while dirty. */
+    long dirtySince;
 
     Chunk(long index, int length) {
       this.index = index;
@@ -111,11 +113,31 @@ final class ChunkBuffer {
   private final Object space = new Object();
   /** Entries in {@link #chunks}; guarded by {@link #space}. */
   private int entries;
-  /** The last upload failure since the last success, or null; guarded by {@link #space}. */
+  /** The last upload failure, or null; guarded by {@link #space}. */
   private IOException failing;
+  /** The last upload failed (read without {@link #space} by the write-back). */
+  private volatile boolean storeFailing;
+  /** Upload failures so far; guarded by {@link #space}. */
+  private long failures;
+  /** Uploads started and not ended (not under {@link #space}: started under a chunk's monitor). */
+  private final AtomicInteger running = new AtomicInteger();
+  /** Starts the uploads of chunks dirty for longer than {@link #writeBackNanos}. */
+  private final java.util.concurrent.ScheduledExecutorService writeBack;
+  private final long writeBackNanos;
+  /** Attempts per chunk upload (the lease is checked before each). */
+  static final int ATTEMPTS = 3;
 
   ChunkBuffer(String volume, long size, int chunkSize, BitSet stored, Store store,
       int concurrency, int maxChunks) {
+    this(volume, size, chunkSize, stored, store, concurrency, maxChunks,
+        java.time.Duration.ofSeconds(2));
+  }
+
+  /**
+   * @param writeBack how long a chunk may stay dirty before it is uploaded without a flush
+   */
+  ChunkBuffer(String volume, long size, int chunkSize, BitSet stored, Store store,
+      int concurrency, int maxChunks, java.time.Duration writeBack) {
     this.volume = volume;
     this.size = size;
     this.chunkSize = chunkSize;
@@ -128,6 +150,37 @@ final class ChunkBuffer {
       t.setDaemon(true);
       return t;
     });
+    this.writeBackNanos = writeBack.toNanos();
+    this.writeBack = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "pairkit-s3-writeback-" + volume);
+      t.setDaemon(true);
+      return t;
+    });
+    long period = Math.max(50, writeBack.toMillis() / 2);
+    this.writeBack.scheduleWithFixedDelay(this::writeBackOld, period, period,
+        TimeUnit.MILLISECONDS);
+  }
+
+  /** Starts the uploads of chunks that have been dirty for longer than the write-back time. */
+  private void writeBackOld() {
+    if (storeFailing) {
+      return; // the next flush, or a writer needing room, tries again
+    }
+    long now = System.nanoTime();
+    for (Chunk c : chunks.values()) {
+      synchronized (c) {
+        if (!c.evicted && c.dirty() && c.upload == null && now - c.dirtySince >= writeBackNanos) {
+          startUpload(c);
+        }
+      }
+    }
+  }
+
+  private void changed(Chunk c) {
+    if (!c.dirty()) {
+      c.dirtySince = System.nanoTime();
+    }
+    c.version++;
   }
 
   private int lengthOf(long index) {
@@ -186,7 +239,7 @@ final class ChunkBuffer {
             c.written = null;
           }
         }
-        c.version++;
+        changed(c);
         c.lastUse = clock.incrementAndGet();
         if (c.written == null && c.upload == null) {
           startUpload(c);
@@ -213,7 +266,7 @@ final class ChunkBuffer {
         c.zero = true;
         c.valid = null;
         c.written = null;
-        c.version++;
+        changed(c);
         if (c.upload == null) {
           startUpload(c);
         }
@@ -245,6 +298,7 @@ final class ChunkBuffer {
     }
     reserve();
     Chunk made = new Chunk(index, lengthOf(index));
+    made.lastUse = clock.incrementAndGet(); // not the first victim of eviction
     Chunk raced = chunks.putIfAbsent(index, made);
     if (raced != null) {
       unreserve();
@@ -253,18 +307,27 @@ final class ChunkBuffer {
     return made;
   }
 
+  /**
+   * Waits for room for one more entry, starting uploads on every pass. Throws only if an upload
+   * failed after this writer began waiting and no upload is in flight any more (so none can
+   * make room); a store that recovers makes room again at the next call.
+   */
   private void reserve() throws IOException {
     synchronized (space) {
+      long failuresBefore = failures;
       while (entries >= maxChunks) {
         if (evictOne()) {
           continue;
         }
-        if (failing != null) {
-          throw new TransientIOException("volume '" + volume + "': the write buffer is full ("
-              + maxChunks + " chunks) and the store keeps failing: " + failing.getMessage(),
-              failing);
+        if (failures != failuresBefore && running.get() == 0 && failing != null) {
+          String msg = "volume '" + volume + "': the write buffer is full (" + maxChunks
+              + " chunks) and uploads fail: " + failing.getMessage();
+          throw failing instanceof TransientIOException
+              ? new TransientIOException(msg, failing) : new IOException(msg, failing);
         }
-        startSomeUploads();
+        if (failures == failuresBefore) {
+          startSomeUploads(); // after a failure, only wait for those in flight, then throw
+        }
         try {
           space.wait(1000);
         } catch (InterruptedException e) {
@@ -333,15 +396,19 @@ final class ChunkBuffer {
     CompletableFuture<Void> f = new CompletableFuture<>();
     c.upload = f;
     uploadsStarted.incrementAndGet();
+    running.incrementAndGet();
     try {
       uploaders.execute(() -> upload(c, f));
     } catch (java.util.concurrent.RejectedExecutionException e) {
+      running.decrementAndGet();
       c.upload = null;
       f.completeExceptionally(new IOException("volume '" + volume + "' is closed"));
+      return;
     }
   }
 
   private void upload(Chunk c, CompletableFuture<Void> f) {
+    Throwable failure = null;
     try {
       loadBase(c);
       byte[] data;
@@ -352,41 +419,67 @@ final class ChunkBuffer {
         c.shared = data != null;
         c.written = TreeRangeSet.create(); // writes from now on count towards the next upload
       }
-      if (data == null) {
-        store.delete(c.index);
-        setStored(c.index, false);
-      } else {
-        store.put(c.index, data, c.length);
-        setStored(c.index, true);
+      for (int attempt = 1; ; attempt++) {
+        try {
+          if (data == null) {
+            store.delete(c.index);
+            setStored(c.index, false);
+          } else {
+            store.put(c.index, data, c.length);
+            setStored(c.index, true);
+          }
+          break;
+        } catch (TransientIOException e) {
+          if (attempt >= ATTEMPTS) {
+            throw e;
+          }
+          Thread.sleep(100L * attempt); // back off; the store re-checks the lease
+        }
       }
       synchronized (c) {
         if (c.data == data) {
           c.shared = false;
         }
         c.storedVersion = Math.max(c.storedVersion, version);
+      }
+    } catch (Throwable e) {
+      failure = e;
+    } finally {
+      // Whatever happened (an Error included), the future completes and the entry is free.
+      IOException io = failure == null ? null : failure instanceof IOException ioe ? ioe
+          : failure instanceof InterruptedException
+          ? new InterruptedIOException("volume '" + volume + "': upload of chunk " + c.index
+              + " interrupted")
+          : new IOException("volume '" + volume + "': upload of chunk " + c.index + " failed: "
+              + failure, failure);
+      synchronized (c) {
+        if (io != null) {
+          c.shared = false;
+        }
         c.upload = null;
-        if (c.dirty() && c.written == null) {
+        if (io == null && c.dirty() && c.written == null) {
           startUpload(c); // rewritten whole while it was uploading
         }
       }
+      running.decrementAndGet();
       synchronized (space) {
-        failing = null;
+        if (io == null) {
+          failing = null;
+        } else {
+          failing = io;
+          failures++;
+        }
+        storeFailing = io != null;
         space.notifyAll(); // a clean entry may now make room
       }
-      f.complete(null);
-    } catch (IOException | RuntimeException e) {
-      synchronized (c) {
-        c.shared = false;
-        c.upload = null;
+      if (io == null) {
+        f.complete(null);
+      } else {
+        f.completeExceptionally(io);
       }
-      IOException io = e instanceof IOException ioe ? ioe
-          : new IOException("volume '" + volume + "': upload of chunk " + c.index + " failed: "
-              + e, e);
-      synchronized (space) {
-        failing = io;
-        space.notifyAll();
+      if (failure instanceof Error err) {
+        throw err;
       }
-      f.completeExceptionally(io);
     }
   }
 
@@ -523,6 +616,10 @@ final class ChunkBuffer {
           }
           f = c.upload;
         }
+        if (f == null) { // the upload threads are shut down
+          throw new IOException("volume '" + volume + "' is closed: chunk " + c.index
+              + " not stored");
+        }
         try {
           f.get();
         } catch (InterruptedException e) {
@@ -554,16 +651,24 @@ final class ChunkBuffer {
     return n;
   }
 
-  /** Stops the upload threads after the uploads in flight; no upload starts afterwards. */
-  void close() {
+  /**
+   * Stops the upload threads after the uploads in flight; no upload starts afterwards.
+   *
+   * @return whether every upload thread has ended (none can still store a chunk)
+   */
+  boolean close(java.time.Duration wait) {
+    writeBack.shutdownNow();
     uploaders.shutdown();
     try {
-      if (!uploaders.awaitTermination(60, TimeUnit.SECONDS)) {
+      if (!uploaders.awaitTermination(wait.toMillis(), TimeUnit.MILLISECONDS)) {
         uploaders.shutdownNow();
+        return uploaders.awaitTermination(1, TimeUnit.SECONDS);
       }
+      return true;
     } catch (InterruptedException e) {
       uploaders.shutdownNow();
       Thread.currentThread().interrupt();
+      return false;
     }
   }
 }
