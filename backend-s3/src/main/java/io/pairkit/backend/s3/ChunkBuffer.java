@@ -31,14 +31,17 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>A chunk written whole (a copy's run, a discard of the whole chunk) is uploaded at once, in
  *       the background, on up to {@code concurrency} threads (and the store bounds requests in
  *       flight by the same number), so a copy keeps the link busy. Other dirty chunks wait for
- *       {@link #flush}, or for memory pressure: at most {@code maxChunks} entries exist, and a
- *       writer that needs one more starts uploads and waits for one to finish.
+ *       {@link #flush}, for the write-back time (about 2 s dirty), or for memory pressure: at
+ *       most {@code maxChunks} entries exist, and a writer that needs one more starts uploads
+ *       and waits for one to finish.
  *   <li>Writes to one chunk are serialised by its entry's monitor. An upload sends a snapshot: the
  *       entry's array is marked shared, and a write during the upload copies it first.
  *   <li>Each upload is one whole-object PUT (or a DELETE for a chunk that is all zeros), so a
- *       failure leaves the stored chunk old or new. A failed upload leaves the entry dirty for the
- *       next flush; while uploads fail and memory is full, writers get the failure instead of
- *       waiting for ever.
+ *       failure leaves the stored chunk old or new. A failed upload (after {@link #ATTEMPTS} tries, the
+ *       lease checked before each) leaves the entry dirty for the next flush; a writer waiting
+ *       for room gets the failure if an upload failed after it began waiting and none is in
+ *       flight any more, instead of waiting for ever, and the next writer starts uploads again
+ *       (so a store that recovers needs no flush first).
  *   <li>Stored entries stay as a cache of recently used chunks until memory is needed (least
  *       recently used first); an entry leaves memory only once its last version is stored, and the
  *       set of stored chunks, listed at open, is updated before, so a reader that misses the

@@ -29,9 +29,18 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * PUT, so after any failure each chunk is old or new.
  *
  * <p>Fencing ({@code fencing=lease}, the default): a {@link Lease} taken at open; a second writer
- * is refused with {@link io.pairkit.api.error.VolumeInUseException} naming the holder, and a
- * volume whose lease is lost or runs out stores no further chunk. Opening probes once whether the
- * store honours conditional writes, and refuses fencing where it does not.
+ * is refused with {@link io.pairkit.api.error.VolumeInUseException} naming the holder. A volume
+ * whose lease is lost or runs out starts no further chunk request, and each chunk request it
+ * starts is checked against the lease once it holds its permit and gets a timeout no longer than
+ * the lease's safe window. Chunk PUTs are conditional on what this volume stored last
+ * ({@code If-None-Match: *} for a chunk it knows no object of, {@code If-Match} its ETag
+ * otherwise), so a PUT of a stale writer that reaches the store after the new holder changed the
+ * chunk fails. Not fenced, and so resting on timing (the new holder's grace after a takeover): a
+ * request the store receives later than the client gave up on it, to a chunk the new holder has
+ * not changed yet (its next PUT of that chunk then fails rather than overwriting it), and DELETEs.
+ * Opening probes once whether the store honours conditional writes ({@code If-None-Match: *} on
+ * an existing key and {@code If-Match} of a wrong ETag refused with 412, the right ETag
+ * accepted), and refuses fencing where it does not.
  *
  * <p>Threading: every method is safe from many threads. {@link #volumeId}: {@code s3:} and the
  * manifest's random id.

@@ -37,6 +37,8 @@ public final class FaultProxy implements AutoCloseable {
     NONE,
     /** Answered {@code 503 SlowDown} without reaching the store. */
     SLOW_DOWN,
+    /** Answered {@code 500 InternalError} without reaching the store. */
+    INTERNAL_ERROR,
     /** The connection is reset before the request reaches the store. */
     RESET_BEFORE,
     /** The store applies the request, then the client's connection is reset. */
@@ -208,6 +210,15 @@ public final class FaultProxy implements AutoCloseable {
                 + "<Message>Please reduce your request rate.</Message></Error>")
                 .getBytes(StandardCharsets.UTF_8);
             out.write(("HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\n"
+                + "Content-Length: " + xml.length + "\r\nConnection: close\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
+            out.write(xml);
+            out.flush();
+          }
+          case INTERNAL_ERROR -> {
+            byte[] xml = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InternalError"
+                + "</Code><Message>injected</Message></Error>").getBytes(StandardCharsets.UTF_8);
+            out.write(("HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/xml\r\n"
                 + "Content-Length: " + xml.length + "\r\nConnection: close\r\n\r\n")
                 .getBytes(StandardCharsets.US_ASCII));
             out.write(xml);

@@ -215,6 +215,35 @@ class RgwFencingTest {
     }
   }
 
+  /**
+   * Every renewal answered 500 (as RGW answers a failed compare-and-swap): the lease is not
+   * extended, so the volume stops storing chunks within three quarters of the lease time.
+   */
+  @Test
+  void renewalsThatAlwaysFailDoNotExtendTheLease() throws Exception {
+    try (FaultProxy proxy = new FaultProxy(store.endpoint());
+        S3VolumeProvider host = new S3VolumeProvider()) {
+      Volume a = host.open(spec(store.through(proxy)).property("leaseSeconds", "2").build(),
+          null);
+      proxy.policy(r -> r.method().equals("PUT") && r.path().endsWith("/lease")
+          ? FaultProxy.Fault.INTERNAL_ERROR : FaultProxy.Fault.NONE);
+      long deadline = System.nanoTime() + 10_000_000_000L;
+      IOException stopped = null;
+      for (int round = 0; stopped == null; round++) {
+        assertTrue(System.nanoTime() - deadline < 0, "still writing after 10 s of failed "
+            + "renewals (lease time 2 s)");
+        try {
+          a.write(0, ByteBuffer.wrap(new byte[] {(byte) round}));
+          a.flush();
+        } catch (IOException e) {
+          stopped = e;
+        }
+      }
+      assertTrue(stopped.getMessage().contains("could not be renewed"), stopped.getMessage());
+      assertThrows(IOException.class, a::close);
+    }
+  }
+
   /** A lease renewed while the volume writes: a second opener is refused throughout. */
   @Test
   void aRenewedLeaseKeepsOtherOpenersOut() throws Exception {
