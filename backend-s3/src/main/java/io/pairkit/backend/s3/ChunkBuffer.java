@@ -78,6 +78,8 @@ final class ChunkBuffer {
     RangeSet<Integer> written = TreeRangeSet.create();
     /** The whole chunk is zeros (discarded): storing it is a DELETE. */
     boolean zero;
+    /** Part of it was discarded (zeroed): if it is all zeros now, storing it is a DELETE. */
+    boolean partDiscarded;
     long version;
     long storedVersion;
     CompletableFuture<Void> upload;
@@ -226,6 +228,7 @@ final class ChunkBuffer {
         ownData(c);
         if (src == null) {
           java.util.Arrays.fill(c.data, offset, offset + length, (byte) 0);
+          c.partDiscarded = true;
         } else {
           src.get(c.data, offset, length);
         }
@@ -419,6 +422,12 @@ final class ChunkBuffer {
       synchronized (c) {
         version = c.version;
         data = c.data;
+        if (data != null && c.partDiscarded) {
+          c.partDiscarded = false;
+          if (allZero(data)) {
+            data = null; // discarded down to zeros: a DELETE, not a PUT of zeros
+          }
+        }
         c.shared = data != null;
         c.written = TreeRangeSet.create(); // writes from now on count towards the next upload
       }
@@ -560,6 +569,15 @@ final class ChunkBuffer {
       }
       loadBase(c);
     }
+  }
+
+  private static boolean allZero(byte[] data) {
+    for (byte b : data) {
+      if (b != 0) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static void zeros(ByteBuffer dst, int n) {

@@ -314,4 +314,31 @@ class S3WritePathTest {
       assertEquals((byte) lastDone[w], storedChunk(w)[0], "writer " + w);
     }
   }
+
+  /**
+   * Discarding part of a chunk never written costs nothing; discarding a stored chunk in parts
+   * until it is all zeros deletes it instead of storing zeros.
+   */
+  @Test
+  void partialDiscardsStoreNoZerosAndDeleteAChunkLeftAllZero() throws Exception {
+    try (Volume v = create(4)) {
+      v.discard(3L * CHUNK + 100, CHUNK / 2);
+      v.flush();
+      assertEquals(0, proxy.count("PUT"), "a never-written chunk needs no object of zeros");
+      byte[] data = new byte[CHUNK];
+      new Random(10).nextBytes(data);
+      v.write(4L * CHUNK, ByteBuffer.wrap(data));
+      v.flush();
+      proxy.resetCounters();
+      v.discard(4L * CHUNK, CHUNK / 2);
+      v.discard(4L * CHUNK + CHUNK / 2, CHUNK / 2 - 1);
+      v.discard(5L * CHUNK - 1, 1);
+      v.flush();
+      assertEquals(0, proxy.count("PUT"), "no PUT of zeros");
+      assertEquals(1, proxy.count("DELETE"), "the chunk left all zeros is deleted");
+    }
+    try (Volume v = reopen()) {
+      assertEquals(ExtentSet.empty(), v.allocated(0, 16L * CHUNK));
+    }
+  }
 }
