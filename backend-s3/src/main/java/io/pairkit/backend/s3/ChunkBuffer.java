@@ -130,7 +130,7 @@ final class ChunkBuffer {
   private final java.util.concurrent.ScheduledExecutorService writeBack;
   private final long writeBackNanos;
   /** Attempts per chunk upload (the lease is checked before each). */
-  static final int ATTEMPTS = 3;
+  static final int ATTEMPTS = 4;
 
   ChunkBuffer(String volume, long size, int chunkSize, BitSet stored, Store store,
       int concurrency, int maxChunks) {
@@ -445,7 +445,9 @@ final class ChunkBuffer {
           if (attempt >= ATTEMPTS) {
             throw e;
           }
-          Thread.sleep(100L * attempt); // back off; the store re-checks the lease
+          // Back off (100, 200, 400 ms, jittered); the store re-checks the lease each attempt.
+          Thread.sleep((50L << attempt) + java.util.concurrent.ThreadLocalRandom.current()
+              .nextLong(50L << attempt));
         }
       }
       synchronized (c) {
@@ -611,6 +613,7 @@ final class ChunkBuffer {
   void flush() throws IOException {
     List<Chunk> todo = new ArrayList<>();
     List<Long> targets = new ArrayList<>();
+    List<CompletableFuture<Void>> started = new ArrayList<>();
     for (Chunk c : chunks.values()) {
       synchronized (c) {
         if (!c.evicted && (c.dirty() || c.upload != null)) {
@@ -619,6 +622,7 @@ final class ChunkBuffer {
           if (c.upload == null) {
             startUpload(c);
           }
+          started.add(c.upload);
         }
       }
     }
@@ -626,16 +630,24 @@ final class ChunkBuffer {
     for (int i = 0; i < todo.size(); i++) {
       Chunk c = todo.get(i);
       long target = targets.get(i);
+      // The upload in flight or started above; one that fails is not started again here (a
+      // store that is down would cost every chunk its attempts twice).
+      CompletableFuture<Void> known = started.get(i);
       for (;;) {
         CompletableFuture<Void> f;
         synchronized (c) {
           if (c.storedVersion >= target) {
             break;
           }
-          if (c.upload == null) {
-            startUpload(c);
+          if (known != null) {
+            f = known;
+            known = null;
+          } else {
+            if (c.upload == null) {
+              startUpload(c);
+            }
+            f = c.upload;
           }
-          f = c.upload;
         }
         if (f == null) { // the upload threads are shut down
           throw new IOException("volume '" + volume + "' is closed: chunk " + c.index

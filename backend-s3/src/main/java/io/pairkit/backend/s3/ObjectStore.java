@@ -36,6 +36,7 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  */
 final class ObjectStore {
   private final S3Client s3;
+  private final S3Client chunkWrites;
   private final String volume;
   private final String bucket;
   private final Semaphore inFlight;
@@ -43,7 +44,16 @@ final class ObjectStore {
   private volatile Duration leaseCallTimeout = Duration.ofSeconds(10);
 
   ObjectStore(S3Client s3, String volume, String bucket, int concurrency) {
+    this(s3, s3, volume, bucket, concurrency);
+  }
+
+  /**
+   * @param chunkWrites the client for chunk PUTs and DELETEs: without the SDK's retries, which
+   *     the caller does itself, checking the lease before each attempt
+   */
+  ObjectStore(S3Client s3, S3Client chunkWrites, String volume, String bucket, int concurrency) {
     this.s3 = s3;
+    this.chunkWrites = chunkWrites;
     this.volume = volume;
     this.bucket = bucket;
     this.inFlight = new Semaphore(concurrency);
@@ -239,8 +249,8 @@ final class ObjectStore {
   }
 
   /**
-   * {@link #put} of a chunk: after the permit is taken, {@code guard} is checked and bounds the
-   * whole call (the SDK's retries included) to the time it leaves; each attempt is bounded by
+   * {@link #put} of a chunk, one attempt on the client without retries: after the permit is
+   * taken, {@code guard} is checked and bounds the call to the time it leaves, and to
    * {@code attemptCap}.
    */
   String putChunk(String key, byte[] bytes, int length, Condition condition, String etag,
@@ -253,7 +263,7 @@ final class ObjectStore {
     Bound bound = new Bound(guard, attemptCap);
     call("DELETE " + key, () -> {
       AwsRequestOverrideConfiguration o = bound.override(); // the lease, with the permit held
-      return s3.deleteObject(b -> b.bucket(bucket).key(key).overrideConfiguration(o));
+      return chunkWrites.deleteObject(b -> b.bucket(bucket).key(key).overrideConfiguration(o));
     });
   }
 
@@ -261,10 +271,9 @@ final class ObjectStore {
   private record Bound(Guard guard, Duration attemptCap) {
     AwsRequestOverrideConfiguration override() throws IOException {
       long left = guard.remainingNanos();
-      Duration call = Duration.ofNanos(Math.min(left, attemptCap.toNanos() * 3));
-      Duration attempt = call.compareTo(attemptCap) < 0 ? call : attemptCap;
+      Duration call = Duration.ofNanos(Math.min(left, attemptCap.toNanos()));
       return AwsRequestOverrideConfiguration.builder().apiCallTimeout(call)
-          .apiCallAttemptTimeout(attempt).build();
+          .apiCallAttemptTimeout(call).build();
     }
   }
 
@@ -286,7 +295,7 @@ final class ObjectStore {
         } else if (leaseOverride != null) {
           b.overrideConfiguration(leaseOverride);
         }
-        return unquote(s3.putObject(b.build(), body).eTag());
+        return unquote((bound != null ? chunkWrites : s3).putObject(b.build(), body).eTag());
       };
       return leaseOverride != null ? callDirect("PUT " + key, c) : call("PUT " + key, c);
     } catch (IOException e) {
