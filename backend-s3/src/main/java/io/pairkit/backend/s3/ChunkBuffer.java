@@ -31,14 +31,17 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>A chunk written whole (a copy's run, a discard of the whole chunk) is uploaded at once, in
  *       the background, on up to {@code concurrency} threads (and the store bounds requests in
  *       flight by the same number), so a copy keeps the link busy. Other dirty chunks wait for
- *       {@link #flush}, or for memory pressure: at most {@code maxChunks} entries exist, and a
- *       writer that needs one more starts uploads and waits for one to finish.
+ *       {@link #flush}, for the write-back time (about 2 s dirty), or for memory pressure: at
+ *       most {@code maxChunks} entries exist, and a writer that needs one more starts uploads
+ *       and waits for one to finish.
  *   <li>Writes to one chunk are serialised by its entry's monitor. An upload sends a snapshot: the
  *       entry's array is marked shared, and a write during the upload copies it first.
  *   <li>Each upload is one whole-object PUT (or a DELETE for a chunk that is all zeros), so a
- *       failure leaves the stored chunk old or new. A failed upload leaves the entry dirty for the
- *       next flush; while uploads fail and memory is full, writers get the failure instead of
- *       waiting for ever.
+ *       failure leaves the stored chunk old or new. A failed upload (after {@link #ATTEMPTS} tries, the
+ *       lease checked before each) leaves the entry dirty for the next flush; a writer waiting
+ *       for room gets the failure if an upload failed after it began waiting and none is in
+ *       flight any more, instead of waiting for ever, and the next writer starts uploads again
+ *       (so a store that recovers needs no flush first).
  *   <li>Stored entries stay as a cache of recently used chunks until memory is needed (least
  *       recently used first); an entry leaves memory only once its last version is stored, and the
  *       set of stored chunks, listed at open, is updated before, so a reader that misses the
@@ -75,12 +78,16 @@ final class ChunkBuffer {
     RangeSet<Integer> written = TreeRangeSet.create();
     /** The whole chunk is zeros (discarded): storing it is a DELETE. */
     boolean zero;
+    /** Part of it was discarded (zeroed): if it is all zeros now, storing it is a DELETE. */
+    boolean partDiscarded;
     long version;
     long storedVersion;
     CompletableFuture<Void> upload;
     boolean evicted;
     /** When it was last read or written, on {@link #clock}: the least recent clean one goes. */
     long lastUse;
+    /** Nanotime it became dirty (for the time-based write-back); valid while dirty. */
+    long dirtySince;
 
     Chunk(long index, int length) {
       this.index = index;
@@ -111,11 +118,31 @@ final class ChunkBuffer {
   private final Object space = new Object();
   /** Entries in {@link #chunks}; guarded by {@link #space}. */
   private int entries;
-  /** The last upload failure since the last success, or null; guarded by {@link #space}. */
+  /** The last upload failure, or null; guarded by {@link #space}. */
   private IOException failing;
+  /** The last upload failed (read without {@link #space} by the write-back). */
+  private volatile boolean storeFailing;
+  /** Upload failures so far; guarded by {@link #space}. */
+  private long failures;
+  /** Uploads started and not ended (not under {@link #space}: started under a chunk's monitor). */
+  private final AtomicInteger running = new AtomicInteger();
+  /** Starts the uploads of chunks dirty for longer than {@link #writeBackNanos}. */
+  private final java.util.concurrent.ScheduledExecutorService writeBack;
+  private final long writeBackNanos;
+  /** Attempts per chunk upload (the lease is checked before each). */
+  static final int ATTEMPTS = 4;
 
   ChunkBuffer(String volume, long size, int chunkSize, BitSet stored, Store store,
       int concurrency, int maxChunks) {
+    this(volume, size, chunkSize, stored, store, concurrency, maxChunks,
+        java.time.Duration.ofSeconds(2));
+  }
+
+  /**
+   * @param writeBack how long a chunk may stay dirty before it is uploaded without a flush
+   */
+  ChunkBuffer(String volume, long size, int chunkSize, BitSet stored, Store store,
+      int concurrency, int maxChunks, java.time.Duration writeBack) {
     this.volume = volume;
     this.size = size;
     this.chunkSize = chunkSize;
@@ -128,6 +155,37 @@ final class ChunkBuffer {
       t.setDaemon(true);
       return t;
     });
+    this.writeBackNanos = writeBack.toNanos();
+    this.writeBack = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "pairkit-s3-writeback-" + volume);
+      t.setDaemon(true);
+      return t;
+    });
+    long period = Math.max(50, writeBack.toMillis() / 2);
+    this.writeBack.scheduleWithFixedDelay(this::writeBackOld, period, period,
+        TimeUnit.MILLISECONDS);
+  }
+
+  /** Starts the uploads of chunks that have been dirty for longer than the write-back time. */
+  private void writeBackOld() {
+    if (storeFailing) {
+      return; // the next flush, or a writer needing room, tries again
+    }
+    long now = System.nanoTime();
+    for (Chunk c : chunks.values()) {
+      synchronized (c) {
+        if (!c.evicted && c.dirty() && c.upload == null && now - c.dirtySince >= writeBackNanos) {
+          startUpload(c);
+        }
+      }
+    }
+  }
+
+  private void changed(Chunk c) {
+    if (!c.dirty()) {
+      c.dirtySince = System.nanoTime();
+    }
+    c.version++;
   }
 
   private int lengthOf(long index) {
@@ -170,6 +228,7 @@ final class ChunkBuffer {
         ownData(c);
         if (src == null) {
           java.util.Arrays.fill(c.data, offset, offset + length, (byte) 0);
+          c.partDiscarded = true;
         } else {
           src.get(c.data, offset, length);
         }
@@ -186,7 +245,7 @@ final class ChunkBuffer {
             c.written = null;
           }
         }
-        c.version++;
+        changed(c);
         c.lastUse = clock.incrementAndGet();
         if (c.written == null && c.upload == null) {
           startUpload(c);
@@ -213,7 +272,7 @@ final class ChunkBuffer {
         c.zero = true;
         c.valid = null;
         c.written = null;
-        c.version++;
+        changed(c);
         if (c.upload == null) {
           startUpload(c);
         }
@@ -245,6 +304,7 @@ final class ChunkBuffer {
     }
     reserve();
     Chunk made = new Chunk(index, lengthOf(index));
+    made.lastUse = clock.incrementAndGet(); // not the first victim of eviction
     Chunk raced = chunks.putIfAbsent(index, made);
     if (raced != null) {
       unreserve();
@@ -253,18 +313,27 @@ final class ChunkBuffer {
     return made;
   }
 
+  /**
+   * Waits for room for one more entry, starting uploads on every pass. Throws only if an upload
+   * failed after this writer began waiting and no upload is in flight any more (so none can
+   * make room); a store that recovers makes room again at the next call.
+   */
   private void reserve() throws IOException {
     synchronized (space) {
+      long failuresBefore = failures;
       while (entries >= maxChunks) {
         if (evictOne()) {
           continue;
         }
-        if (failing != null) {
-          throw new TransientIOException("volume '" + volume + "': the write buffer is full ("
-              + maxChunks + " chunks) and the store keeps failing: " + failing.getMessage(),
-              failing);
+        if (failures != failuresBefore && running.get() == 0 && failing != null) {
+          String msg = "volume '" + volume + "': the write buffer is full (" + maxChunks
+              + " chunks) and uploads fail: " + failing.getMessage();
+          throw failing instanceof TransientIOException
+              ? new TransientIOException(msg, failing) : new IOException(msg, failing);
         }
-        startSomeUploads();
+        if (failures == failuresBefore) {
+          startSomeUploads(); // after a failure, only wait for those in flight, then throw
+        }
         try {
           space.wait(1000);
         } catch (InterruptedException e) {
@@ -333,15 +402,19 @@ final class ChunkBuffer {
     CompletableFuture<Void> f = new CompletableFuture<>();
     c.upload = f;
     uploadsStarted.incrementAndGet();
+    running.incrementAndGet();
     try {
       uploaders.execute(() -> upload(c, f));
     } catch (java.util.concurrent.RejectedExecutionException e) {
+      running.decrementAndGet();
       c.upload = null;
       f.completeExceptionally(new IOException("volume '" + volume + "' is closed"));
+      return;
     }
   }
 
   private void upload(Chunk c, CompletableFuture<Void> f) {
+    Throwable failure = null;
     try {
       loadBase(c);
       byte[] data;
@@ -349,44 +422,78 @@ final class ChunkBuffer {
       synchronized (c) {
         version = c.version;
         data = c.data;
+        if (data != null && c.partDiscarded) {
+          c.partDiscarded = false;
+          if (allZero(data)) {
+            data = null; // discarded down to zeros: a DELETE, not a PUT of zeros
+          }
+        }
         c.shared = data != null;
         c.written = TreeRangeSet.create(); // writes from now on count towards the next upload
       }
-      if (data == null) {
-        store.delete(c.index);
-        setStored(c.index, false);
-      } else {
-        store.put(c.index, data, c.length);
-        setStored(c.index, true);
+      for (int attempt = 1; ; attempt++) {
+        try {
+          if (data == null) {
+            store.delete(c.index);
+            setStored(c.index, false);
+          } else {
+            store.put(c.index, data, c.length);
+            setStored(c.index, true);
+          }
+          break;
+        } catch (TransientIOException e) {
+          if (attempt >= ATTEMPTS) {
+            throw e;
+          }
+          // Back off (100, 200, 400 ms, jittered); the store re-checks the lease each attempt.
+          Thread.sleep((50L << attempt) + java.util.concurrent.ThreadLocalRandom.current()
+              .nextLong(50L << attempt));
+        }
       }
       synchronized (c) {
         if (c.data == data) {
           c.shared = false;
         }
         c.storedVersion = Math.max(c.storedVersion, version);
+      }
+    } catch (Throwable e) {
+      failure = e;
+    } finally {
+      // Whatever happened (an Error included), the future completes and the entry is free.
+      IOException io = failure == null ? null : failure instanceof IOException ioe ? ioe
+          : failure instanceof InterruptedException
+          ? new InterruptedIOException("volume '" + volume + "': upload of chunk " + c.index
+              + " interrupted")
+          : new IOException("volume '" + volume + "': upload of chunk " + c.index + " failed: "
+              + failure, failure);
+      synchronized (c) {
+        if (io != null) {
+          c.shared = false;
+        }
         c.upload = null;
-        if (c.dirty() && c.written == null) {
+        if (io == null && c.dirty() && c.written == null) {
           startUpload(c); // rewritten whole while it was uploading
         }
       }
+      running.decrementAndGet();
       synchronized (space) {
-        failing = null;
+        if (io == null) {
+          failing = null;
+        } else {
+          failing = io;
+          failures++;
+        }
+        storeFailing = io != null;
         space.notifyAll(); // a clean entry may now make room
       }
-      f.complete(null);
-    } catch (IOException | RuntimeException e) {
-      synchronized (c) {
-        c.shared = false;
-        c.upload = null;
+      if (io == null) {
+        f.complete(null);
+      } else {
+        f.completeExceptionally(io);
       }
-      IOException io = e instanceof IOException ioe ? ioe
-          : new IOException("volume '" + volume + "': upload of chunk " + c.index + " failed: "
-              + e, e);
-      synchronized (space) {
-        failing = io;
-        space.notifyAll();
+      if (failure instanceof Error err) {
+        throw err;
       }
-      f.completeExceptionally(io);
     }
   }
 
@@ -466,6 +573,15 @@ final class ChunkBuffer {
     }
   }
 
+  private static boolean allZero(byte[] data) {
+    for (byte b : data) {
+      if (b != 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   private static void zeros(ByteBuffer dst, int n) {
     for (int i = 0; i < n; i++) {
       dst.put((byte) 0);
@@ -497,6 +613,7 @@ final class ChunkBuffer {
   void flush() throws IOException {
     List<Chunk> todo = new ArrayList<>();
     List<Long> targets = new ArrayList<>();
+    List<CompletableFuture<Void>> started = new ArrayList<>();
     for (Chunk c : chunks.values()) {
       synchronized (c) {
         if (!c.evicted && (c.dirty() || c.upload != null)) {
@@ -505,6 +622,7 @@ final class ChunkBuffer {
           if (c.upload == null) {
             startUpload(c);
           }
+          started.add(c.upload);
         }
       }
     }
@@ -512,16 +630,28 @@ final class ChunkBuffer {
     for (int i = 0; i < todo.size(); i++) {
       Chunk c = todo.get(i);
       long target = targets.get(i);
+      // The upload in flight or started above; one that fails is not started again here (a
+      // store that is down would cost every chunk its attempts twice).
+      CompletableFuture<Void> known = started.get(i);
       for (;;) {
         CompletableFuture<Void> f;
         synchronized (c) {
           if (c.storedVersion >= target) {
             break;
           }
-          if (c.upload == null) {
-            startUpload(c);
+          if (known != null) {
+            f = known;
+            known = null;
+          } else {
+            if (c.upload == null) {
+              startUpload(c);
+            }
+            f = c.upload;
           }
-          f = c.upload;
+        }
+        if (f == null) { // the upload threads are shut down
+          throw new IOException("volume '" + volume + "' is closed: chunk " + c.index
+              + " not stored");
         }
         try {
           f.get();
@@ -554,16 +684,24 @@ final class ChunkBuffer {
     return n;
   }
 
-  /** Stops the upload threads after the uploads in flight; no upload starts afterwards. */
-  void close() {
+  /**
+   * Stops the upload threads after the uploads in flight; no upload starts afterwards.
+   *
+   * @return whether every upload thread has ended (none can still store a chunk)
+   */
+  boolean close(java.time.Duration wait) {
+    writeBack.shutdownNow();
     uploaders.shutdown();
     try {
-      if (!uploaders.awaitTermination(60, TimeUnit.SECONDS)) {
+      if (!uploaders.awaitTermination(wait.toMillis(), TimeUnit.MILLISECONDS)) {
         uploaders.shutdownNow();
+        return uploaders.awaitTermination(1, TimeUnit.SECONDS);
       }
+      return true;
     } catch (InterruptedException e) {
       uploaders.shutdownNow();
       Thread.currentThread().interrupt();
+      return false;
     }
   }
 }

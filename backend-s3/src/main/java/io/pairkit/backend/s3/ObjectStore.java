@@ -9,7 +9,9 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.time.Duration;
 import java.util.concurrent.Semaphore;
+import software.amazon.awssdk.awscore.AwsRequestOverrideConfiguration;
 import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.exception.SdkException;
@@ -25,24 +27,58 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
- * The few S3 calls a volume makes, on one bucket, with at most {@code concurrency} of them in
- * flight, and the SDK's exceptions turned into {@link IOException}s once: throttling (503
+ * The few S3 calls a volume makes, on one bucket, with at most {@code concurrency} chunk and
+ * metadata calls in flight (lease calls take a path of their own, outside that bound, with a short
+ * timeout, so a renewal never waits behind uploads), and the SDK's exceptions turned into {@link IOException}s once: throttling (503
  * SlowDown), server errors and connection failures that remain after the SDK's own retries become
  * {@link TransientIOException}; a failed precondition becomes {@link ConditionFailedException}.
  * Thread-safe. Messages name the volume and the key, never credentials.
  */
 final class ObjectStore {
   private final S3Client s3;
+  private final S3Client chunkWrites;
   private final String volume;
   private final String bucket;
   private final Semaphore inFlight;
+  /** Per-request timeout of lease calls (the SDK's retries included). */
+  private volatile Duration leaseCallTimeout = Duration.ofSeconds(10);
 
   ObjectStore(S3Client s3, String volume, String bucket, int concurrency) {
+    this(s3, s3, volume, bucket, concurrency);
+  }
+
+  /**
+   * @param chunkWrites the client for chunk PUTs and DELETEs: without the SDK's retries, which
+   *     the caller does itself, checking the lease before each attempt
+   */
+  ObjectStore(S3Client s3, S3Client chunkWrites, String volume, String bucket, int concurrency) {
     this.s3 = s3;
+    this.chunkWrites = chunkWrites;
     this.volume = volume;
     this.bucket = bucket;
     this.inFlight = new Semaphore(concurrency);
   }
+
+  /** Sets the whole-call timeout of lease calls ({@link #getLease}, {@link #putLease}). */
+  void leaseCallTimeout(Duration timeout) {
+    this.leaseCallTimeout = timeout;
+  }
+
+  /**
+   * What a chunk PUT or DELETE checks after it has its permit, right before the request goes
+   * out: the lease.
+   */
+  interface Guard {
+    /**
+     * @return nanoseconds the caller may still store chunks for (the whole call, the SDK's
+     *     retries included, must end within them)
+     * @throws IOException (not transient) if it may not store chunks at all
+     */
+    long remainingNanos() throws IOException;
+  }
+
+  /** No lease: chunk calls are bounded by {@code cap} alone. */
+  static final Guard UNGUARDED = () -> Long.MAX_VALUE;
 
   String bucket() {
     return bucket;
@@ -63,15 +99,37 @@ final class ObjectStore {
 
   /** The whole object, or empty if there is none. For small objects (manifest, lease). */
   Optional<Stored> get(String key) throws IOException {
-    return call("GET " + key, () -> {
+    return call("GET " + key, () -> doGet(key, null));
+  }
+
+  /** {@link #get} on the lease path: no permit, the short lease timeout. */
+  Optional<Stored> getLease(String key) throws IOException {
+    return callDirect("GET " + key, () -> doGet(key, leaseOverride()));
+  }
+
+  /** {@link #put} on the lease path: no permit, the short lease timeout. */
+  String putLease(String key, byte[] bytes, Condition condition, String etag)
+      throws IOException {
+    return put(key, bytes, bytes.length, condition, etag, null, leaseOverride());
+  }
+
+  private AwsRequestOverrideConfiguration leaseOverride() {
+    Duration t = leaseCallTimeout;
+    return AwsRequestOverrideConfiguration.builder().apiCallTimeout(t).apiCallAttemptTimeout(t)
+        .build();
+  }
+
+  private Optional<Stored> doGet(String key, AwsRequestOverrideConfiguration o)
+      throws IOException {
+    {
       try (ResponseInputStream<GetObjectResponse> in = s3.getObject(
-          GetObjectRequest.builder().bucket(bucket).key(key).build())) {
+          GetObjectRequest.builder().bucket(bucket).key(key).overrideConfiguration(o).build())) {
         byte[] bytes = in.readAllBytes();
         return Optional.of(new Stored(bytes, unquote(in.response().eTag())));
       } catch (NoSuchKeyException e) {
         return Optional.empty();
       }
-    });
+    }
   }
 
   /**
@@ -90,6 +148,15 @@ final class ObjectStore {
       GetObjectRequest request = GetObjectRequest.builder().bucket(bucket).key(key)
           .range("bytes=" + start + "-" + (start + want - 1)).build();
       try (ResponseInputStream<GetObjectResponse> in = s3.getObject(request)) {
+        int status = in.response().sdkHttpResponse().statusCode();
+        boolean whole = start == 0 && want == objectLength;
+        if (status != 206 && !(status == 200 && whole) || in.response().contentRange() == null
+            && !whole) {
+          throw new PermanentIOException("volume '" + volume + "': ranged GET s3://" + bucket + "/" + key
+              + " (bytes " + start + "-" + (start + want - 1) + ") was answered with HTTP "
+              + status + (in.response().contentRange() == null ? " and no Content-Range"
+                  : " " + in.response().contentRange()) + ": the store ignores ranges");
+        }
         long total = totalLength(in.response());
         if (total != objectLength) {
           throw new WrongSizeException("volume '" + volume + "': chunk object s3://" + bucket
@@ -104,8 +171,24 @@ final class ObjectStore {
     });
   }
 
+  /**
+   * A failure that retrying does not cure (lease lost, a chunk changed by another writer, an
+   * object of the wrong size): never turned into a {@link TransientIOException}.
+   */
+  static class PermanentIOException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    PermanentIOException(String message) {
+      super(message);
+    }
+
+    PermanentIOException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
   /** An object whose size does not fit the volume's manifest. */
-  static final class WrongSizeException extends IOException {
+  static final class WrongSizeException extends PermanentIOException {
     private static final long serialVersionUID = 1L;
 
     WrongSizeException(String message) {
@@ -162,6 +245,40 @@ final class ObjectStore {
    */
   String put(String key, byte[] bytes, int length, Condition condition, String etag)
       throws IOException {
+    return put(key, bytes, length, condition, etag, null, null);
+  }
+
+  /**
+   * {@link #put} of a chunk, one attempt on the client without retries: after the permit is
+   * taken, {@code guard} is checked and bounds the call to the time it leaves, and to
+   * {@code attemptCap}.
+   */
+  String putChunk(String key, byte[] bytes, int length, Condition condition, String etag,
+      Guard guard, Duration attemptCap) throws IOException {
+    return put(key, bytes, length, condition, etag, new Bound(guard, attemptCap), null);
+  }
+
+  /** {@link #delete} of a chunk, bounded as {@link #putChunk}. */
+  void deleteChunk(String key, Guard guard, Duration attemptCap) throws IOException {
+    Bound bound = new Bound(guard, attemptCap);
+    call("DELETE " + key, () -> {
+      AwsRequestOverrideConfiguration o = bound.override(); // the lease, with the permit held
+      return chunkWrites.deleteObject(b -> b.bucket(bucket).key(key).overrideConfiguration(o));
+    });
+  }
+
+  /** A guard and a per-attempt cap; {@link #override} checks the guard. */
+  private record Bound(Guard guard, Duration attemptCap) {
+    AwsRequestOverrideConfiguration override() throws IOException {
+      long left = guard.remainingNanos();
+      Duration call = Duration.ofNanos(Math.min(left, attemptCap.toNanos()));
+      return AwsRequestOverrideConfiguration.builder().apiCallTimeout(call)
+          .apiCallAttemptTimeout(call).build();
+    }
+  }
+
+  private String put(String key, byte[] bytes, int length, Condition condition, String etag,
+      Bound bound, AwsRequestOverrideConfiguration leaseOverride) throws IOException {
     PutObjectRequest.Builder b = PutObjectRequest.builder().bucket(bucket).key(key)
         .contentLength((long) length);
     if (condition == Condition.IF_ABSENT) {
@@ -172,7 +289,15 @@ final class ObjectStore {
     RequestBody body = RequestBody.fromContentProvider(
         () -> new ByteArrayInputStream(bytes, 0, length), length, "application/octet-stream");
     try {
-      return call("PUT " + key, () -> unquote(s3.putObject(b.build(), body).eTag()));
+      Call<String> c = () -> {
+        if (bound != null) {
+          b.overrideConfiguration(bound.override()); // the lease, checked with the permit held
+        } else if (leaseOverride != null) {
+          b.overrideConfiguration(leaseOverride);
+        }
+        return unquote((bound != null ? chunkWrites : s3).putObject(b.build(), body).eTag());
+      };
+      return leaseOverride != null ? callDirect("PUT " + key, c) : call("PUT " + key, c);
     } catch (IOException e) {
       int status = e.getCause() instanceof S3Exception s ? s.statusCode() : 0;
       if (status == 412 || (condition != Condition.NONE && (status == 409 || status == 500))) {
@@ -221,17 +346,24 @@ final class ObjectStore {
       throw new InterruptedIOException("volume '" + volume + "': interrupted before " + what);
     }
     try {
+      return callDirect(what, call);
+    } finally {
+      inFlight.release();
+    }
+  }
+
+  /** Runs one S3 call outside the in-flight bound and translates its failure. */
+  <T> T callDirect(String what, Call<T> call) throws IOException {
+    try {
       return call.run();
     } catch (SdkException e) {
       throw translate(what, e);
-    } catch (WrongSizeException | TransientIOException | InterruptedIOException e) {
+    } catch (PermanentIOException | TransientIOException | InterruptedIOException e) {
       throw e;
     } catch (IOException | java.io.UncheckedIOException e) {
       // The body stream broke (a reset mid-transfer): the SDK does not retry that part.
       throw new TransientIOException("volume '" + volume + "': " + what.replaceFirst(" ",
           " s3://" + bucket + "/") + " failed: " + e.getMessage(), e);
-    } finally {
-      inFlight.release();
     }
   }
 
@@ -249,7 +381,9 @@ final class ObjectStore {
       }
       return new IOException(msg, e);
     }
-    if (e instanceof SdkClientException && e.retryable() || hasIoCause(e)) {
+    if (e instanceof SdkClientException && e.retryable() || hasIoCause(e)
+        || e instanceof software.amazon.awssdk.core.exception.ApiCallTimeoutException
+        || e instanceof software.amazon.awssdk.core.exception.ApiCallAttemptTimeoutException) {
       return new TransientIOException(where + " failed after the SDK's retries: "
           + e.getMessage(), e);
     }

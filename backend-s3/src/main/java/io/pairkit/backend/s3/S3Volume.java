@@ -29,9 +29,18 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * PUT, so after any failure each chunk is old or new.
  *
  * <p>Fencing ({@code fencing=lease}, the default): a {@link Lease} taken at open; a second writer
- * is refused with {@link io.pairkit.api.error.VolumeInUseException} naming the holder, and a
- * volume whose lease is lost or runs out stores no further chunk. Opening probes once whether the
- * store honours conditional writes, and refuses fencing where it does not.
+ * is refused with {@link io.pairkit.api.error.VolumeInUseException} naming the holder. A volume
+ * whose lease is lost or runs out starts no further chunk request, and each chunk request it
+ * starts is checked against the lease once it holds its permit and gets a timeout no longer than
+ * the lease's safe window. Chunk PUTs are conditional on what this volume stored last
+ * ({@code If-None-Match: *} for a chunk it knows no object of, {@code If-Match} its ETag
+ * otherwise), so a PUT of a stale writer that reaches the store after the new holder changed the
+ * chunk fails. Not fenced, and so resting on timing (the new holder's grace after a takeover): a
+ * request the store receives later than the client gave up on it, to a chunk the new holder has
+ * not changed yet (its next PUT of that chunk then fails rather than overwriting it), and DELETEs.
+ * Opening probes once whether the store honours conditional writes ({@code If-None-Match: *} on
+ * an existing key and {@code If-Match} of a wrong ETag refused with 412, the right ETag
+ * accepted), and refuses fencing where it does not.
  *
  * <p>Threading: every method is safe from many threads. {@link #volumeId}: {@code s3:} and the
  * manifest's random id.
@@ -45,14 +54,34 @@ public final class S3Volume implements Volume {
   private final Lease lease;
   private final ChunkBuffer buffer;
   private final VolumeCapabilities caps;
+  /** ETags of the stored chunks (fencing only): each chunk PUT is conditional on them. */
+  private final java.util.concurrent.ConcurrentHashMap<Long, String> etags =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  /** Per-attempt timeout of a chunk request, from the chunk size. */
+  private final java.time.Duration attemptCap;
+  /** Volume calls hold it shared; close takes it exclusively to set {@link #closed}. */
+  private final java.util.concurrent.locks.ReentrantReadWriteLock ops =
+      new java.util.concurrent.locks.ReentrantReadWriteLock();
   private volatile boolean closed;
 
+  /**
+   * Per-attempt timeout of a chunk request: 10 s plus one second per MiB (a link of 1 MiB/s at
+   * least), so 14 s for the default 4 MiB chunk and 26 s for the largest.
+   */
+  static java.time.Duration attemptTimeout(int chunkSize) {
+    return java.time.Duration.ofMillis(10_000 + 1000L * chunkSize / (1 << 20));
+  }
+
   private S3Volume(S3Settings settings, ObjectStore store, Manifest manifest, Lease lease,
-      BitSet stored) {
+      BitSet stored, java.util.Map<Long, String> listedEtags) {
     this.settings = settings;
     this.store = store;
     this.manifest = manifest;
     this.lease = lease;
+    this.attemptCap = attemptTimeout(manifest.chunkSize());
+    if (lease != null) {
+      etags.putAll(listedEtags);
+    }
     int concurrency = settings.concurrency();
     int maxChunks = (int) Math.max(4, Math.min(2L * concurrency,
         (256L << 20) / manifest.chunkSize()));
@@ -71,14 +100,13 @@ public final class S3Volume implements Volume {
 
           @Override
           public void put(long index, byte[] data, int length) throws IOException {
-            checkLease();
-            store.put(chunkKey(index), data, length, ObjectStore.Condition.NONE, null);
+            putChunk(index, data, length);
           }
 
           @Override
           public void delete(long index) throws IOException {
-            checkLease();
-            store.delete(chunkKey(index));
+            store.deleteChunk(chunkKey(index), guard(), attemptCap);
+            etags.remove(index);
           }
         }, concurrency, maxChunks);
     this.caps = new VolumeCapabilities(1, manifest.chunkSize(), concurrency, true, true,
@@ -101,6 +129,11 @@ public final class S3Volume implements Volume {
     } catch (IOException e) {
       throw configError(settings, e);
     }
+    if (settings.create() && store.get(settings.key(Manifest.OBJECT)).isPresent()) {
+      throw new VolumeConfigException("volume '" + settings.name() + "': mode=create, but "
+          + settings.location() + " already holds a volume (object "
+          + settings.key(Manifest.OBJECT) + "); use mode=open, or another prefix");
+    }
     Lease lease = null;
     boolean ok = false;
     try {
@@ -110,8 +143,9 @@ public final class S3Volume implements Volume {
         lease = Lease.take(store, settings, Lease.newHolderIdentity(settings.name()));
       }
       Manifest manifest = existing != null ? existing : create(settings, store);
-      BitSet stored = listChunks(settings, store, manifest);
-      S3Volume v = new S3Volume(settings, store, manifest, lease, stored);
+      java.util.Map<Long, String> listedEtags = new java.util.HashMap<>();
+      BitSet stored = listChunks(settings, store, manifest, listedEtags);
+      S3Volume v = new S3Volume(settings, store, manifest, lease, stored, listedEtags);
       ok = true;
       return v;
     } finally {
@@ -128,6 +162,18 @@ public final class S3Volume implements Volume {
   /** Bucket missing or credentials refused: a configuration error naming it. */
   private static IOException configError(S3Settings settings, IOException e) {
     int status = e.getCause() instanceof S3Exception s ? s.statusCode() : 0;
+    if (status == 301) {
+      throw new VolumeConfigException("volume '" + settings.name() + "': bucket '"
+          + settings.bucket() + "' is not in region '" + settings.region() + "' (HTTP 301); set "
+          + "property 'region' to the bucket's region", e);
+    }
+    if (status == 0 && e.getCause() instanceof software.amazon.awssdk.core.exception
+        .SdkClientException c && settings.accessKey().isEmpty()
+        && String.valueOf(c.getMessage()).contains("credentials")) {
+      throw new VolumeConfigException("volume '" + settings.name() + "': no credentials: the "
+          + "SDK's default credential chain found none (" + c.getMessage() + "); set "
+          + "'accessKey'/'secretKey' or configure the chain", e);
+    }
     if (status == 404) {
       throw new VolumeConfigException("volume '" + settings.name() + "': bucket '"
           + settings.bucket() + "' does not exist" + settings.endpoint().map(u -> " at " + u)
@@ -152,12 +198,15 @@ public final class S3Volume implements Volume {
     byte[] probe = "pairkit conditional-write probe\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
     boolean honoured;
     try {
-      store.put(key, probe, probe.length, ObjectStore.Condition.IF_ABSENT, null);
-      try {
-        store.put(key, probe, probe.length, ObjectStore.Condition.IF_ABSENT, null);
-        honoured = false;
-      } catch (ObjectStore.ConditionFailedException expected) {
-        honoured = true;
+      String etag = store.put(key, probe, probe.length, ObjectStore.Condition.IF_ABSENT, null);
+      honoured = refused(store, key, probe, ObjectStore.Condition.IF_ABSENT, null)
+          && refused(store, key, probe, ObjectStore.Condition.IF_MATCH, "0" + etag);
+      if (honoured) {
+        try {
+          store.put(key, probe, probe.length, ObjectStore.Condition.IF_MATCH, etag);
+        } catch (ObjectStore.ConditionFailedException e) {
+          honoured = false; // If-Match of the real (unquoted) ETag must succeed
+        }
       }
     } finally {
       store.delete(key);
@@ -165,8 +214,23 @@ public final class S3Volume implements Volume {
     if (!honoured) {
       throw new VolumeConfigException("volume '" + settings.name() + "': the store"
           + settings.endpoint().map(u -> " at " + u).orElse("") + " ignores conditional writes "
-          + "(a second PUT with If-None-Match: * of one key succeeded), so a lease cannot fence "
+          + "(a PUT with If-None-Match: * of an existing key, or with If-Match of a wrong ETag, "
+          + "was not refused with 412), so a lease cannot fence "
           + "a second writer; set fencing=none if you make sure only one writer opens the volume");
+    }
+  }
+
+  /**
+   * Whether the store answers a conditional PUT whose condition does not hold with 412 (a 500 or
+   * 409 is no proof that it honours the condition).
+   */
+  private static boolean refused(ObjectStore store, String key, byte[] probe,
+      ObjectStore.Condition condition, String etag) throws IOException {
+    try {
+      store.put(key, probe, probe.length, condition, etag);
+      return false;
+    } catch (ObjectStore.ConditionFailedException e) {
+      return e.getCause() instanceof S3Exception s && s.statusCode() == 412;
     }
   }
 
@@ -223,8 +287,8 @@ public final class S3Volume implements Volume {
   }
 
   /** The chunks that exist, checking each object's name and size. */
-  private static BitSet listChunks(S3Settings settings, ObjectStore store, Manifest m)
-      throws IOException {
+  private static BitSet listChunks(S3Settings settings, ObjectStore store, Manifest m,
+      java.util.Map<Long, String> etagsOut) throws IOException {
     BitSet stored = new BitSet();
     String prefix = settings.key(CHUNKS);
     for (S3Object o : store.list(prefix)) {
@@ -247,6 +311,7 @@ public final class S3Volume implements Volume {
             + " of the manifest): it was not written by this volume; restore or delete it");
       }
       stored.set((int) index);
+      etagsOut.put(index, ObjectStore.unquote(o.eTag()));
     }
     return stored;
   }
@@ -262,6 +327,52 @@ public final class S3Volume implements Volume {
   private void checkLease() throws IOException {
     if (lease != null) {
       lease.checkWritable();
+    }
+  }
+
+  private ObjectStore.Guard guard() {
+    return lease == null ? ObjectStore.UNGUARDED : lease::remainingNanos;
+  }
+
+  /**
+   * Stores one chunk. With fencing, the PUT is conditional on what this volume stored last:
+   * {@code If-None-Match: *} for a chunk it knows no object of, {@code If-Match} its last ETag
+   * otherwise; so a stale writer's PUT that reaches the store after another writer changed the
+   * chunk fails. A failed condition is checked with a GET: the stored bytes equal to ours means
+   * our own earlier attempt was applied (its answer lost); anything else is another writer's.
+   */
+  private void putChunk(long index, byte[] data, int length) throws IOException {
+    String key = chunkKey(index);
+    if (lease == null) {
+      store.putChunk(key, data, length, ObjectStore.Condition.NONE, null, guard(), attemptCap);
+      return;
+    }
+    String expected = etags.get(index);
+    try {
+      etags.put(index, store.putChunk(key, data, length, expected == null
+          ? ObjectStore.Condition.IF_ABSENT : ObjectStore.Condition.IF_MATCH, expected, guard(),
+          attemptCap));
+    } catch (ObjectStore.ConditionFailedException e) {
+      Optional<ObjectStore.Stored> now = store.get(key);
+      if (now.isPresent() && java.util.Arrays.equals(now.get().bytes(), 0, now.get().bytes().length,
+          data, 0, length)) {
+        etags.put(index, now.get().etag());
+        return;
+      }
+      String why = "chunk object s3://" + settings.bucket() + "/" + key + " was "
+          + (now.isPresent() ? "changed" : "deleted") + " by another writer";
+      lease.lose(why);
+      throw new ChunkChangedException("volume '" + name() + "': " + why + " since this volume "
+          + "stored it: another opener took the volume over; this volume stops writing", e);
+    }
+  }
+
+  /** A conditional chunk PUT found another writer's object: the volume was taken over. */
+  static final class ChunkChangedException extends ObjectStore.PermanentIOException {
+    private static final long serialVersionUID = 1L;
+
+    ChunkChangedException(String message, Throwable cause) {
+      super(message, cause);
     }
   }
 
@@ -295,16 +406,17 @@ public final class S3Volume implements Volume {
     return buffer.uploadsStarted();
   }
 
-  private void checkOpen() {
+  /** Enters a volume call (holding {@link #ops} shared); throws if the volume is closed. */
+  private void enter() {
+    ops.readLock().lock();
     if (closed) {
+      ops.readLock().unlock();
       throw new AlreadyClosedException("volume '" + name() + "' (" + settings.location()
           + ") is closed; open it again");
     }
   }
 
-  @Override
-  public void read(long offset, ByteBuffer dst) throws IOException {
-    checkOpen();
+  private void doRead(long offset, ByteBuffer dst) throws IOException {
     Volumes.checkRange(name(), size(), offset, dst.remaining());
     int cs = manifest.chunkSize();
     while (dst.hasRemaining()) {
@@ -318,9 +430,7 @@ public final class S3Volume implements Volume {
     }
   }
 
-  @Override
-  public void write(long offset, ByteBuffer src) throws IOException {
-    checkOpen();
+  private void doWrite(long offset, ByteBuffer src) throws IOException {
     Volumes.checkRange(name(), size(), offset, src.remaining());
     checkLease();
     int cs = manifest.chunkSize();
@@ -335,9 +445,7 @@ public final class S3Volume implements Volume {
     }
   }
 
-  @Override
-  public void discard(long offset, long length) throws IOException {
-    checkOpen();
+  private void doDiscard(long offset, long length) throws IOException {
     Volumes.checkRange(name(), size(), offset, length);
     checkLease();
     int cs = manifest.chunkSize();
@@ -348,16 +456,14 @@ public final class S3Volume implements Volume {
       int n = (int) Math.min(end - offset, chunkLength(index) - within);
       if (within == 0 && n == chunkLength(index)) {
         buffer.discardWhole(index);
-      } else {
+      } else if (buffer.mayHoldData(index)) { // zeros in a chunk never written: nothing
         buffer.write(index, within, null, n);
       }
       offset += n;
     }
   }
 
-  @Override
-  public ExtentSet allocated(long offset, long length) throws IOException {
-    checkOpen();
+  private ExtentSet doAllocated(long offset, long length) throws IOException {
     Volumes.checkRange(name(), size(), offset, length);
     if (length == 0) {
       return ExtentSet.empty();
@@ -375,26 +481,81 @@ public final class S3Volume implements Volume {
     return ExtentSet.of(parts);
   }
 
+  private void doFlush() throws IOException {
+    buffer.flush();
+  }
+
+  /** A volume call, run by {@link #guarded}. */
+  private interface VolumeCall<T> {
+    T run() throws IOException;
+  }
+
+  /** Runs {@code call} holding {@link #ops} shared; throws if the volume is closed. */
+  private <T> T guarded(VolumeCall<T> call) throws IOException {
+    enter();
+    try {
+      return call.run();
+    } finally {
+      ops.readLock().unlock();
+    }
+  }
+
+  @Override
+  public void read(long offset, ByteBuffer dst) throws IOException {
+    guarded(() -> {
+      doRead(offset, dst);
+      return null;
+    });
+  }
+
+  @Override
+  public void write(long offset, ByteBuffer src) throws IOException {
+    guarded(() -> {
+      doWrite(offset, src);
+      return null;
+    });
+  }
+
+  @Override
+  public void discard(long offset, long length) throws IOException {
+    guarded(() -> {
+      doDiscard(offset, length);
+      return null;
+    });
+  }
+
+  @Override
+  public ExtentSet allocated(long offset, long length) throws IOException {
+    return guarded(() -> doAllocated(offset, length));
+  }
+
   @Override
   public void flush() throws IOException {
-    checkOpen();
-    buffer.flush();
+    guarded(() -> {
+      doFlush();
+      return null;
+    });
   }
 
   /**
    * Stores what is still dirty (best effort: the engine flushed before), stops the uploads and
-   * releases the lease.
+   * releases the lease once the upload threads have ended (if one does not end, the lease is
+   * left to run out). Calls racing close either complete before it starts or throw
+   * {@link AlreadyClosedException}.
    *
    * @throws IOException if chunks could not be stored or the lease not released; the volume is
    *     closed all the same
    */
   @Override
   public void close() throws IOException {
-    synchronized (this) {
+    ops.writeLock().lock(); // waits for the calls in progress; later ones are refused
+    try {
       if (closed) {
         return;
       }
       closed = true;
+    } finally {
+      ops.writeLock().unlock();
     }
     IOException failure = null;
     try {
@@ -403,10 +564,11 @@ public final class S3Volume implements Volume {
       failure = new IOException("volume '" + name() + "' closed with " + buffer.dirtyChunks()
           + " chunk(s) not stored: " + e.getMessage(), e);
     }
-    buffer.close();
+    boolean ended = buffer.close(java.time.Duration.ofSeconds(60));
     if (lease != null) {
       try {
-        lease.close();
+        // Released only once no upload thread can still store a chunk; else it runs out.
+        lease.close(ended);
       } catch (IOException e) {
         if (failure == null) {
           failure = e;

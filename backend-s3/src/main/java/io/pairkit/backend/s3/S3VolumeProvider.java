@@ -19,7 +19,8 @@ import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.client.config.ClientOverrideConfiguration;
-import software.amazon.awssdk.core.retry.RetryMode;
+import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
+import software.amazon.awssdk.http.SdkHttpClient;
 import software.amazon.awssdk.http.apache.ApacheHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -36,7 +37,20 @@ public final class S3VolumeProvider implements VolumeProvider {
   /** Connections per shared client: enough for several volumes at the default concurrency. */
   static final int MAX_CONNECTIONS = 256;
 
-  private final Map<ClientKey, S3Client> clients = new HashMap<>();
+  private final Map<ClientKey, Clients> clients = new HashMap<>();
+
+  /**
+   * The clients of one key, on one connection pool: {@code retrying} with the SDK's retries (for
+   * reads, listings, the manifest and the lease), {@code chunkWrites} without them: a chunk PUT or
+   * DELETE is retried by the volume's buffer, which re-checks the lease before each attempt.
+   */
+  record Clients(S3Client retrying, S3Client chunkWrites, SdkHttpClient http) {
+    void close() {
+      retrying.close();
+      chunkWrites.close();
+      http.close();
+    }
+  }
   private boolean closed;
 
   /** What makes two volumes' clients interchangeable. Never printed (it holds the secret). */
@@ -69,27 +83,46 @@ public final class S3VolumeProvider implements VolumeProvider {
   @Override
   public Volume open(VolumeSpec spec, ProviderContext context) throws IOException {
     S3Settings settings = S3Settings.parse(spec);
-    S3Client client = client(settings);
-    return S3Volume.open(settings, new ObjectStore(client, settings.name(), settings.bucket(),
-        settings.concurrency()));
+    Clients c = client(settings);
+    return S3Volume.open(settings, new ObjectStore(c.retrying(), c.chunkWrites(),
+        settings.name(), settings.bucket(), settings.concurrency()));
   }
 
-  private synchronized S3Client client(S3Settings s) {
+  private synchronized Clients client(S3Settings s) {
     if (closed) {
       throw new AlreadyClosedException("the s3 volume provider is closed; open volumes through "
           + "a new controller");
     }
     ClientKey key = new ClientKey(s.endpoint(), s.region(), s.pathStyle(), s.accessKey(),
         s.secretKey());
-    return clients.computeIfAbsent(key, k -> newClient(s));
+    return clients.computeIfAbsent(key, k -> newClients(s));
+  }
+
+  /** Both clients of {@link Clients} for {@code s}, sharing one connection pool. */
+  static Clients newClients(S3Settings s) {
+    SdkHttpClient http = httpClient().build();
+    return new Clients(build(s, http, true), build(s, http, false), http);
+  }
+
+  private static ApacheHttpClient.Builder httpClient() {
+    return ApacheHttpClient.builder()
+        .maxConnections(MAX_CONNECTIONS)
+        .connectionTimeout(Duration.ofSeconds(5))
+        .socketTimeout(Duration.ofSeconds(30))
+        .connectionAcquisitionTimeout(Duration.ofSeconds(60));
   }
 
   /**
    * A client as the stores here need it: checksums only where required (S3Proxy and Ceph RGW
    * reject the SDK's default streaming checksum trailer), no chunked payload encoding, the SDK's
-   * standard retry strategy (its back-off and throttling retries), the Apache HTTP client.
+   * standard retry strategy (its back-off and throttling retries) or none, the Apache HTTP
+   * client (its own, or {@code http}).
    */
   static S3Client newClient(S3Settings s) {
+    return build(s, null, true);
+  }
+
+  private static S3Client build(S3Settings s, SdkHttpClient http, boolean retries) {
     AwsCredentialsProvider credentials = s.accessKey().isPresent()
         ? StaticCredentialsProvider.create(AwsBasicCredentials.create(s.accessKey().get(),
             s.secretKey().get()))
@@ -103,15 +136,16 @@ public final class S3VolumeProvider implements VolumeProvider {
             .pathStyleAccessEnabled(s.pathStyle())
             .chunkedEncodingEnabled(false)
             .build())
-        .httpClientBuilder(ApacheHttpClient.builder()
-            .maxConnections(MAX_CONNECTIONS)
-            .connectionTimeout(Duration.ofSeconds(5))
-            .socketTimeout(Duration.ofSeconds(30))
-            .connectionAcquisitionTimeout(Duration.ofSeconds(60)))
         .overrideConfiguration(ClientOverrideConfiguration.builder()
-            .retryStrategy(RetryMode.STANDARD)
+            .retryStrategy(retries ? AwsRetryStrategy.standardRetryStrategy()
+                : AwsRetryStrategy.doNotRetry())
             .apiCallAttemptTimeout(Duration.ofSeconds(30))
             .build());
+    if (http != null) {
+      builder.httpClient(http); // shared: closed by Clients.close
+    } else {
+      builder.httpClientBuilder(httpClient());
+    }
     s.endpoint().ifPresent(builder::endpointOverride);
     return builder.build();
   }
@@ -119,7 +153,7 @@ public final class S3VolumeProvider implements VolumeProvider {
   @Override
   public synchronized void close() {
     closed = true;
-    for (S3Client c : clients.values()) {
+    for (Clients c : clients.values()) {
       c.close();
     }
     clients.clear();

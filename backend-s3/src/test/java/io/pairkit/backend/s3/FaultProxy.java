@@ -37,10 +37,17 @@ public final class FaultProxy implements AutoCloseable {
     NONE,
     /** Answered {@code 503 SlowDown} without reaching the store. */
     SLOW_DOWN,
+    /** Answered {@code 500 InternalError} without reaching the store. */
+    INTERNAL_ERROR,
     /** The connection is reset before the request reaches the store. */
     RESET_BEFORE,
     /** The store applies the request, then the client's connection is reset. */
-    RESET_AFTER
+    RESET_AFTER,
+    /**
+     * The request, received whole, is held until {@link #releaseHeld()}, then forwarded (even
+     * if the client gave up meanwhile): a request delayed in the network.
+     */
+    HOLD
   }
 
   /** One request, as the policy sees it. */
@@ -68,6 +75,22 @@ public final class FaultProxy implements AutoCloseable {
   private final AtomicInteger inFlight = new AtomicInteger();
   private final AtomicInteger maxInFlight = new AtomicInteger();
   private final AtomicInteger faults = new AtomicInteger();
+  private final java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+  private final java.util.concurrent.CountDownLatch release =
+      new java.util.concurrent.CountDownLatch(1);
+  private final java.util.concurrent.CountDownLatch heldForwarded =
+      new java.util.concurrent.CountDownLatch(1);
+
+  /** Waits until a request is held; false on timeout. */
+  public boolean awaitHeld(long seconds) throws InterruptedException {
+    return held.await(seconds, java.util.concurrent.TimeUnit.SECONDS);
+  }
+
+  /** Forwards the held requests, and waits (up to {@code seconds}) until the store answered. */
+  public boolean releaseHeld(long seconds) throws InterruptedException {
+    release.countDown();
+    return heldForwarded.await(seconds, java.util.concurrent.TimeUnit.SECONDS);
+  }
 
   public FaultProxy(URI target) throws IOException {
     this.targetHost = target.getHost();
@@ -192,8 +215,26 @@ public final class FaultProxy implements AutoCloseable {
             out.write(xml);
             out.flush();
           }
+          case INTERNAL_ERROR -> {
+            byte[] xml = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InternalError"
+                + "</Code><Message>injected</Message></Error>").getBytes(StandardCharsets.UTF_8);
+            out.write(("HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/xml\r\n"
+                + "Content-Length: " + xml.length + "\r\nConnection: close\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII));
+            out.write(xml);
+            out.flush();
+          }
           case RESET_BEFORE -> reset(client);
           case NONE, RESET_AFTER -> forward(forward, body, out, client, fault);
+          case HOLD -> {
+            held.countDown();
+            release.await();
+            try {
+              forward(forward, body, out, client, Fault.NONE);
+            } finally {
+              heldForwarded.countDown();
+            }
+          }
           default -> throw new AssertionError(fault);
         }
       } finally {

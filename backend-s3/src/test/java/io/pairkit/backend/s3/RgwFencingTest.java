@@ -126,7 +126,8 @@ class RgwFencingTest {
 
     long past = System.currentTimeMillis() - 1000;
     putLease("pairkit-s3-lease\nholder=crashed host\nexpires=" + past + "\nreleased=false\n");
-    try (Volume v = TestStore.open(spec(store).build())) {
+    // Taken over once it stayed unchanged for a lease time on this host's clock, plus a grace.
+    try (Volume v = TestStore.open(spec(store).property("leaseSeconds", "2").build())) {
       v.write(0, ByteBuffer.wrap(new byte[] {7}));
       v.flush();
       assertEquals(7, storedChunk(0)[0]);
@@ -174,6 +175,130 @@ class RgwFencingTest {
       }
       b.close();
       assertThrows(IOException.class, a::close);
+      try (S3Client c = store.client()) {
+        assertFalse(c.listObjectsV2(l -> l.bucket(bucket).prefix(prefix + "chunks/"))
+            .contents().stream().anyMatch(o -> o.key().endsWith("0000000000000001")),
+            "A's buffered write to chunk 1 never reached the store, not even at close");
+      }
+    }
+  }
+
+  /**
+   * A's PUT of a chunk is held in the network longer than A's lease; B takes over and writes the
+   * chunk; then A's PUT reaches the store. It must not replace B's chunk (the conditional chunk
+   * PUT fails), and A must report the failure.
+   */
+  @Test
+  void aStalePutDelayedInTheNetworkNeverOverwritesTheNewHolder() throws Exception {
+    try (FaultProxy proxy = new FaultProxy(store.endpoint());
+        S3VolumeProvider hostA = new S3VolumeProvider()) {
+      Volume a = hostA.open(spec(store.through(proxy)).property("leaseSeconds", "2").build(),
+          null);
+      proxy.policy(r -> r.method().equals("PUT") && r.path().contains("chunks/0000000000000001")
+          ? FaultProxy.Fault.HOLD : FaultProxy.Fault.RESET_BEFORE); // A is cut off, its PUT held
+      byte[] stale = new byte[CHUNK];
+      java.util.Arrays.fill(stale, (byte) 1);
+      a.write(CHUNK, ByteBuffer.wrap(stale)); // a whole chunk: its upload starts at once
+      assertTrue(proxy.awaitHeld(30), "A's PUT of chunk 1 reached the proxy");
+      Volume b = openWhenLeaseRunsOut();
+      byte[] fresh = new byte[CHUNK];
+      java.util.Arrays.fill(fresh, (byte) 2);
+      b.write(CHUNK, ByteBuffer.wrap(fresh));
+      b.flush();
+      assertTrue(proxy.releaseHeld(30), "the held PUT reached the store");
+      assertArrayEquals(fresh, storedChunk(1), "A's delayed PUT replaced B's chunk");
+      proxy.policy(r -> FaultProxy.Fault.NONE);
+      assertThrows(IOException.class, a::flush, "A must report that chunk 1 was not stored");
+      assertThrows(IOException.class, a::close);
+      assertArrayEquals(fresh, storedChunk(1));
+      b.close();
+    }
+  }
+
+  /**
+   * Every renewal answered 500 (as RGW answers a failed compare-and-swap): the lease is not
+   * extended, so the volume stops storing chunks within three quarters of the lease time.
+   */
+  @Test
+  void renewalsThatAlwaysFailDoNotExtendTheLease() throws Exception {
+    try (FaultProxy proxy = new FaultProxy(store.endpoint());
+        S3VolumeProvider host = new S3VolumeProvider()) {
+      Volume a = host.open(spec(store.through(proxy)).property("leaseSeconds", "2").build(),
+          null);
+      proxy.policy(r -> r.method().equals("PUT") && r.path().endsWith("/lease")
+          ? FaultProxy.Fault.INTERNAL_ERROR : FaultProxy.Fault.NONE);
+      long deadline = System.nanoTime() + 10_000_000_000L;
+      IOException stopped = null;
+      for (int round = 0; stopped == null; round++) {
+        assertTrue(System.nanoTime() - deadline < 0, "still writing after 10 s of failed "
+            + "renewals (lease time 2 s)");
+        try {
+          a.write(0, ByteBuffer.wrap(new byte[] {(byte) round}));
+          a.flush();
+        } catch (IOException e) {
+          stopped = e;
+        }
+      }
+      assertTrue(stopped.getMessage().contains("could not be renewed"), stopped.getMessage());
+      assertThrows(IOException.class, a::close);
+    }
+  }
+
+  /** A lease renewed while the volume writes: a second opener is refused throughout. */
+  @Test
+  void aRenewedLeaseKeepsOtherOpenersOut() throws Exception {
+    try (Volume a = TestStore.open(spec(store).property("leaseSeconds", "2").build())) {
+      long end = System.nanoTime() + 6_000_000_000L;
+      int round = 0;
+      while (System.nanoTime() - end < 0) {
+        a.write((round % 8) * CHUNK, ByteBuffer.wrap(new byte[] {(byte) round}));
+        a.flush();
+        assertThrows(VolumeInUseException.class, () -> TestStore.open(spec(store)
+            .property("leaseSeconds", "2").build()), "round " + round);
+        round++;
+      }
+      a.write(0, ByteBuffer.wrap(new byte[] {5}));
+      a.flush(); // still writable after three lease times
+      assertEquals(5, storedChunk(0)[0]);
+    }
+  }
+
+  /** Takers racing for one expired lease: exactly one wins each round. */
+  @Test
+  void takersRacingForAnExpiredLeaseGetExactlyOneWinner() throws Exception {
+    int takers = 4;
+    S3Settings settings = S3Settings.parse(spec(store).property("leaseSeconds", "2").build());
+    ExecutorService pool = Executors.newFixedThreadPool(takers);
+    try (S3Client client = store.client()) {
+      for (int round = 0; round < 2; round++) {
+        putLease("pairkit-s3-lease\nholder=dead " + round + "\nexpires="
+            + (System.currentTimeMillis() - 1000) + "\nreleased=false\n");
+        CyclicBarrier start = new CyclicBarrier(takers);
+        List<Future<Lease>> results = new ArrayList<>();
+        for (int i = 0; i < takers; i++) {
+          String holder = "taker " + round + "." + i;
+          results.add(pool.submit(() -> {
+            start.await();
+            return Lease.take(new ObjectStore(client, "fenced", bucket, 4), settings, holder);
+          }));
+        }
+        List<Lease> won = new ArrayList<>();
+        int refused = 0;
+        for (Future<Lease> f : results) {
+          try {
+            won.add(f.get());
+          } catch (java.util.concurrent.ExecutionException e) {
+            assertInstanceOf(VolumeInUseException.class, e.getCause());
+            refused++;
+          }
+        }
+        assertEquals(1, won.size(), "round " + round + ": exactly one taker wins");
+        assertEquals(takers - 1, refused);
+        won.get(0).checkWritable();
+        won.get(0).close(false); // left to run out: the next round takes it over
+      }
+    } finally {
+      pool.shutdownNow();
     }
   }
 
@@ -181,7 +306,7 @@ class RgwFencingTest {
   private Volume openWhenLeaseRunsOut() throws Exception {
     for (;;) {
       try {
-        return TestStore.open(spec(store).build());
+        return TestStore.open(spec(store).property("leaseSeconds", "2").build());
       } catch (VolumeInUseException stillHeld) {
         // the lease is still valid; each try costs two small requests, so this is no busy loop
       }

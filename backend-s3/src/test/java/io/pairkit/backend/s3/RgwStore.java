@@ -11,7 +11,7 @@ import software.amazon.awssdk.services.s3.S3Client;
  * before the build): its endpoint and keys come from the env file the script writes
  * ({@code $PAIRKIT_RGW_ENV}, default {@code /var/tmp/pairkit-ceph/rgw.env}). Tests call
  * {@link #assume()}, which skips them, printing why, when the file is missing or the store does
- * not answer.
+ * not answer, unless {@code PAIRKIT_REQUIRE_RGW=1} (as {@code .ci/run} sets): then they fail.
  */
 final class RgwStore {
   static final Path DEFAULT_ENV = Path.of("/var/tmp/pairkit-ceph/rgw.env");
@@ -28,6 +28,9 @@ final class RgwStore {
       if (store.isEmpty()) {
         System.err.println("[backend-s3] Ceph RGW tests skipped: " + why);
       }
+    }
+    if (store.isEmpty() && "1".equals(System.getenv("PAIRKIT_REQUIRE_RGW"))) {
+      throw new AssertionError("PAIRKIT_REQUIRE_RGW=1 but no Ceph RGW answers: " + why);
     }
     Assumptions.assumeTrue(store.isPresent(), () -> "Ceph RGW tests skipped: " + why);
     return store.get();

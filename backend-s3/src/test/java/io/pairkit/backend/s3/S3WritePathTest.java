@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pairkit.api.ExtentSet;
 import io.pairkit.api.spi.Volume;
+import io.pairkit.api.spi.TransientIOException;
 import java.nio.ByteBuffer;
+import java.util.List;
 import java.util.Random;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
@@ -43,8 +45,12 @@ class S3WritePathTest {
   }
 
   private Volume create(int concurrency) throws Exception {
+    return create(concurrency, 16);
+  }
+
+  private Volume create(int concurrency, int chunks) throws Exception {
     Volume v = TestStore.open(store.spec("w", bucket).property("prefix", prefix)
-        .property("mode", "create").property("size", 16L * CHUNK)
+        .property("mode", "create").property("size", (long) chunks * CHUNK)
         .property("chunkSize", CHUNK).property("concurrency", concurrency).build());
     proxy.resetCounters();
     return v;
@@ -165,5 +171,174 @@ class S3WritePathTest {
     byte[] chunk = storedChunk(7);
     assertArrayEquals(data, java.util.Arrays.copyOfRange(chunk, 10, 110));
     assertTrue(proxy.count("PUT") >= 1);
+  }
+
+  /** Writes 100 random bytes at a random place of each of the chunks, into {@code image}. */
+  private static void partialWrites(Volume v, byte[] image, int from, int to, Random r)
+      throws Exception {
+    for (int i = from; i < to; i++) {
+      byte[] piece = new byte[100];
+      r.nextBytes(piece);
+      int at = i * CHUNK + r.nextInt(CHUNK - 100);
+      v.write(at, ByteBuffer.wrap(piece));
+      System.arraycopy(piece, 0, image, at, 100);
+    }
+  }
+
+  private byte[] readAllReopened(int chunks) throws Exception {
+    try (Volume v = reopen()) {
+      ByteBuffer all = ByteBuffer.allocate(chunks * CHUNK);
+      v.read(0, all);
+      return all.array();
+    }
+  }
+
+  /** concurrency=1: at most 4 chunks in memory, so 24 partly written chunks evict and wait. */
+  @Test
+  void partialWritesToManyMoreChunksThanTheBufferHoldsAreAllStored() throws Exception {
+    int chunks = 24;
+    byte[] image = new byte[chunks * CHUNK];
+    Random r = new Random(7);
+    try (Volume v = create(1, chunks)) {
+      partialWrites(v, image, 0, chunks, r);
+      partialWrites(v, image, 0, chunks, r); // again: evicted chunks are read back and merged
+      v.flush();
+      assertTrue(proxy.count("PUT") >= chunks, "every chunk was uploaded");
+    }
+    assertArrayEquals(image, readAllReopened(chunks));
+  }
+
+  /**
+   * An outage while the buffer is full of dirty chunks: writes fail (transient) instead of
+   * waiting for ever, and once the store answers again writes succeed without a flush first.
+   */
+  @Test
+  void aFullBufferDuringAnOutageRecoversWhenTheStoreDoes() throws Exception {
+    int chunks = 24;
+    byte[] image = new byte[chunks * CHUNK];
+    Random r = new Random(8);
+    try (Volume v = create(1, chunks)) {
+      proxy.policy(q -> FaultProxy.Fault.RESET_BEFORE);
+      TransientIOException failed = null;
+      for (int i = 0; i < chunks && failed == null; i++) {
+        try {
+          partialWrites(v, image, i, i + 1, r);
+        } catch (TransientIOException e) {
+          failed = e;
+        }
+      }
+      assertTrue(failed != null, "a writer needing room during the outage gets the failure");
+      proxy.policy(q -> FaultProxy.Fault.NONE);
+      partialWrites(v, image, 0, chunks, r); // no flush in between: the buffer is not wedged
+      v.flush();
+    }
+    byte[] stored = readAllReopened(chunks);
+    for (int i = 0; i < chunks; i++) {
+      // The write that failed may or may not be stored; every later one must be.
+      assertArrayEquals(java.util.Arrays.copyOfRange(image, i * CHUNK, (i + 1) * CHUNK),
+          java.util.Arrays.copyOfRange(stored, i * CHUNK, (i + 1) * CHUNK), "chunk " + i);
+    }
+  }
+
+  /** A write to a chunk whose upload is in flight reaches the store with the next upload. */
+  @Test
+  void aWriteDuringTheChunksUploadIsStoredByTheFlush() throws Exception {
+    try (Volume v = create(4)) {
+      proxy.policy(q -> q.method().equals("PUT") && q.path().endsWith("0000000000000002")
+          ? FaultProxy.Fault.HOLD : FaultProxy.Fault.NONE);
+      byte[] first = new byte[CHUNK];
+      new Random(9).nextBytes(first);
+      v.write(2L * CHUNK, ByteBuffer.wrap(first)); // whole chunk: its upload starts
+      assertTrue(proxy.awaitHeld(20), "the upload of chunk 2 is in flight");
+      proxy.policy(q -> FaultProxy.Fault.NONE);
+      byte[] expected = first.clone();
+      byte[] piece = {1, 2, 3, 4, 5};
+      v.write(2L * CHUNK + 1000, ByteBuffer.wrap(piece));
+      System.arraycopy(piece, 0, expected, 1000, piece.length);
+      java.util.concurrent.CompletableFuture<Void> flushed =
+          java.util.concurrent.CompletableFuture.runAsync(() -> {
+            try {
+              v.flush();
+            } catch (java.io.IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+          });
+      assertTrue(proxy.releaseHeld(20));
+      flushed.get(30, java.util.concurrent.TimeUnit.SECONDS);
+      assertArrayEquals(expected, storedChunk(2), "the held PUT carried the first version; the "
+          + "flush stores the second");
+    }
+  }
+
+  /**
+   * Writers racing close: each write either completes (and is stored by close) or throws
+   * AlreadyClosedException.
+   */
+  @Test
+  void writesRacingCloseAreStoredOrRefused() throws Exception {
+    int writers = 4;
+    int[] lastDone = new int[writers];
+    Volume v = create(4);
+    java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(writers);
+    java.util.concurrent.ExecutorService pool =
+        java.util.concurrent.Executors.newFixedThreadPool(writers);
+    try {
+      List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+      for (int w = 0; w < writers; w++) {
+        int me = w;
+        done.add(pool.submit(() -> {
+          for (int n = 1; ; n++) {
+            byte[] chunk = new byte[CHUNK / 2];
+            java.util.Arrays.fill(chunk, (byte) n);
+            try {
+              v.write((long) me * CHUNK, ByteBuffer.wrap(chunk));
+            } catch (io.pairkit.api.error.AlreadyClosedException e) {
+              return null;
+            }
+            lastDone[me] = n;
+            if (n == 3) {
+              started.countDown();
+            }
+          }
+        }));
+      }
+      assertTrue(started.await(20, java.util.concurrent.TimeUnit.SECONDS));
+      v.close();
+      for (java.util.concurrent.Future<?> f : done) {
+        f.get(20, java.util.concurrent.TimeUnit.SECONDS);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    for (int w = 0; w < writers; w++) {
+      assertEquals((byte) lastDone[w], storedChunk(w)[0], "writer " + w);
+    }
+  }
+
+  /**
+   * Discarding part of a chunk never written costs nothing; discarding a stored chunk in parts
+   * until it is all zeros deletes it instead of storing zeros.
+   */
+  @Test
+  void partialDiscardsStoreNoZerosAndDeleteAChunkLeftAllZero() throws Exception {
+    try (Volume v = create(4)) {
+      v.discard(3L * CHUNK + 100, CHUNK / 2);
+      v.flush();
+      assertEquals(0, proxy.count("PUT"), "a never-written chunk needs no object of zeros");
+      byte[] data = new byte[CHUNK];
+      new Random(10).nextBytes(data);
+      v.write(4L * CHUNK, ByteBuffer.wrap(data));
+      v.flush();
+      proxy.resetCounters();
+      v.discard(4L * CHUNK, CHUNK / 2);
+      v.discard(4L * CHUNK + CHUNK / 2, CHUNK / 2 - 1);
+      v.discard(5L * CHUNK - 1, 1);
+      v.flush();
+      assertEquals(0, proxy.count("PUT"), "no PUT of zeros");
+      assertEquals(1, proxy.count("DELETE"), "the chunk left all zeros is deleted");
+    }
+    try (Volume v = reopen()) {
+      assertEquals(ExtentSet.empty(), v.allocated(0, 16L * CHUNK));
+    }
   }
 }

@@ -38,6 +38,13 @@ public record TestStore(String description, URI endpoint, String accessKey, Stri
         values.get("PAIRKIT_S3_ACCESS_KEY"), values.get("PAIRKIT_S3_SECRET_KEY"), true);
   }
 
+  /** Never prints the secret key. */
+  @Override
+  public String toString() {
+    return "TestStore[" + description + ", " + endpoint + ", access key "
+        + S3Settings.redact(accessKey) + "]";
+  }
+
   /** A spec for volume {@code name} in {@code bucket}: endpoint, keys, path style. */
   public VolumeSpec.Builder spec(String name, String bucket) {
     return VolumeSpec.builder(name, "s3")

@@ -112,6 +112,34 @@ public record VolumeSpec(String name, String type, Map<String, String> propertie
     }
   }
 
+  /** Last dot-segments of property keys whose values {@link #toString()} masks. */
+  private static final java.util.Set<String> SECRET_KEYS =
+      java.util.Set.of("accesskey", "secretkey", "sessiontoken", "password", "token");
+
+  /** Whether {@code key} names a secret: its last dot-segment is one of {@link #SECRET_KEYS}. */
+  static boolean isSecretKey(String key) {
+    return SECRET_KEYS.contains(key.substring(key.lastIndexOf('.') + 1)
+        .toLowerCase(Locale.ROOT));
+  }
+
+  /**
+   * The spec with the values of secret properties (keys whose last dot-segment is
+   * {@code accessKey}, {@code secretKey}, {@code sessionToken}, {@code password} or
+   * {@code token}, in any case) shown as {@code ****}, so a spec can go into messages and logs.
+   */
+  @Override
+  public String toString() {
+    StringBuilder sb = new StringBuilder("VolumeSpec[name=").append(name).append(", type=")
+        .append(type).append(", properties={");
+    String sep = "";
+    for (Map.Entry<String, String> e : properties.entrySet()) {
+      sb.append(sep).append(e.getKey()).append('=')
+          .append(isSecretKey(e.getKey()) ? "****" : e.getValue());
+      sep = ", ";
+    }
+    return sb.append("}]").toString();
+  }
+
   /** Builds a {@link VolumeSpec}; for one thread. A property set twice keeps the last value. */
   public static final class Builder {
     private final String name;
