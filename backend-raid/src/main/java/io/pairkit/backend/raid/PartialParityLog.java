@@ -213,11 +213,6 @@ final class PartialParityLog {
     return false;
   }
 
-  /** Whether {@code row} has an entry in some slot. */
-  synchronized boolean hasLiveEntry(long row) {
-    return liveByRow.containsKey(row);
-  }
-
   /**
    * Invalidates the entries of {@code row} (zeroes their headers, durably), before a write that
    * logs no partial parity changes the row.

@@ -512,8 +512,6 @@ public final class RaidVolume implements Volume {
       readMirrored(offset, out, outOff, len);
       return;
     }
-    List<List<Piece>> direct = piecesByMember(offset, len, outOff);
-    List<Piece> lost = new ArrayList<>();
     long[] c = cursors;
     if (g.level == RaidLevel.RAID5) {
       long firstRow = offset / g.rowBytes();
@@ -525,6 +523,8 @@ public final class RaidVolume implements Volume {
         }
       }
     }
+    List<List<Piece>> direct = piecesByMember(offset, len, outOff);
+    List<Piece> lost = new ArrayList<>();
     for (List<Piece> pieces : direct) {
       pieces.removeIf(p -> {
         boolean inSync = p.row < c[p.member];
@@ -585,7 +585,7 @@ public final class RaidVolume implements Volume {
       memberRead(first.member, first.memberOffset, out, first.outOff, first.length);
       return;
     }
-    int total = run.stream().mapToInt(p -> p.length).sum();
+    int total = (int) runLength(run);
     byte[] buf = new byte[total];
     memberRead(first.member, first.memberOffset, buf, 0, total);
     int at = 0;
@@ -670,7 +670,7 @@ public final class RaidVolume implements Volume {
       memberWrite(first.member, first.memberOffset, data, first.outOff, first.length);
       return;
     }
-    int total = run.stream().mapToInt(p -> p.length).sum();
+    int total = (int) runLength(run);
     byte[] buf = new byte[total];
     int at = 0;
     for (Piece p : run) {
@@ -731,13 +731,7 @@ public final class RaidVolume implements Volume {
   /** Whole rows: parity from the new data alone, one write per member. */
   private void writeFullRows(long row0, long rows, byte[] data, int dataOff)
       throws MemberFailure, IOException {
-    if (ppl != null) {
-      for (long r = row0; r < row0 + rows; r++) {
-        if (ppl.hasLiveEntry(r)) {
-          ppl.invalidate(r);
-        }
-      }
-    }
+    invalidateLogged(row0, rows);
     int unit = g.unit;
     byte[][] bufs = new byte[members.length][(int) (rows * unit)];
     for (long r = row0; r < row0 + rows; r++) {
@@ -1083,13 +1077,7 @@ public final class RaidVolume implements Volume {
     try {
       beginIntent(row0, last);
       try {
-        if (ppl != null) {
-          for (long r = row0; r <= last; r++) {
-            if (ppl.hasLiveEntry(r)) {
-              ppl.invalidate(r);
-            }
-          }
-        }
+        invalidateLogged(row0, rows);
         long[] c = cursors;
         List<IoTask> tasks = new ArrayList<>();
         for (int m = 0; m < members.length; m++) {
@@ -1110,6 +1098,15 @@ public final class RaidVolume implements Volume {
       }
     } finally {
       unlockRows(stripes);
+    }
+  }
+
+  /** Before writing whole rows, which log nothing: their older log entries must not replay. */
+  private void invalidateLogged(long row0, long rows) throws IOException {
+    if (ppl != null) {
+      for (long r = row0; r < row0 + rows; r++) {
+        ppl.invalidate(r); // nothing to do for a row without an entry
+      }
     }
   }
 
