@@ -622,6 +622,15 @@ public final class FileVolume implements Volume {
     if (holes == null) {
       return ExtentSet.of(offset, end);
     }
+    // A hole is only trusted on the file the volume was opened on, whole: past the end of a file
+    // truncated by another program SEEK_DATA finds nothing, and a caller that believed it would
+    // copy zeros where a read fails (reads refuse a short file, so this refuses too).
+    long fileSize = channel.size();
+    if (fileSize < size) {
+      throw new EOFException("volume '" + name + "': image file " + path + " is " + fileSize
+          + " bytes, shorter than its volume size " + size + " (truncated by another program?); "
+          + "its holes cannot be trusted: restore the image");
+    }
     List<Extent> data = new ArrayList<>();
     try {
       long pos = offset;

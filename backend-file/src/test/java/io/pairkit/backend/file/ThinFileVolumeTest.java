@@ -3,9 +3,12 @@ package io.pairkit.backend.file;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pairkit.api.ExtentSet;
+import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.Random;
@@ -91,6 +94,25 @@ class ThinFileVolumeTest {
       ByteBuffer back = ByteBuffer.allocate(3 * 4096);
       v.read(4096 + 100, back);
       assertArrayEquals(new byte[3 * 4096], back.array());
+    }
+  }
+
+  @Test
+  void anImageTruncatedUnderneathIsNeverReportedAsHoles() throws Exception {
+    Path img = dir.resolve("cut.img");
+    try (FileVolume v = FileVolume.open("cut", img, 8 * MIB, FileVolume.OpenMode.CREATE)) {
+      Assumptions.assumeTrue(v.capabilities().thin(),
+          "the temp folder's file system does not punch holes");
+      v.write(0, random(3, 8 * MIB));
+      v.flush();
+      try (RandomAccessFile other = new RandomAccessFile(img.toFile(), "rw")) {
+        other.setLength(0); // another program truncates the image while the volume is open
+      }
+      IOException e = assertThrows(IOException.class, () -> v.allocated(0, 8 * MIB));
+      assertTrue(e.getMessage().contains(img.toString()) && e.getMessage().contains("shorter"),
+          e.getMessage());
+      assertThrows(IOException.class, () -> v.read(0, ByteBuffer.allocate(4096)),
+          "reads refuse the short file as well");
     }
   }
 }

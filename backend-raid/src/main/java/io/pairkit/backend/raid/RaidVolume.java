@@ -299,14 +299,19 @@ public final class RaidVolume implements Volume {
     if (g.level == RaidLevel.RAID1) {
       for (int m = 0; m < members.length; m++) {
         if (c[m] == Long.MAX_VALUE) {
-          for (Extent e : members[m].allocated(g.dataOffset + offset, length)
-              .extents()) {
+          ExtentSet onMember;
+          try {
+            onMember = members[m].allocated(g.dataOffset + offset, length);
+          } catch (IOException e) {
+            continue; // a member that cannot answer is not trusted with holes; ask the next
+          }
+          for (Extent e : onMember.extents()) {
             found.add(Extent.of(e.start() - g.dataOffset, e.end() - g.dataOffset));
           }
           return ExtentSet.of(found);
         }
       }
-      return ExtentSet.of(offset, queryEnd);
+      return ExtentSet.of(offset, queryEnd); // nobody could say: all of it may hold data
     }
     long rowBytes = g.rowBytes();
     long firstRow = offset / rowBytes;
@@ -328,7 +333,9 @@ public final class RaidVolume implements Volume {
       try {
         onMember = members[m].allocated(g.memberOffset(firstRow, 0), span);
       } catch (IOException e) {
-        return ExtentSet.of(offset, queryEnd); // a superset is allowed
+        // A member that cannot answer (failing, or its image truncated underneath) is never
+        // trusted with a hole: all of the range may hold data.
+        return ExtentSet.of(offset, queryEnd);
       }
       for (Extent e : onMember.extents()) {
         long from = e.start() - g.dataOffset;

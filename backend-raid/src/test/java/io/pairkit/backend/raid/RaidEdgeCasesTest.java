@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.pairkit.api.ExtentSet;
 import io.pairkit.api.error.VolumeConfigException;
 import io.pairkit.api.spi.Volume;
 import io.pairkit.api.testing.FaultyVolume;
@@ -176,6 +177,40 @@ class RaidEdgeCasesTest {
           () -> v.read(0, ByteBuffer.allocate(UNIT)));
       assertTrue(e.getMessage().contains("lm.m0") && e.getMessage().contains("lm.m1"),
           e.getMessage());
+    }
+  }
+
+  /**
+   * A member image truncated to nothing while the array serves (found by an independent run:
+   * NBD block status reported that member's units as holes, and nbdcopy copied zeros). Until a
+   * read fails the member, the array must not call its data a hole.
+   */
+  @Test
+  void aTruncatedMembersDataIsNotReportedAsHoles() throws Exception {
+    for (RaidLevel level : new RaidLevel[] {RaidLevel.RAID0, RaidLevel.RAID1, RaidLevel.RAID5}) {
+      int n = level == RaidLevel.RAID1 ? 2 : 4;
+      long size = 8L << 20;
+      long memberSize = RaidTesting.memberSize(level, n, 64 << 10, size);
+      String name = "t" + level.ordinal();
+      try (RaidVolume v = RaidVolumes.open(RaidTesting.spec(name, level, 64 << 10, size,
+          "create", Map.of()), RaidTesting.fileMembers(dir, name, n, memberSize,
+              FileVolume.OpenMode.CREATE))) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(v.capabilities().thin(),
+            "the temp folder's file system does not punch holes");
+        byte[] data = new byte[(int) size];
+        new Random(11).nextBytes(data);
+        v.write(0, ByteBuffer.wrap(data));
+        v.flush();
+        assertEquals(ExtentSet.of(0, size), v.allocated(0, size), level + " before");
+        for (int m = 0; m < (level == RaidLevel.RAID1 ? n : 1); m++) {
+          try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(
+              dir.resolve(name + "-m" + m + ".img").toFile(), "rw")) {
+            f.setLength(0);
+          }
+        }
+        assertEquals(ExtentSet.of(0, size), v.allocated(0, size),
+            level + ": a truncated member's units must count as data");
+      }
     }
   }
 }

@@ -6,6 +6,8 @@ import io.pairkit.api.PairState;
 import io.pairkit.examples.nbd.NbdExport;
 import java.nio.ByteBuffer;
 import java.util.Set;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * Serves a {@link HostVolume} over NBD, so every client write goes through the pair engine. A
@@ -14,6 +16,7 @@ import java.util.Set;
  * under a connection, refused writes answer {@code EPERM}.
  */
 final class VolumeExport implements NbdExport {
+  private static final Logger LOG = Logger.getLogger(VolumeExport.class.getName());
   /**
    * States in which a secondary takes host writes everywhere. Not EXTENT_SPLIT: there the engine
    * refuses writes to mirrored tracks, most of the device, and NBD's read-only flag is per
@@ -85,9 +88,21 @@ final class VolumeExport implements NbdExport {
     volume.flush();
   }
 
+  /**
+   * The volume's allocation; when the volume cannot answer (a failing backend or member), all of
+   * the range counts as data: block status is advice, and a client told "hole" copies zeros
+   * without reading, so only a trusted answer may say hole. The reads then report the failure.
+   */
   @Override
   public io.pairkit.api.ExtentSet allocated(long offset, long length) {
-    return volume.allocated(offset, length);
+    try {
+      return volume.allocated(offset, length);
+    } catch (io.pairkit.api.error.VolumeIOException e) {
+      LOG.log(Level.WARNING, "volume '" + volume.name() + "': block status answered 'data' for "
+          + "[" + offset + ", " + (offset + length) + ") because the volume could not tell its "
+          + "holes: " + e.getMessage());
+      return io.pairkit.api.ExtentSet.of(offset, offset + length);
+    }
   }
 
   @Override

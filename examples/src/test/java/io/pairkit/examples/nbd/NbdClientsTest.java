@@ -82,6 +82,41 @@ class NbdClientsTest {
         map);
   }
 
+  /**
+   * As an independent run found it: a RAID-5 over four file members, one member's image
+   * truncated to nothing while pairkitd serves. Block status must not call that member's data a
+   * hole (nbdcopy trusts it and would copy zeros, exit 0); the copy must fail or be right.
+   */
+  @Test
+  void aTruncatedRaidMemberIsNeverServedAsHoles() throws Exception {
+    Tools.require("libnbd-bin", "nbdinfo");
+    Tools.require("libnbd-bin", "nbdcopy");
+    rig.close();
+    StringBuilder raid = new StringBuilder("volume.arr.type=raid\nvolume.arr.level=5\n"
+        + "volume.arr.mode=create\nvolume.arr.size=" + SIZE + "\nvolume.arr.stripeUnit=64k\n");
+    for (int m = 0; m < 4; m++) {
+      raid.append("volume.arr.member.").append(m).append(".type=file\nvolume.arr.member.")
+          .append(m).append(".path=").append(dir.resolve("arr.m" + m + ".img")).append('\n');
+    }
+    rig = DaemonRig.start(dir, SIZE, raid.toString());
+    byte[] data = new byte[(int) SIZE];
+    new Random(7).nextBytes(data);
+    rig.daemon.controller().volume("arr").write(0, data);
+    rig.daemon.controller().volume("arr").flush();
+    try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(
+        dir.resolve("arr.m1.img").toFile(), "rw")) {
+      f.setLength(0);
+    }
+    String map = Tools.ok(30, "nbdinfo", "--map", rig.nbd("arr"));
+    assertTrue(map.lines().noneMatch(l -> l.contains("hole")), "no hole may be reported: "
+        + map);
+    Path back = dir.resolve("arr-back.raw");
+    Tools.Run copy = Tools.run(120, List.of("nbdcopy", rig.nbd("arr"), back.toString()));
+    if (copy.code() == 0) { // degraded reads rebuild the lost member's units from parity
+      assertArrayEquals(data, Files.readAllBytes(back), "a copy that succeeds is the data");
+    }
+  }
+
   @Test
   void qemuImgWritesThePrimary_nbdcopyReadsTheSplitCopyBack() throws Exception {
     Tools.require("qemu-utils", "qemu-img");
