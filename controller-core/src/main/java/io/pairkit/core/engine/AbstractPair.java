@@ -54,6 +54,8 @@ abstract class AbstractPair implements Pair {
   final PairLifecycle lifecycle = new PairLifecycle();
   final RequestAdmission admission;
   private final CopyJob initialCopy;
+  /** Split tracks a restored pair copies again with a request of its own (see constructor). */
+  private long recoveredSplitTracks;
 
   /** What a pair restored from durable metadata resumes with. */
   record Restored(Roaring64Bitmap pending, Roaring64Bitmap changed, Roaring64Bitmap frozen,
@@ -100,13 +102,23 @@ abstract class AbstractPair implements Pair {
       return;
     }
     CopyJob create = null;
+    Roaring64Bitmap covered = new Roaring64Bitmap();
     for (RequestInfo r : restored.requests()) {
       RequestKind kind = RequestKind.valueOf(r.kind());
       CopyJob job = admission.restartJob(r.id(), kind, r.region(), r.drainsMirror());
+      covered.or(job.tracks());
       if (kind == RequestKind.CREATE) {
         create = job;
       }
     }
+    // Split tracks still pending that no restarted request copies (their copy was made, but its
+    // clear was not recorded before the crash, and the split's end was): the mirror never
+    // copies split tracks, so without a job of their own they would wait for good.
+    Roaring64Bitmap orphans = bitmaps.frozenPendingOutside(covered);
+    if (!orphans.isEmpty()) {
+      admission.recoveryCopy(splitKind(), splitExtents(), orphans);
+    }
+    this.recoveredSplitTracks = orphans.getLongCardinality();
     // A pair whose initial copy finished before the restart answers a done, empty request.
     this.initialCopy = create != null ? create : admission.finishedJob(RequestKind.CREATE, scope);
     lifecycle.restore(restored.initialCopyDone(), restored.suspendedBecause() == null ? null
@@ -148,6 +160,17 @@ abstract class AbstractPair implements Pair {
     synchronized (bitmaps) {
       engine.store.finishClearing(id, bitmaps.pendingSnapshot());
     }
+  }
+
+  /** The request kind that freezes tracks in this strategy (split or extent split). */
+  abstract RequestKind splitKind();
+
+  /**
+   * For a pair restored from metadata: split tracks that were still recorded pending with no
+   * request left to copy them, copied again by a request started at the restart.
+   */
+  long recoveredSplitTracks() {
+    return recoveredSplitTracks;
   }
 
   PrimaryWriteRule writeRule() {

@@ -172,10 +172,16 @@ public final class DefaultPairController implements PairController {
         pair.onDelete = () -> forget(id);
         restored.add(pair);
         PairStats st = pair.stats();
+        long orphans = pair.recoveredSplitTracks();
+        String reason = st.pendingTracks() == 0 ? "nothing to copy"
+            : "tracks written or copied too recently for their clear to be recorded, or "
+            + "still to copy for a running request";
+        if (orphans > 0) {
+          reason += "; " + orphans + " split tracks whose copy was not recorded as cleared are "
+              + "copied again by a " + pair.splitKind() + " request started at recovery";
+        }
         found.add(new RecoveryReport.PairRecovery(id, st.pendingTracks(), st.changedTracks(),
-            v.requests().size(), st.pendingTracks() == 0 ? "nothing to copy"
-                : "tracks written or copied too recently for their clear to be recorded, or "
-                + "still to copy for a running request"));
+            v.requests().size() + (orphans > 0 ? 1 : 0), reason));
       }
       recovery = store.report(found);
       clean = recovery.cleanStop();

@@ -25,6 +25,11 @@ final class ExtentSplitPairImpl extends AbstractPair implements ExtentSplitPair 
   }
 
   @Override
+  RequestKind splitKind() {
+    return RequestKind.EXTENT_SPLIT;
+  }
+
+  @Override
   PairState deriveState(PairLifecycle.Facts f) {
     if (f.running(RequestKind.EXTENT_JOIN)) {
       return PairState.EXTENT_JOINING;

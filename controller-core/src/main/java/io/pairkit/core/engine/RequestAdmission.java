@@ -114,6 +114,17 @@ final class RequestAdmission {
     return job;
   }
 
+  /**
+   * A request started by recovery (not by the host) that copies {@code tracks}, split tracks no
+   * restarted request covers. Not recorded: a crash before it ends finds the same tracks again.
+   */
+  CopyJob recoveryCopy(RequestKind kind, ExtentSet region, Roaring64Bitmap tracks) {
+    CopyJob job = new CopyJob(pair.engine.requestIds.incrementAndGet(), pair.id(), kind, region,
+        tracks, false, pair.copier, pair::jobFinished);
+    pair.lifecycle.add(job);
+    return job;
+  }
+
   /** A request already done (the initial copy of a restored pair): nothing to copy. */
   CopyJob finishedJob(RequestKind kind, ExtentSet region) {
     CopyJob job = new CopyJob(0, pair.id(), kind, region, new Roaring64Bitmap(), false,

@@ -27,6 +27,11 @@ abstract class WholeScopeSplitPair extends AbstractPair {
     return f.initialCopyDone() ? PairState.FORMED : PairState.FORMING;
   }
 
+  @Override
+  RequestKind splitKind() {
+    return RequestKind.SPLIT;
+  }
+
   /** Freezes the whole scope at this instant. Allowed in FORMING and FORMED. */
   public CopyRequest split() {
     return admission.request(RequestKind.SPLIT, scope(), false, state -> {

@@ -46,8 +46,9 @@ public final class DirectoryStorage implements MetaStorage {
 
   /**
    * Opens {@code dir} (created if missing) for one controller: takes the lock of its
-   * {@code LOCK} file and writes this process's id and host into it. The lock dies with its
-   * process, so a lock left by a crashed controller is taken over (its holder is logged).
+   * {@code LOCK} file and writes this process's id and host into it; {@link #close()} empties
+   * it again. The lock dies with its process, so a lock left by a crashed controller is taken
+   * over (its holder, whose text is still there, is logged).
    *
    * @throws MetadataException naming the holder (process id and host) if another controller
    *     holds the directory, or if it cannot be created or locked
@@ -225,8 +226,15 @@ public final class DirectoryStorage implements MetaStorage {
     } finally {
       try {
         if (lockChannel.isOpen()) {
-          lock.release();
-          lockChannel.close();
+          try {
+            // A clean release leaves no holder's text, so the next opener does not report a
+            // takeover from a process that stopped cleanly.
+            lockChannel.truncate(0);
+            lockChannel.force(true);
+          } finally {
+            lock.release();
+            lockChannel.close();
+          }
         }
       } finally {
         if (realPath != null) {

@@ -103,7 +103,9 @@ public final class MetadataStore implements AutoCloseable {
         throw new IOException("journal files but no checkpoint: the directory was damaged");
       }
       MetadataStore fresh = new MetadataStore(storage, state, 0, report.clean(true).checkpoint(0));
-      fresh.writeCheckpoint(0, state.checkpointRecords(true));
+      // Not marked clean: only a clean close writes that, so a process killed before it made
+      // its first pair is reported as the crash it was.
+      fresh.writeCheckpoint(0, state.checkpointRecords(false));
       return fresh;
     }
     boolean clean = readCheckpoint(storage, newest, state);

@@ -4,6 +4,7 @@ import static io.pairkit.core.engine.Rig.WAIT;
 import static io.pairkit.core.engine.Rig.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -19,11 +20,23 @@ import io.pairkit.api.TrackState;
 import io.pairkit.api.VolumePair;
 import io.pairkit.api.error.MetadataException;
 import io.pairkit.api.error.VolumeConfigException;
+import io.pairkit.api.spi.ProviderContext;
+import io.pairkit.api.spi.Volume;
+import io.pairkit.api.spi.VolumeProvider;
 import io.pairkit.api.spi.VolumeSpec;
 import io.pairkit.api.testing.MemoryVolume;
 import io.pairkit.core.PairKit;
+import io.pairkit.core.config.ControllerConfig;
+import io.pairkit.core.registry.VolumeProviders;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -142,6 +155,111 @@ class DurablePairsTest {
           () -> pk.createVolumePair("vp", p, s));
       assertTrue(e.getMessage().contains("openVolume(spec)"), e.getMessage());
       assertEquals(0, pk.pairs().size());
+    }
+  }
+
+  @Test
+  void aCleanCloseEmptiesTheLockSoTheNextOpenReportsNoTakeover() throws Exception {
+    Logger log = Logger.getLogger("io.pairkit.core");
+    List<String> messages = new CopyOnWriteArrayList<>();
+    Handler handler = new Handler() {
+      @Override
+      public void publish(LogRecord r) {
+        messages.add(String.valueOf(r.getMessage()));
+      }
+
+      @Override
+      public void flush() {
+      }
+
+      @Override
+      public void close() {
+      }
+    };
+    log.addHandler(handler);
+    try {
+      builder().build().close();
+      assertEquals("", Files.readString(dir.resolve("meta").resolve("LOCK")),
+          "a clean close leaves no holder in the LOCK file");
+      builder().build().close();
+      assertTrue(messages.stream().noneMatch(m -> m.contains("taking over")), messages.toString());
+    } finally {
+      log.removeHandler(handler);
+    }
+  }
+
+  /** Hands out reopened instances of fixed memory volumes, as a restart reopens its disks. */
+  private record MemoryProvider(Map<String, MemoryVolume> volumes) implements VolumeProvider {
+    @Override
+    public String type() {
+      return "mem";
+    }
+
+    @Override
+    public Volume open(VolumeSpec spec, ProviderContext context) {
+      return volumes.get(spec.name()).reopen();
+    }
+  }
+
+  private static DefaultPairController durableOver(RecordingStorage storage,
+      Map<String, MemoryVolume> volumes) {
+    ControllerConfig config = PairKit.builder().trackSize(TS)
+        .lazyClearDelay(Duration.ofHours(1)).config();
+    return DefaultPairController.withStorage(config, VolumeProviders.of(
+        new MemoryProvider(volumes)), Engine.InstantHook.NONE, storage);
+  }
+
+  @Test
+  void aControllerThatDiedBeforeItsFirstPairIsReportedAsACrash() {
+    RecordingStorage storage = new RecordingStorage(null);
+    DefaultPairController died = durableOver(storage, Map.of());
+    try {
+      assertTrue(died.recoveryReport().cleanStop(), "a fresh directory has nothing to recover");
+      // It is never closed: the next controller finds what a crash leaves.
+      DefaultPairController next = durableOver(storage, Map.of());
+      assertFalse(next.recoveryReport().cleanStop(), next.recoveryReport().toString());
+      next.close();
+      DefaultPairController after = durableOver(storage, Map.of());
+      assertTrue(after.recoveryReport().cleanStop(), after.recoveryReport().toString());
+      after.close();
+    } finally {
+      died.close();
+    }
+  }
+
+  @Test
+  void splitTracksCopiedBeforeTheirClearWasRecordedAreCopiedAgainAfterACrash() throws Exception {
+    int tracks = 16;
+    Map<String, MemoryVolume> volumes = Map.of("p", new MemoryVolume("p", tracks * TS),
+        "s", new MemoryVolume("s", tracks * TS));
+    RecordingStorage storage = new RecordingStorage(null);
+    DefaultPairController died = durableOver(storage, volumes);
+    try {
+      HostVolume p = died.openVolume(VolumeSpec.builder("p", "mem").build());
+      HostVolume s = died.openVolume(VolumeSpec.builder("s", "mem").build());
+      p.write(0, random(5, tracks * TS));
+      VolumePair pair = died.createVolumePair("vp", p, s);
+      pair.initialCopy().await(WAIT); // copied, but the clears wait for a lazy round (1 hour)
+      pair.split().await(WAIT);       // its end is recorded; no track was left for it to copy
+      p.write(3L * TS, random(6, TS));
+      byte[] splitImage = s.read(0, tracks * TS);
+      // The process dies here: the next controller recovers from what the storage holds.
+      try (DefaultPairController next = durableOver(storage, volumes)) {
+        VolumePair back = (VolumePair) next.pair("vp");
+        RecoveryReport report = next.recoveryReport();
+        assertFalse(report.cleanStop());
+        assertTrue(report.pairs().get(0).reason().contains("split tracks"), report.toString());
+        for (CopyRequest r : back.activeRequests()) {
+          r.await(WAIT);
+        }
+        assertEquals(PairState.SPLIT, back.state());
+        assertEquals(0, back.stats().pendingTracks(), "no track waits for a copy nothing makes: "
+            + back.trackStates(Extent.of(0, tracks * TS)));
+        assertArrayEquals(splitImage, next.volume("s").read(0, tracks * TS));
+        back.delete(); // allowed: the split image is complete
+      }
+    } finally {
+      died.close();
     }
   }
 }

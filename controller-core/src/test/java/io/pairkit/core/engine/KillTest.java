@@ -257,6 +257,12 @@ class KillTest {
           r.await(Rig.WAIT);
         }
         pair.mirrorDrained().get(30, TimeUnit.SECONDS);
+        long stillPending = pair.stats().pendingTracks();
+        if (stillPending > 0) { // nothing is left to copy them: they would wait for good
+          violations.add("round " + round + ": pair " + pair.id() + " has " + stillPending
+              + " tracks still pending once its requests and mirror finished ("
+              + pair.state() + ")");
+        }
       }
       for (Map.Entry<String, Map<Long, String>> e : expected.entrySet()) {
         Pair pair = KillChild.has(pk, e.getKey()) ? pk.pair(e.getKey()) : null;

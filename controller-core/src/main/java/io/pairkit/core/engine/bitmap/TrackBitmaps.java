@@ -183,6 +183,11 @@ public final class TrackBitmaps {
     return frozen.contains(t) && !frozenPending.contains(t);
   }
 
+  /** Frozen tracks still waiting for their point-in-time copy, except those of {@code covered}. */
+  public synchronized Roaring64Bitmap frozenPendingOutside(Roaring64Bitmap covered) {
+    return Roaring64Bitmap.andNot(frozenPending, covered);
+  }
+
   /** Frozen and not yet copied: reads of the secondary go to the primary. */
   public synchronized boolean isFrozenPending(long t) {
     return frozenPending.contains(t);

@@ -206,6 +206,11 @@ public final class CopyJob implements CopyRequest, CopyScheduler.Source {
     finishIfIdle();
   }
 
+  /** The tracks this job drains (a copy; those already done included). */
+  public synchronized Roaring64Bitmap tracks() {
+    return toCopy.clone();
+  }
+
   public synchronized boolean wasCancelled() {
     return cancelledBecause != null;
   }
