@@ -22,14 +22,19 @@ public record RecoveryReport(boolean cleanStop, long checkpoint, long journalRec
    * One pair's recovery.
    *
    * @param pairId           the pair
-   * @param pendingTracks    tracks to copy again: written or copied too recently for their
-   *                         clear to be durable (after an unclean stop), or still to copy
-   * @param changedTracks    split tracks recorded as changed
+   * @param pendingTracks    tracks to copy again: copied too recently for their clear to be
+   *                         durable, in a write-intent region that was dirty (after an unclean
+   *                         stop), or still to copy for a request
+   * @param changedTracks    split tracks recorded as changed, or counted changed because their
+   *                         write-intent region was dirty
+   * @param intentTracks     of those, the tracks counted pending or changed only because their
+   *                         write-intent region was dirty at the stop: a host write there may
+   *                         have reached one side only (0 after a clean stop)
    * @param restartedRequests requests whose copy restarts
    * @param reason           why tracks are marked for re-copy, in words
    */
   public record PairRecovery(String pairId, long pendingTracks, long changedTracks,
-      int restartedRequests, String reason) {
+      long intentTracks, int restartedRequests, String reason) {
   }
 
   /** A controller without durable metadata: nothing was recovered. */

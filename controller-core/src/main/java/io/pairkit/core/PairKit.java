@@ -61,6 +61,7 @@ public final class PairKit {
     private TrackCacheConfig trackCache;
     private java.nio.file.Path metadataDirectory;
     private Duration lazyClearDelay = defaults.lazyClearDelay();
+    private long writeIntentRegionSize = defaults.writeIntentRegionSize();
     private VolumeProviders providers;
 
     private Builder() {
@@ -150,12 +151,25 @@ public final class PairKit {
     }
 
     /**
-     * How long the metadata keeps a copied track's bit set before clearing it (default 2 s): a
-     * track written again within it costs no metadata sync; after a crash at most the tracks
-     * copied within it are copied again.
+     * The period of the metadata's lazy rounds (default 2 s): each round makes the copies since
+     * the last one durable and records them, and records a write-intent region clean once it
+     * saw no host write for a whole round. After a crash, what was copied within the last round
+     * and the dirty regions are examined again.
      */
     public Builder lazyClearDelay(Duration delay) {
       this.lazyClearDelay = delay;
+      return this;
+    }
+
+    /**
+     * Bytes per write-intent region of durable pairs (default 8 MiB; a power of two, at least
+     * the track size): the first host write to a clean region waits for one metadata sync, later
+     * ones wait for nothing until the region was quiet for a round; after a crash every track of
+     * a dirty region counts as different. Larger regions sync less on scattered writes and
+     * examine more after a crash (docs/RELIABILITY.md has the figures).
+     */
+    public Builder writeIntentRegionSize(long bytes) {
+      this.writeIntentRegionSize = bytes;
       return this;
     }
 
@@ -178,7 +192,7 @@ public final class PairKit {
     public ControllerConfig config() {
       return new ControllerConfig(trackSize, copyThreads, copyBytesPerSecond, maxTracksInFlight,
           maxPairsPerPrimary, transientRetries, retryBackoff, trackCache, metadataDirectory,
-          lazyClearDelay);
+          lazyClearDelay, writeIntentRegionSize);
     }
 
     /**

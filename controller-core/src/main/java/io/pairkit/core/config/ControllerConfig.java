@@ -29,15 +29,22 @@ import java.time.Duration;
  *                           checked when the controller builds the cache
  * @param metadataDirectory  where pairs are made durable (journal and checkpoints), or null to
  *                           keep them in memory only (after a restart pairs must be recreated)
- * @param lazyClearDelay     how long a copied track's difference bit stays set in the metadata
- *                           before it is cleared (md's lazy clearing: a track written again within
- *                           it costs no metadata sync); positive
+ * @param lazyClearDelay     the period of the metadata's lazy rounds: copies made durable are
+ *                           recorded, and a write-intent region is recorded clean once it saw
+ *                           no write for a whole round (md's lazy clearing); positive
+ * @param writeIntentRegionSize bytes per write-intent region (md's bitmap chunk): a durable
+ *                           pair records "this region may differ" before the first host write
+ *                           to it lands, and nothing for later writes until the region is clean
+ *                           again; after a crash every track of a dirty region is examined again.
+ *                           A power of two, at least the track size (default
+ *                           {@value #DEFAULT_WRITE_INTENT_REGION_SIZE}, docs/RELIABILITY.md
+ *                           says why)
  */
 public record ControllerConfig(
     int trackSize, int copyThreads, long copyBytesPerSecond, int maxTracksInFlight,
     int maxPairsPerPrimary, int transientRetries, Duration retryBackoff,
     TrackCacheConfig trackCache, java.nio.file.Path metadataDirectory,
-    Duration lazyClearDelay) {
+    Duration lazyClearDelay, long writeIntentRegionSize) {
 
   /** Default track size: 64 KiB. */
   public static final int DEFAULT_TRACK_SIZE = 64 * 1024;
@@ -45,6 +52,8 @@ public record ControllerConfig(
   public static final int MIN_TRACK_SIZE = 4 * 1024;
   /** Largest track size: 16 MiB. */
   public static final int MAX_TRACK_SIZE = 16 * 1024 * 1024;
+  /** Default write-intent region: 8 MiB. */
+  public static final long DEFAULT_WRITE_INTENT_REGION_SIZE = 8L << 20;
 
   /**
    * @throws ControllerConfigException if a setting is out of range; the message names it
@@ -67,6 +76,12 @@ public record ControllerConfig(
       throw new ControllerConfigException("lazyClearDelay " + lazyClearDelay
           + " must be a positive duration, e.g. Duration.ofSeconds(2)");
     }
+    if (writeIntentRegionSize < trackSize || Long.bitCount(writeIntentRegionSize) != 1
+        || writeIntentRegionSize > (1L << 40)) {
+      throw new ControllerConfigException("writeIntentRegionSize " + writeIntentRegionSize
+          + " must be a power of two from the track size (" + trackSize + ") to 1 TiB, e.g. "
+          + DEFAULT_WRITE_INTENT_REGION_SIZE + " (the default)");
+    }
     if (retryBackoff == null || retryBackoff.isNegative()) {
       throw new ControllerConfigException("retryBackoff " + retryBackoff
           + " must be a duration >= 0, e.g. Duration.ofMillis(50)");
@@ -81,11 +96,11 @@ public record ControllerConfig(
 
   /**
    * 64 KiB tracks, eight copy threads, no rate cap, 4096 tracks in flight, 8 pairs per primary,
-   * six retries of transient failures from 50 ms on, no cache, no metadata directory, bits
-   * cleared 2 s after their copy.
+   * six retries of transient failures from 50 ms on, no cache, no metadata directory, lazy
+   * rounds every 2 s, 8 MiB write-intent regions.
    */
   public static ControllerConfig defaults() {
     return new ControllerConfig(DEFAULT_TRACK_SIZE, 8, 0, 4096, 8, 6, Duration.ofMillis(50),
-        null, null, Duration.ofSeconds(2));
+        null, null, Duration.ofSeconds(2), DEFAULT_WRITE_INTENT_REGION_SIZE);
   }
 }

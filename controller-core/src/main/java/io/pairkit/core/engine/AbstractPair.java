@@ -26,6 +26,7 @@ import io.pairkit.core.engine.copy.Mirror;
 import io.pairkit.core.engine.copy.PairCopier;
 import io.pairkit.core.engine.hostio.PrimaryWriteRule;
 import io.pairkit.core.engine.hostio.SecondaryIo;
+import io.pairkit.core.engine.intent.WriteIntent;
 import io.pairkit.core.engine.track.TrackGeometry;
 import io.pairkit.core.metadata.RequestInfo;
 import java.util.ArrayList;
@@ -47,6 +48,8 @@ abstract class AbstractPair implements Pair {
   private final ExtentSet scope;
   final TrackGeometry geometry;
   final TrackBitmaps bitmaps;
+  /** The pair's write-intent regions in memory (used with durable metadata). */
+  final WriteIntent intent;
   final PairCopier copier;
   private final PrimaryWriteRule writeRule;
   private final SecondaryIo secondaryIo;
@@ -57,9 +60,13 @@ abstract class AbstractPair implements Pair {
   /** Split tracks a restored pair copies again with a request of its own (see constructor). */
   private long recoveredSplitTracks;
 
-  /** What a pair restored from durable metadata resumes with. */
+  /**
+   * What a pair restored from durable metadata resumes with: its bits (what dirty write-intent
+   * regions imply included) and the tracks of those regions.
+   */
   record Restored(Roaring64Bitmap pending, Roaring64Bitmap changed, Roaring64Bitmap frozen,
-      boolean initialCopyDone, String suspendedBecause, List<RequestInfo> requests) {
+      Roaring64Bitmap dirty, boolean initialCopyDone, String suspendedBecause,
+      List<RequestInfo> requests) {
   }
 
   /**
@@ -76,10 +83,16 @@ abstract class AbstractPair implements Pair {
     this.scope = scope;
     this.geometry = primary.geometry;
     Roaring64Bitmap scopeTracks = geometry.tracksOf(scope);
+    this.intent = new WriteIntent(geometry.trackCount(),
+        Math.max(1, engine.config.writeIntentRegionSize() / geometry.trackSize()));
+    BitmapJournal journal = engine.journalFor(id, intent);
     this.bitmaps = restored == null
-        ? new TrackBitmaps(scopeTracks, wholeVolume, engine.journalFor(id))
-        : new TrackBitmaps(scopeTracks, wholeVolume, engine.journalFor(id), restored.pending(),
+        ? new TrackBitmaps(scopeTracks, wholeVolume, journal)
+        : new TrackBitmaps(scopeTracks, wholeVolume, journal, restored.pending(),
             restored.changed(), restored.frozen());
+    if (restored != null) {
+      markDurablyDirty(restored.dirty());
+    }
     this.copier = new PairCopier(primary.backend(), secondary.backend(), geometry, scope,
         wholeVolume, bitmaps, primary.trackLocks, engine.pacer);
     this.writeRule = new PrimaryWriteRule(copier);
@@ -138,27 +151,27 @@ abstract class AbstractPair implements Pair {
     }
   }
 
-  /**
-   * One round of lazy clearing (ordering rule 2): tracks the metadata still holds pending but the
-   * engine no longer does are cleared there, once both volumes were flushed, unless a host wrote
-   * them again meanwhile. The primary is flushed too: a copy may have read host data the primary
-   * had not made durable (in a disk cache or the track cache), and a crash that loses it there
-   * but keeps the copy would leave the secondary differing with no bit set.
-   */
-  void clearDurableBits() {
-    if (lifecycle.gone()) {
+  /** Regions wholly inside {@code dirty} are durably dirty: writes there wait for nothing. */
+  private void markDurablyDirty(Roaring64Bitmap dirty) {
+    if (dirty.isEmpty()) {
       return;
     }
-    Roaring64Bitmap candidates;
-    synchronized (bitmaps) {
-      candidates = engine.store.beginClearing(id, bitmaps.pendingSnapshot());
+    for (long r = 0; r < intent.regionCount(); r++) {
+      long first = intent.firstTrack(r);
+      long end = Math.min(intent.endTrack(r), geometry.trackCount());
+      if (TrackBitmaps.count(dirty, first, end) == end - first) {
+        intent.markDurablyDirty(r);
+      }
     }
-    if (!candidates.isEmpty()) {
-      copier.primary().flush(); // the copies' source is durable ...
-      copier.secondary().flush(); // ... and so are the copies
-    }
-    synchronized (bitmaps) {
-      engine.store.finishClearing(id, bitmaps.pendingSnapshot());
+  }
+
+  /**
+   * One lazy round of a durable pair (rules 2 and 5 of docs/RELIABILITY.md), run by the engine
+   * every {@code lazyClearDelay}; see {@link LazyRound}.
+   */
+  void lazyRound() {
+    if (!lifecycle.gone()) {
+      new LazyRound(this).run();
     }
   }
 

@@ -159,7 +159,7 @@ public final class DefaultPairController implements PairController {
         ManagedVolume p = reopen(info.primary(), info.id());
         ManagedVolume s = reopen(info.secondary(), info.id());
         AbstractPair.Restored r = new AbstractPair.Restored(v.pending(), v.changed(), v.frozen(),
-            v.initialCopyDone(), v.suspendedBecause(), v.requests());
+            v.dirty(), v.initialCopyDone(), v.suspendedBecause(), v.requests());
         String id = info.id();
         AbstractPair pair = switch (PairStrategy.valueOf(info.strategy())) {
           case VOLUME_PAIR -> new VolumePairImpl(engine, id, p, s, r);
@@ -173,15 +173,20 @@ public final class DefaultPairController implements PairController {
         restored.add(pair);
         PairStats st = pair.stats();
         long orphans = pair.recoveredSplitTracks();
-        String reason = st.pendingTracks() == 0 ? "nothing to copy"
-            : "tracks written or copied too recently for their clear to be recorded, or "
-            + "still to copy for a running request";
+        String reason = st.pendingTracks() == 0 && st.changedTracks() == 0 ? "nothing to copy"
+            : "tracks copied too recently for their clear to be recorded, or still to copy for "
+            + "a running request";
+        if (v.impliedTracks() > 0) {
+          reason += "; " + v.impliedTracks() + " tracks of write-intent regions that were dirty "
+              + "(a write there may have reached one side only) count as pending (mirrored) or "
+              + "changed (split)";
+        }
         if (orphans > 0) {
           reason += "; " + orphans + " split tracks whose copy was not recorded as cleared are "
               + "copied again by a " + pair.splitKind() + " request started at recovery";
         }
         found.add(new RecoveryReport.PairRecovery(id, st.pendingTracks(), st.changedTracks(),
-            v.requests().size() + (orphans > 0 ? 1 : 0), reason));
+            v.impliedTracks(), v.requests().size() + (orphans > 0 ? 1 : 0), reason));
       }
       recovery = store.report(found);
       clean = recovery.cleanStop();
@@ -392,7 +397,7 @@ public final class DefaultPairController implements PairController {
       if (store != null) {
         ExtentSet scope = extents != null ? extents : ExtentSet.of(0, p.size());
         info = new PairInfo(pairId, null, engine.config.trackSize(), scope, extents == null,
-            refOf(p, pairId), refOf(s, pairId));
+            refOf(p, pairId), refOf(s, pairId), Map.of());
       }
       // The pair starts at an instant atomic with host writes to both volumes.
       p.barrier.writeLock().lock();
@@ -401,7 +406,8 @@ public final class DefaultPairController implements PairController {
         pair = factory.make(p, s);
         if (info != null) {
           PairInfo recorded = new PairInfo(info.id(), pair.strategy().name(), info.trackSize(),
-              info.scope(), info.wholeVolume(), info.primary(), info.secondary());
+              info.scope(), info.wholeVolume(), info.primary(), info.secondary(),
+              info.options());
           ticket = store.create(recorded, pair.initialCopy().id(), pair.bitmaps.scope());
         }
         p.primaryOf.add(pair);
@@ -593,7 +599,8 @@ public final class DefaultPairController implements PairController {
         Map<String, MetadataStore.ExactBits> exact = new LinkedHashMap<>();
         for (AbstractPair p : stopped) {
           if (!p.lifecycle.gone() || p.lifecycle.closed()) {
-            exact.put(p.id(), new MetadataStore.ExactBits(p.bitmaps.pendingSnapshot()));
+            exact.put(p.id(), new MetadataStore.ExactBits(p.bitmaps.pendingSnapshot(),
+                p.bitmaps.changedSnapshot()));
           }
         }
         store.closeClean(exact);

@@ -6,6 +6,7 @@ import io.pairkit.core.config.ControllerConfig;
 import io.pairkit.core.engine.bitmap.BitmapJournal;
 import io.pairkit.core.engine.copy.CopyScheduler;
 import io.pairkit.core.engine.copy.Pacer;
+import io.pairkit.core.engine.intent.WriteIntent;
 import io.pairkit.core.engine.volume.RetryPolicy;
 import io.pairkit.core.metadata.MetadataStore;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -66,18 +67,19 @@ final class Engine {
   }
 
   /** The journal a new pair's bitmaps record their bits in. */
-  BitmapJournal journalFor(String pairId) {
-    return store == null ? BitmapJournal.NONE : new PairJournal(store, pairId);
+  BitmapJournal journalFor(String pairId, WriteIntent intent) {
+    return store == null ? BitmapJournal.NONE : new PairJournal(store, pairId, intent);
   }
 
   /** One round of lazy clearing over every durable pair, then a checkpoint if one is due. */
   private void clearLazily() {
     for (AbstractPair p : durablePairs) {
       try {
-        p.clearDurableBits();
+        p.lazyRound();
       } catch (RuntimeException e) {
-        LOG.log(Level.WARNING, "clearing copied bits of " + p + " in the metadata failed; "
-            + "they stay set (so they are copied again after a crash) and are retried", e);
+        LOG.log(Level.WARNING, "recording copied tracks and quiet regions of " + p + " in the "
+            + "metadata failed; they stay marked (so they are copied again after a crash) and "
+            + "are retried", e);
       }
     }
     try {

@@ -60,7 +60,7 @@ final class RequestAdmission {
           job = newJob(kind, region, tracks, drainsMirror);
           if (pair.engine.store != null) {
             ticket = pair.engine.store.instant(pair.id(), job.id(), kind.name(), region,
-                drainsMirror, transitionOf(kind).name(), tracks);
+                drainsMirror, transitionOf(kind).name(), tracks, pair.bitmaps.mayNeedCopyIn(tracks));
           }
         }
       }

@@ -10,22 +10,33 @@ import org.roaringbitmap.longlong.Roaring64Bitmap;
 
 /**
  * What the metadata says, as replaying its records gives it: the pair table and, per pair, the
- * durable difference bits. The bits are a superset of the engine's in-memory bits (ordering rules
- * 1 and 2 in docs/RELIABILITY.md): {@code pending} holds every track that may differ (mirrored or
- * frozen), {@code changed} every frozen track that may have been written since its freeze. The
- * same {@link #apply} serves recovery and the running store, so a checkpoint is by construction
- * what replaying the journal would give.
+ * durable difference bits (docs/RELIABILITY.md has the rules that make them safe). Per pair:
+ * <ul>
+ *   <li>{@code frozen}: exactly the split tracks of every request that returned;</li>
+ *   <li>{@code pending}: tracks recorded one by one as possibly not yet on the secondary (the
+ *       scope at create, what a request left to copy at its instant, copies not yet durable), a
+ *       superset of what the engine had pending when the record was written. For a frozen track
+ *       it means its point-in-time copy may be due, and then the primary still holds that data;</li>
+ *   <li>{@code changed}: frozen tracks recorded one by one as written since their freeze;</li>
+ *   <li>{@code dirty}: the tracks of write-intent regions (format version 2): a host write may
+ *       have landed there since the region's bits were last recorded exactly. Recovery counts
+ *       every mirrored track of a dirty region pending and every frozen one that is not pending
+ *       changed ({@link #effective}).</li>
+ * </ul>
+ * The same {@link #apply} serves recovery and the running store, so a checkpoint is by
+ * construction what replaying the journal would give.
  *
  * <p>Threading: not thread-safe; the store guards it.
  */
 final class DurableState {
   /** One pair's durable state. */
   static final class DurablePair {
-    final PairInfo info;
+    PairInfo info;
     final Roaring64Bitmap scope;
     final Roaring64Bitmap pending = new Roaring64Bitmap();
     final Roaring64Bitmap changed = new Roaring64Bitmap();
     final Roaring64Bitmap frozen = new Roaring64Bitmap();
+    final Roaring64Bitmap dirty = new Roaring64Bitmap();
     final Map<Long, RequestInfo> requests = new LinkedHashMap<>();
     boolean initialCopyDone;
     String suspendedBecause;
@@ -34,6 +45,30 @@ final class DurableState {
       this.info = info;
       this.scope = scope;
     }
+  }
+
+  /** A pair's bits as recovery hands them to the engine, dirty regions resolved. */
+  record Effective(Roaring64Bitmap pending, Roaring64Bitmap changed, long impliedTracks) {
+  }
+
+  /**
+   * What the engine resumes with: every mirrored track of a dirty region counts as pending,
+   * every frozen one not pending as changed (a write there may have landed on one side only);
+   * {@code impliedTracks} counts the tracks so added.
+   */
+  static Effective effective(DurablePair p) {
+    Roaring64Bitmap dirtyInScope = Roaring64Bitmap.and(p.dirty, p.scope);
+    Roaring64Bitmap pending = p.pending.clone();
+    Roaring64Bitmap mirroredDirty = Roaring64Bitmap.andNot(dirtyInScope, p.frozen);
+    mirroredDirty.andNot(p.pending);
+    pending.or(mirroredDirty);
+    Roaring64Bitmap changed = p.changed.clone();
+    Roaring64Bitmap frozenDirty = Roaring64Bitmap.and(dirtyInScope, p.frozen);
+    frozenDirty.andNot(p.pending);
+    frozenDirty.andNot(p.changed);
+    changed.or(frozenDirty);
+    return new Effective(pending, changed,
+        mirroredDirty.getLongCardinality() + frozenDirty.getLongCardinality());
   }
 
   final Map<String, DurablePair> pairs = new LinkedHashMap<>();
@@ -64,13 +99,22 @@ final class DurableState {
    * earlier batch) were synced. Damage before such a marker hit synced records.
    */
   static final int SYNCED = 12;
+  /** Version 2: write-intent regions marked dirty ({@code dirty |= tracks}). */
+  static final int MARK_DIRTY = 13;
+  /** Version 2: regions recorded exactly again: {@code dirty -= tracks}, their changed bits given. */
+  static final int CLEAN = 14;
+  /** Version 2: a pair's options replaced. */
+  static final int OPTIONS = 15;
 
-  /** Applies one journal record; a malformed one is an IOException naming what was wrong. */
-  void apply(int type, byte[] payload) throws IOException {
+  /**
+   * Applies one journal record written by format {@code version}; a malformed one is an
+   * IOException naming what was wrong.
+   */
+  void apply(int type, byte[] payload, int version) throws IOException {
     RecordCodec.In in = new RecordCodec.In(payload);
     switch (type) {
       case CREATE -> {
-        PairInfo info = readInfo(in);
+        PairInfo info = readInfo(in, version);
         long createId = in.i64();
         Roaring64Bitmap scope = in.bitmap();
         if (pairs.containsKey(info.id())) {
@@ -98,7 +142,8 @@ final class DurableState {
         boolean drainsMirror = in.bool();
         String transition = in.str();
         Roaring64Bitmap tracks = in.bitmap();
-        applyTransition(p, transition, tracks);
+        Roaring64Bitmap pendingAfter = version >= 2 ? in.bitmap() : null;
+        applyTransition(p, transition, tracks, pendingAfter);
         p.requests.put(requestId, new RequestInfo(requestId, kind, region, drainsMirror));
         nextRequestId = Math.max(nextRequestId, requestId + 1);
       }
@@ -123,26 +168,58 @@ final class DurableState {
       }
       case DELETE -> pairs.remove(in.str());
       case SYNCED -> in.i64(); // says what was synced; changes nothing
+      case MARK_DIRTY -> pair(in.str()).dirty.or(in.bitmap());
+      case CLEAN -> {
+        DurablePair p = pair(in.str());
+        Roaring64Bitmap tracks = in.bitmap();
+        Roaring64Bitmap changedThere = in.bitmap();
+        p.dirty.andNot(tracks);
+        p.changed.andNot(tracks);
+        p.changed.or(Roaring64Bitmap.and(changedThere, Roaring64Bitmap.and(tracks, p.frozen)));
+      }
+      case OPTIONS -> {
+        DurablePair p = pair(in.str());
+        p.info = p.info.withOptions(in.map());
+      }
       default -> throw new IOException("an unknown record type " + type);
     }
   }
 
-  private static void applyTransition(DurablePair p, String transition, Roaring64Bitmap tracks)
-      throws IOException {
+  /**
+   * A request's transition. Version 1 derives the pending bits from the recorded ones; version 2
+   * records them: {@code pendingAfter} is exactly what may still need a copy among the tracks
+   * the transition touches (the engine's pending tracks there, plus copies not yet durable).
+   */
+  private static void applyTransition(DurablePair p, String transition, Roaring64Bitmap tracks,
+      Roaring64Bitmap pendingAfter) throws IOException {
+    Roaring64Bitmap touched;
     switch (transition) {
-      case "FREEZE" -> p.frozen.or(Roaring64Bitmap.and(tracks, p.scope));
+      case "FREEZE" -> {
+        touched = Roaring64Bitmap.and(tracks, p.scope);
+        p.frozen.or(touched);
+      }
       case "UPDATE", "JOIN" -> {
-        Roaring64Bitmap t = Roaring64Bitmap.and(tracks, p.frozen);
-        p.pending.or(Roaring64Bitmap.and(p.changed, t));
-        p.changed.andNot(t);
+        touched = Roaring64Bitmap.and(tracks, p.frozen);
+        if (pendingAfter == null) {
+          p.pending.or(Roaring64Bitmap.and(p.changed, touched));
+        }
+        p.changed.andNot(touched);
         if (transition.equals("JOIN")) {
-          p.frozen.andNot(t);
+          p.frozen.andNot(touched);
         }
       }
-      case "RESUME" -> p.suspendedBecause = null;
+      case "RESUME" -> {
+        p.suspendedBecause = null;
+        return;
+      }
       case "NONE" -> {
+        return;
       }
       default -> throw new IOException("an unknown transition " + transition);
+    }
+    if (pendingAfter != null) {
+      p.pending.andNot(touched);
+      p.pending.or(Roaring64Bitmap.and(pendingAfter, touched));
     }
   }
 
@@ -153,26 +230,30 @@ final class DurableState {
         .bool(info.wholeVolume());
     writeVolume(out, info.primary());
     writeVolume(out, info.secondary());
+    out.map(info.options());
   }
 
   private static void writeVolume(RecordCodec.Out out, VolumeRef v) throws IOException {
     out.str(v.name()).str(v.type()).map(v.properties()).i64(v.size()).str(v.volumeId());
   }
 
-  static PairInfo readInfo(RecordCodec.In in) throws IOException {
+  static PairInfo readInfo(RecordCodec.In in, int version) throws IOException {
     String id = in.str();
     String strategy = in.str();
     int trackSize = in.i32();
     ExtentSet scope = in.extents();
     boolean whole = in.bool();
-    return new PairInfo(id, strategy, trackSize, scope, whole, readVolume(in), readVolume(in));
+    VolumeRef primary = readVolume(in);
+    VolumeRef secondary = readVolume(in);
+    Map<String, String> options = version >= 2 ? in.map() : Map.of();
+    return new PairInfo(id, strategy, trackSize, scope, whole, primary, secondary, options);
   }
 
   private static VolumeRef readVolume(RecordCodec.In in) throws IOException {
     return new VolumeRef(in.str(), in.str(), in.map(), in.i64(), in.str());
   }
 
-  /** The checkpoint's records: one PAIR per pair, then END. */
+  /** The checkpoint's records (the current format): one PAIR per pair, then END. */
   List<byte[]> checkpointRecords(boolean clean) throws IOException {
     List<byte[]> out = new ArrayList<>();
     for (DurablePair p : pairs.values()) {
@@ -183,6 +264,7 @@ final class DurableState {
       for (RequestInfo r : p.requests.values()) {
         o.i64(r.id()).str(r.kind()).extents(r.region()).bool(r.drainsMirror());
       }
+      o.bitmap(p.dirty);
       out.add(RecordCodec.frame(PAIR, o.bytes()));
     }
     out.add(RecordCodec.frame(END, new RecordCodec.Out().i32(pairs.size()).bool(clean)
@@ -190,10 +272,10 @@ final class DurableState {
     return out;
   }
 
-  /** Reads one PAIR record of a checkpoint. */
-  void readPair(byte[] payload) throws IOException {
+  /** Reads one PAIR record of a checkpoint written by format {@code version}. */
+  void readPair(byte[] payload, int version) throws IOException {
     RecordCodec.In in = new RecordCodec.In(payload);
-    PairInfo info = readInfo(in);
+    PairInfo info = readInfo(in, version);
     DurablePair p = new DurablePair(info, in.bitmap());
     p.pending.or(in.bitmap());
     p.changed.or(in.bitmap());
@@ -207,6 +289,9 @@ final class DurableState {
     for (int i = 0; i < n; i++) {
       RequestInfo r = new RequestInfo(in.i64(), in.str(), in.extents(), in.bool());
       p.requests.put(r.id(), r);
+    }
+    if (version >= 2) {
+      p.dirty.or(in.bitmap());
     }
     pairs.put(info.id(), p);
   }

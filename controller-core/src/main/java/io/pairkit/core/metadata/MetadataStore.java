@@ -27,8 +27,10 @@ import org.roaringbitmap.longlong.Roaring64Bitmap;
  * under their own locks (the bitmaps' monitor) without waiting for a disk.
  */
 public final class MetadataStore implements AutoCloseable {
-  /** The on-disk format this code writes and reads. */
-  public static final int FORMAT_VERSION = 1;
+  /** The on-disk format this code writes. */
+  public static final int FORMAT_VERSION = 2;
+  /** The oldest format this code still reads (a version 1 directory opens, then moves to 2). */
+  public static final int OLDEST_READABLE_VERSION = 1;
   private static final long CHECKPOINT_AFTER_BYTES = 32L << 20;
 
   private final MetaStorage storage;
@@ -41,11 +43,25 @@ public final class MetadataStore implements AutoCloseable {
   private ByteArrayOutputStream buffer = new ByteArrayOutputStream();
   private long appended;
   private long journalBytes;
-  private final Map<String, Cleaning> cleaning = new TreeMap<>();
   private boolean closed;
 
-  /** Per pair, the ticket of the last mark of each track whose record is not synced yet. */
+  /** Per pair, the ticket of the last exact mark of each track whose record is not synced yet. */
   private final Map<String, Map<Long, Long>> unsyncedMarks = new TreeMap<>();
+  /** Per pair, by first track, the ticket of each region's dirty mark not synced yet. */
+  private final Map<String, Map<Long, Long>> unsyncedRegions = new TreeMap<>();
+  /**
+   * Per pair, frozen tracks whose pending bit a record not synced yet dropped (a clear, a
+   * request's instant), with the newest such record's ticket: until it is durable a crash brings
+   * the bit back, and a copy from the primary would then overwrite the point-in-time image, so a
+   * write there waits for that record.
+   */
+  private final Map<String, Dropped> unsyncedDrops = new TreeMap<>();
+
+  /** Pending bits dropped by records up to {@code ticket}. */
+  private static final class Dropped {
+    final Roaring64Bitmap tracks = new Roaring64Bitmap();
+    long ticket;
+  }
   /** A journal write that failed: every later append and wait fails too, until a reopen. */
   private volatile MetadataException failed;
 
@@ -170,7 +186,7 @@ public final class MetadataStore implements AutoCloseable {
     if (frames.isEmpty() || frames.get(0).type() != DurableState.HEADER) {
       throw new IOException(name + " does not start with a header");
     }
-    checkHeader(name, frames.get(0), gen);
+    int version = checkHeader(name, frames.get(0), gen);
     RecordCodec.Frame end = frames.get(frames.size() - 1);
     if (end.type() != DurableState.END) {
       throw new IOException(name + " has no end record (it was cut short)");
@@ -180,7 +196,7 @@ public final class MetadataStore implements AutoCloseable {
         if (f.type() != DurableState.PAIR) {
           throw new IOException("record type " + f.type() + " at byte " + f.offset());
         }
-        state.readPair(f.payload());
+        state.readPair(f.payload(), version);
       }
       RecordCodec.In in = new RecordCodec.In(end.payload());
       int count = in.i32();
@@ -196,7 +212,8 @@ public final class MetadataStore implements AutoCloseable {
     }
   }
 
-  private static void checkHeader(String name, RecordCodec.Frame header, long gen)
+  /** Checks a file's header record; returns the format version it was written in. */
+  private static int checkHeader(String name, RecordCodec.Frame header, long gen)
       throws IOException {
     if (header.type() != DurableState.HEADER) {
       throw new IOException(name + " does not start with a header record (type "
@@ -205,13 +222,15 @@ public final class MetadataStore implements AutoCloseable {
     RecordCodec.In in = new RecordCodec.In(header.payload());
     int version = in.i32();
     long g = in.i64();
-    if (version != FORMAT_VERSION) {
+    if (version < OLDEST_READABLE_VERSION || version > FORMAT_VERSION) {
       throw new IOException(name + " is format version " + version + "; this PairKit reads "
-          + "version " + FORMAT_VERSION);
+          + "versions " + OLDEST_READABLE_VERSION + " to " + FORMAT_VERSION
+          + (version > FORMAT_VERSION ? " (the directory was written by a newer PairKit)" : ""));
     }
     if (g != gen) {
       throw new IOException(name + " says it is generation " + g + ", its name says " + gen);
     }
+    return version;
   }
 
   private static void replay(byte[] journal, long gen, boolean last, DurableState state,
@@ -237,10 +256,10 @@ public final class MetadataStore implements AutoCloseable {
     if (frames.isEmpty()) {
       return; // created but nothing reached the disk: a crash right at the start
     }
-    checkHeader(name, frames.get(0), gen);
+    int version = checkHeader(name, frames.get(0), gen);
     for (RecordCodec.Frame f : frames.subList(1, frames.size())) {
       try {
-        state.apply(f.type(), f.payload());
+        state.apply(f.type(), f.payload(), version);
       } catch (IOException e) {
         throw new IOException(name + " at byte " + f.offset() + ": " + e.getMessage(), e);
       }
@@ -271,7 +290,7 @@ public final class MetadataStore implements AutoCloseable {
       throw failed;
     }
     try {
-      state.apply(type, payload);
+      state.apply(type, payload, FORMAT_VERSION);
     } catch (IOException e) {
       throw new IllegalStateException("the engine wrote a record it cannot read back", e);
     }
@@ -303,23 +322,36 @@ public final class MetadataStore implements AutoCloseable {
   }
 
   /**
-   * Mirrored track {@code t} of {@code pair} became pending. Returns 0 if the metadata already
-   * says so (a hot track: no record, no wait), else the ticket of the record.
+   * A host write is about to land in tracks {@code [first, end)} of {@code pair}, a write-intent
+   * region: records the region dirty unless the metadata says so already. Returns 0 if that is
+   * durable, else the ticket of the record that says so (appended now, or earlier and not yet
+   * synced).
    */
-  public synchronized long markPending(String pair, long t) {
+  public synchronized long markDirty(String pair, long first, long end) {
     DurablePair p = state.pairs.get(pair);
-    Cleaning c = cleaning.get(pair);
-    if (c != null) {
-      c.rewritten.addLong(t);
-    }
     if (p == null) {
       return 0;
     }
-    if (p.pending.contains(t)) {
-      return outstanding(pair, t); // recorded, but maybe not synced yet: wait for that record
+    if (countIn(p.dirty, first, end) == end - first) {
+      return outstandingRegion(pair, first);
     }
-    return remember(pair, t, append(DurableState.MARK_PENDING, encode(out ->
-        out.str(pair).bitmap(Roaring64Bitmap.bitmapOf(t)))));
+    Roaring64Bitmap region = new Roaring64Bitmap();
+    region.addRange(first, end);
+    long ticket = append(DurableState.MARK_DIRTY, encode(out -> out.str(pair).bitmap(region)));
+    unsyncedRegions.computeIfAbsent(pair, k -> new java.util.HashMap<>()).put(first, ticket);
+    return ticket;
+  }
+
+  /** Bits of {@code bitmap} in {@code [a, b)}, by rank. */
+  private static long countIn(Roaring64Bitmap bitmap, long a, long b) {
+    return bitmap.rankLong(b - 1) - (a == 0 ? 0 : bitmap.rankLong(a - 1));
+  }
+
+  /** The ticket of the unsynced record that marked the region at {@code first}, or 0. */
+  private long outstandingRegion(String pair, long first) {
+    Map<Long, Long> marks = unsyncedRegions.get(pair);
+    Long ticket = marks == null ? null : marks.get(first);
+    return ticket == null || ticket <= durable ? 0 : ticket;
   }
 
   /** The ticket of the unsynced record that last marked {@code t}, or 0 if it is synced. */
@@ -335,19 +367,53 @@ public final class MetadataStore implements AutoCloseable {
   }
 
   /**
-   * Frozen track {@code t} of {@code pair} was written (on either side) and no longer waits for
-   * its point-in-time copy. Returns 0 if the metadata already says so.
+   * Frozen track {@code t} of {@code pair} was written (on either side). If the metadata records
+   * it pending (its point-in-time copy due), that is now false: records it changed, exactly, and
+   * returns the ticket; the caller made the copy durable first. If an exact record already says
+   * it changed, returns that record's ticket if it is not synced yet, else 0. Otherwise the
+   * region's write intent must cover the write: returns {@code -1 - d}, where {@code d} is the
+   * ticket of a record not synced yet that dropped the track's pending bit (0 if none), which
+   * the write must wait for as well.
    */
   public synchronized long markChanged(String pair, long t) {
     DurablePair p = state.pairs.get(pair);
     if (p == null) {
       return 0;
     }
-    if (p.changed.contains(t) && !p.pending.contains(t)) {
-      return outstanding(pair, t);
+    if (p.frozen.contains(t) && p.pending.contains(t)) {
+      return remember(pair, t, append(DurableState.MARK_CHANGED, encode(out ->
+          out.str(pair).bitmap(Roaring64Bitmap.bitmapOf(t)))));
     }
-    return remember(pair, t, append(DurableState.MARK_CHANGED, encode(out ->
-        out.str(pair).bitmap(Roaring64Bitmap.bitmapOf(t)))));
+    long drop = dropTicket(pair, t);
+    if (p.changed.contains(t)) {
+      return Math.max(outstanding(pair, t), drop);
+    }
+    return -1 - drop;
+  }
+
+  /** The ticket of the unsynced record that dropped {@code t}'s pending bit, or 0. */
+  private long dropTicket(String pair, long t) {
+    Dropped d = unsyncedDrops.get(pair);
+    if (d == null || d.ticket <= durable) {
+      return 0;
+    }
+    return d.tracks.contains(t) ? d.ticket : 0;
+  }
+
+  /** Records that the record of {@code ticket} dropped pending bits {@code before - now}. */
+  private void rememberDrops(String pair, Roaring64Bitmap before, Roaring64Bitmap now,
+      long ticket) {
+    before.andNot(now);
+    if (before.isEmpty()) {
+      return;
+    }
+    Dropped d = unsyncedDrops.get(pair);
+    if (d == null || d.ticket <= durable) {
+      d = new Dropped();
+      unsyncedDrops.put(pair, d);
+    }
+    d.tracks.or(before);
+    d.ticket = ticket;
   }
 
   /** Whether the metadata records track {@code t} of {@code pair} pending. */
@@ -356,11 +422,31 @@ public final class MetadataStore implements AutoCloseable {
     return p != null && p.pending.contains(t);
   }
 
-  /** A request's instant: its transition ({@code FREEZE}, {@code UPDATE}, ...) and its region. */
+  /**
+   * A request's instant: its transition ({@code FREEZE}, {@code UPDATE}, ...), its region, and
+   * {@code pendingAfter}, the tracks of the region that may still need a copy (the engine's
+   * pending ones and those whose copy is not durable yet).
+   */
   public long instant(String pair, long requestId, String kind, ExtentSet region,
-      boolean drainsMirror, String transition, Roaring64Bitmap tracks) {
-    return append(DurableState.INSTANT, encode(out -> out.str(pair).i64(requestId).str(kind)
-        .extents(region).bool(drainsMirror).str(transition).bitmap(tracks)));
+      boolean drainsMirror, String transition, Roaring64Bitmap tracks,
+      Roaring64Bitmap pendingAfter) {
+    byte[] payload = encode(out -> out.str(pair).i64(requestId).str(kind)
+        .extents(region).bool(drainsMirror).str(transition).bitmap(tracks)
+        .bitmap(pendingAfter));
+    synchronized (this) {
+      DurablePair p = state.pairs.get(pair);
+      Roaring64Bitmap before = p == null ? null : p.pending.clone();
+      long ticket = append(DurableState.INSTANT, payload);
+      if (p != null) {
+        rememberDrops(pair, before, p.pending, ticket);
+      }
+      return ticket;
+    }
+  }
+
+  /** A pair's options, replaced (its mirror mode, ...). */
+  public long options(String pair, Map<String, String> options) {
+    return append(DurableState.OPTIONS, encode(out -> out.str(pair).map(options)));
   }
 
   /** A request's copy ended ({@code completed}: all copied, not cancelled or failed). */
@@ -374,8 +460,9 @@ public final class MetadataStore implements AutoCloseable {
   }
 
   public synchronized long delete(String pair) {
-    cleaning.remove(pair);
     unsyncedMarks.remove(pair);
+    unsyncedRegions.remove(pair);
+    unsyncedDrops.remove(pair);
     return append(DurableState.DELETE, encode(out -> out.str(pair)));
   }
 
@@ -402,58 +489,48 @@ public final class MetadataStore implements AutoCloseable {
   // ---------------------------------------------------------------- lazy clearing
 
   /**
-   * Lazy clearing of one pair, across rounds (md's write-intent bitmap clears a bit only after
-   * seconds of quiet): a track is cleared only if it was copied (not pending) at two rounds in a
-   * row and no host write made it pending in between, so a bit stays set at least one round
-   * ({@code lazyClearDelay}) after its track's last write, and a hot track costs no sync.
+   * Clears the pending bits the metadata holds for {@code pair} outside {@code keep} (call under
+   * the pair's bitmaps monitor, with {@code keep} = what the engine has pending plus the tracks
+   * whose copies are not durable yet, after the copies before were made durable). Returns how
+   * many tracks were cleared.
    */
-  private static final class Cleaning {
-    /** Candidates at the last round's start. */
-    Roaring64Bitmap previous = new Roaring64Bitmap();
-    /** Tracks made pending since the last round's start. */
-    Roaring64Bitmap rewritten = new Roaring64Bitmap();
-    /** What the running round may clear, or null between rounds. */
-    Roaring64Bitmap eligible;
-  }
-
-  /**
-   * First half of a lazy clear round (call under the pair's bitmaps monitor): the tracks the
-   * metadata holds pending that the engine has not held pending for a whole round. Returns them;
-   * the caller flushes both volumes before {@link #finishClearing}.
-   */
-  public synchronized Roaring64Bitmap beginClearing(String pair, Roaring64Bitmap pendingNow) {
+  public synchronized long clearCopied(String pair, Roaring64Bitmap keep) {
     DurablePair p = state.pairs.get(pair);
     if (p == null) {
-      return new Roaring64Bitmap();
-    }
-    Cleaning c = cleaning.computeIfAbsent(pair, k -> new Cleaning());
-    Roaring64Bitmap candidates = Roaring64Bitmap.andNot(p.pending, pendingNow);
-    Roaring64Bitmap eligible = Roaring64Bitmap.and(candidates, c.previous);
-    eligible.andNot(c.rewritten);
-    c.previous = candidates;
-    c.rewritten = new Roaring64Bitmap();
-    c.eligible = eligible;
-    return eligible.clone();
-  }
-
-  /**
-   * Second half (call under the pair's bitmaps monitor, after both volumes were flushed): clears
-   * the eligible tracks that are still not pending and were not written since the first half.
-   * Returns how many tracks were cleared.
-   */
-  public synchronized long finishClearing(String pair, Roaring64Bitmap pendingNow) {
-    Cleaning c = cleaning.get(pair);
-    if (c == null || c.eligible == null || !state.pairs.containsKey(pair)) {
       return 0;
     }
-    Roaring64Bitmap clear = Roaring64Bitmap.andNot(c.eligible, pendingNow);
-    clear.andNot(c.rewritten);
-    c.eligible = null;
+    Roaring64Bitmap clear = Roaring64Bitmap.andNot(p.pending, keep);
     if (clear.isEmpty()) {
       return 0;
     }
-    append(DurableState.CLEAR, encode(out -> out.str(pair).bitmap(clear)));
+    long ticket = append(DurableState.CLEAR, encode(out -> out.str(pair).bitmap(clear)));
+    rememberDrops(pair, clear.clone(), new Roaring64Bitmap(), ticket);
     return clear.getLongCardinality();
+  }
+
+  /** The tracks of {@code pair}'s dirty write-intent regions (a copy). */
+  public synchronized Roaring64Bitmap dirtyTracks(String pair) {
+    DurablePair p = state.pairs.get(pair);
+    return p == null ? new Roaring64Bitmap() : p.dirty.clone();
+  }
+
+  /**
+   * Records write-intent regions {@code tracks} of {@code pair} exactly again: they are no
+   * longer dirty, and their frozen tracks that changed are {@code changedThere}. The caller holds
+   * the regions' track locks (no host write is under way there), every mirrored track there is
+   * copied and the copies are durable. Returns the ticket.
+   */
+  public synchronized long clean(String pair, Roaring64Bitmap tracks,
+      Roaring64Bitmap changedThere) {
+    if (!state.pairs.containsKey(pair)) {
+      return 0;
+    }
+    Map<Long, Long> regions = unsyncedRegions.get(pair);
+    if (regions != null) {
+      regions.keySet().removeIf(tracks::contains);
+    }
+    return append(DurableState.CLEAN, encode(out -> out.str(pair).bitmap(tracks)
+        .bitmap(changedThere)));
   }
 
   /** Pairs the metadata holds, by id. */
@@ -527,6 +604,10 @@ public final class MetadataStore implements AutoCloseable {
       for (Map<Long, Long> marks : unsyncedMarks.values()) {
         marks.values().removeIf(ticket -> ticket <= upTo);
       }
+      for (Map<Long, Long> marks : unsyncedRegions.values()) {
+        marks.values().removeIf(ticket -> ticket <= upTo);
+      }
+      unsyncedDrops.values().removeIf(d -> d.ticket <= upTo);
     }
   }
 
@@ -609,6 +690,9 @@ public final class MetadataStore implements AutoCloseable {
           if (p != null) {
             p.pending.clear();
             p.pending.or(e.getValue().pending());
+            p.changed.clear();
+            p.changed.or(Roaring64Bitmap.and(e.getValue().changed(), p.frozen));
+            p.dirty.clear(); // every write is durable on both sides and in these bits
           }
         }
       }
@@ -620,8 +704,8 @@ public final class MetadataStore implements AutoCloseable {
     }
   }
 
-  /** A pair's exact pending bits at a clean close (every copy durable). */
-  public record ExactBits(Roaring64Bitmap pending) {
+  /** A pair's exact pending and changed bits at a clean close (every copy durable). */
+  public record ExactBits(Roaring64Bitmap pending, Roaring64Bitmap changed) {
   }
 
   /** Closes without a final checkpoint (the controller could not make its volumes durable). */
@@ -656,16 +740,22 @@ public final class MetadataStore implements AutoCloseable {
   public synchronized Map<String, DurablePairView> pairs() {
     Map<String, DurablePairView> out = new java.util.LinkedHashMap<>();
     for (DurablePair p : state.pairs.values()) {
-      out.put(p.info.id(), new DurablePairView(p.info, p.scope.clone(), p.pending.clone(),
-          p.changed.clone(), p.frozen.clone(), p.initialCopyDone, p.suspendedBecause,
-          List.copyOf(p.requests.values())));
+      DurableState.Effective e = DurableState.effective(p);
+      out.put(p.info.id(), new DurablePairView(p.info, p.scope.clone(), e.pending(),
+          e.changed(), p.frozen.clone(), p.dirty.clone(), e.impliedTracks(),
+          p.initialCopyDone, p.suspendedBecause, List.copyOf(p.requests.values())));
     }
     return out;
   }
 
-  /** A copy of one recorded pair. */
+  /**
+   * A copy of one recorded pair, as the engine resumes it: {@code pending} and {@code changed}
+   * include what the dirty write-intent regions imply ({@code impliedTracks} of them), and
+   * {@code dirty} holds those regions' tracks.
+   */
   public record DurablePairView(PairInfo info, Roaring64Bitmap scope, Roaring64Bitmap pending,
-      Roaring64Bitmap changed, Roaring64Bitmap frozen, boolean initialCopyDone,
-      String suspendedBecause, List<RequestInfo> requests) {
+      Roaring64Bitmap changed, Roaring64Bitmap frozen, Roaring64Bitmap dirty,
+      long impliedTracks, boolean initialCopyDone, String suspendedBecause,
+      List<RequestInfo> requests) {
   }
 }

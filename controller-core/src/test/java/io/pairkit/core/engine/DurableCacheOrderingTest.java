@@ -138,8 +138,8 @@ class DurableCacheOrderingTest {
       pair.initialCopy().await(WAIT);
       pair.mirrorDrained().get();
       AbstractPair ap = (AbstractPair) pair;
-      ap.clearDurableBits();
-      ap.clearDurableBits(); // two rounds: every bit cleared in the metadata
+      ap.lazyRound();
+      ap.lazyRound(); // two rounds: every bit cleared in the metadata
 
       meta.gate = new CountDownLatch(1); // metadata syncs hang from now on
       try {

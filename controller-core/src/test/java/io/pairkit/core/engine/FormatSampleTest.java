@@ -42,17 +42,17 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The checked-in sample {@code src/test/resources/metadata-v1/}: a metadata directory (a
- * checkpoint holding one pair and a journal after it holding another, as an unclean stop leaves
- * them) written by format version 1,
- * with the images of its volumes. Every later version must keep opening it: change the format and
- * this test says whether old directories still open.
+ * The checked-in samples {@code src/test/resources/metadata-v1/} and {@code metadata-v2/}: a
+ * metadata directory (a checkpoint holding one pair and a journal after it holding another, as an
+ * unclean stop leaves them) written by format version 1 and by version 2 (write-intent regions of
+ * two tracks, lazy rounds off), with the images of their volumes. Every later version must keep
+ * opening them: change the format and this test says whether old directories still open.
  *
  * <p>The sample's volumes are of type {@code sample-file}: file images named relative to the
  * sample (the {@code file} property), so the copy in a temporary directory opens. They give no
  * volume id (the copied images are other inodes), so only their size is checked.
  *
- * <p>To regenerate (only when the format version changes, as {@code metadata-v2}):
+ * <p>To write the sample of a new format version (as {@code metadata-v<version>}):
  * {@code mvn -pl controller-core test -Dtest=FormatSampleTest -Dpairkit.regenerateSample=true}.
  *
  * <p>What it holds: primary {@code p} (8 tracks of 4 KiB, the pattern {@code random(1)}), a
@@ -66,7 +66,10 @@ class FormatSampleTest {
   private static final int TS = 4096;
   private static final int TRACKS = 8;
   private static final long SIZE = (long) TS * TRACKS;
-  private static final Path SOURCE = Path.of("src/test/resources/metadata-v1");
+  private static final Path SOURCE_V1 = Path.of("src/test/resources/metadata-v1");
+  private static final Path SOURCE_V2 = Path.of("src/test/resources/metadata-v2");
+  /** The version 2 sample's write-intent regions: two tracks each. */
+  private static final long REGION = 2L * TS;
 
   @TempDir
   Path dir;
@@ -147,6 +150,7 @@ class FormatSampleTest {
 
   private static PairController controller(Path sample, boolean create) {
     return PairKit.builder().trackSize(TS).metadataDirectory(sample.resolve("meta"))
+        .writeIntentRegionSize(REGION).lazyClearDelay(java.time.Duration.ofHours(1))
         .providers(VolumeProviders.of(new SampleProvider(sample.resolve("images"), create)))
         .build();
   }
@@ -189,8 +193,9 @@ class FormatSampleTest {
       xs.mirrorDrained().get();
       pk.flush();
       // An unclean stop: the metadata as it is now (checkpoint + journal), then the images.
-      copyFiles(sample.resolve("meta"), SOURCE.resolve("meta"));
-      copyFiles(sample.resolve("images"), SOURCE.resolve("images"));
+      Path target = Path.of("src/test/resources/metadata-v" + MetadataStore.FORMAT_VERSION);
+      copyFiles(sample.resolve("meta"), target.resolve("meta"));
+      copyFiles(sample.resolve("images"), target.resolve("images"));
     }
   }
 
@@ -207,11 +212,29 @@ class FormatSampleTest {
 
   @Test
   void theVersion1SampleOpensWithItsPairsStatesBitsAndData() throws Exception {
-    assertEquals(1, MetadataStore.FORMAT_VERSION, "a new format: add a metadata-v"
-        + MetadataStore.FORMAT_VERSION + " sample and keep this test for version 1");
+    // Version 1 recorded every changed track exactly: vp's are the three written after its split.
+    openAndCheck(SOURCE_V1, List.of(0L, 2L, 5L), 0);
+  }
+
+  @Test
+  void theVersion2SampleOpensWithItsPairsStatesBitsAndData() throws Exception {
+    assertEquals(2, MetadataStore.FORMAT_VERSION, "a new format: add a metadata-v"
+        + MetadataStore.FORMAT_VERSION + " sample and keep the tests of the older ones");
+    // Version 2 recorded track 2 exactly (its split copy was still recorded pending) and the
+    // writes to tracks 0 and 5 by their regions ({0, 1} and {4, 5}), left dirty by the unclean
+    // stop: every split track of a dirty region counts as changed, four of them.
+    openAndCheck(SOURCE_V2, List.of(0L, 1L, 2L, 4L, 5L), 4);
+  }
+
+  /**
+   * Opens a copy of {@code source} and checks its pairs: vp's changed tracks are
+   * {@code vpChanged}, {@code vpByIntent} of them counted changed for their dirty region.
+   */
+  private void openAndCheck(Path source, List<Long> vpChanged, long vpByIntent)
+      throws Exception {
     Path sample = dir.resolve("sample");
-    copyFiles(SOURCE.resolve("meta"), sample.resolve("meta"));
-    copyFiles(SOURCE.resolve("images"), sample.resolve("images"));
+    copyFiles(source.resolve("meta"), sample.resolve("meta"));
+    copyFiles(source.resolve("images"), sample.resolve("images"));
     try (PairController pk = controller(sample, false)) {
       RecoveryReport report = pk.recoveryReport();
       assertFalse(report.cleanStop(), report.toString());
@@ -227,8 +250,9 @@ class FormatSampleTest {
       await(vp);
       assertEquals(PairState.SPLIT, vp.state());
       TrackStates vs = vp.trackStates(Extent.of(0, SIZE));
-      assertEquals(List.of(0L, 2L, 5L), vs.tracks(TrackState.SPLIT_CHANGED), vs.toString());
-      assertEquals(5, vs.count(TrackState.SPLIT), vs.toString());
+      assertEquals(vpChanged, vs.tracks(TrackState.SPLIT_CHANGED), vs.toString());
+      assertEquals(TRACKS - vpChanged.size(), vs.count(TrackState.SPLIT), vs.toString());
+      assertEquals(vpByIntent, report.pairs().get(0).intentTracks(), report.toString());
       assertArrayEquals(original, vp.secondary().read(0, (int) SIZE), "vp's split image");
 
       ExtentSplitPair xs = (ExtentSplitPair) pk.pair("xs");
@@ -246,7 +270,7 @@ class FormatSampleTest {
 
       // The pairs work on: a join and a resync copy just the changed tracks back.
       assertEquals(2, xs.extentJoin(xs.splitExtents()).await(WAIT).tracksCopied());
-      assertEquals(3, vp.resync().await(WAIT).tracksCopied());
+      assertEquals(vpChanged.size(), vp.resync().await(WAIT).tracksCopied());
       vp.mirrorDrained().get();
       xs.mirrorDrained().get();
       assertTrue(Arrays.equals(primary, vp.secondary().read(0, (int) SIZE)));

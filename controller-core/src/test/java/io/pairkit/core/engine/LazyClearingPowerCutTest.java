@@ -38,7 +38,7 @@ import org.junit.jupiter.api.io.TempDir;
  * from the primary is durable too. The disks are {@link VolatileCacheVolume}s that lose every
  * unflushed block at the power cut; the metadata is a real directory, snapshotted at the cut.
  * Verified to fail (S holds the new track 3, P the old one, no bit) without the primary flush in
- * {@code AbstractPair.clearDurableBits}.
+ * {@code AbstractPair.lazyRound}.
  */
 @Timeout(60)
 class LazyClearingPowerCutTest {
@@ -85,13 +85,13 @@ class LazyClearingPowerCutTest {
       Pair pair = pk.createVolumePair("vp", p, s);
       pair.initialCopy().await(WAIT);
       pk.flush();
-      ((AbstractPair) pair).clearDurableBits();
+      ((AbstractPair) pair).lazyRound();
 
       p.write(3L * TS, random(2, TS)); // acknowledged, not flushed: a power cut may lose it
       pair.mirrorDrained().get();
       // A bit is cleared only at the second round after its track's last write: two rounds.
-      ((AbstractPair) pair).clearDurableBits();
-      ((AbstractPair) pair).clearDurableBits(); // clears track 3's bit in the metadata
+      ((AbstractPair) pair).lazyRound();
+      ((AbstractPair) pair).lazyRound(); // clears track 3's bit in the metadata
       p.write(10L * TS, random(3, TS)); // its mark's sync makes the clear durable too
 
       pk.pauseBackgroundCopies();

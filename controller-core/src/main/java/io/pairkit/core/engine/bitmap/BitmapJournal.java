@@ -2,21 +2,23 @@ package io.pairkit.core.engine.bitmap;
 
 /**
  * Where a pair's difference bits are made durable (the durable-metadata journal), told of every
- * bit a host write sets, under the bitmaps' monitor. Each call returns a ticket to wait for
- * before the data the bit guards may reach a backend (0: nothing to wait for, the bit is already
- * recorded). Must be quick (an append to a buffer, never I/O) and must not call back into the
- * bitmaps. {@link #NONE} is used when the controller has no metadata directory.
+ * host write to a track of the pair, under the bitmaps' monitor. Each call returns a ticket to
+ * wait for before the written data may reach a backend (0: nothing to wait for, what covers the
+ * write is durable already). A write is covered by its write-intent region being durably dirty,
+ * or by an exact record of its track. Must be quick (an append to a buffer, never I/O; the
+ * common case is one lock-free read) and must not call back into the bitmaps. {@link #NONE} is
+ * used when the controller has no metadata directory.
  */
 public interface BitmapJournal {
   /** Records nothing: bits live in memory only. */
   BitmapJournal NONE = new BitmapJournal() {
     @Override
-    public long pending(long t) {
+    public long mirroredWritten(long t) {
       return 0;
     }
 
     @Override
-    public long changed(long t) {
+    public long frozenWritten(long t) {
       return 0;
     }
 
@@ -40,16 +42,20 @@ public interface BitmapJournal {
   };
 
   /**
-   * Mirrored track {@code t} is pending (a host wrote the primary there). Returns the ticket of
-   * the record that says so if it is not synced yet (appending one if there is none), else 0.
+   * A host write to mirrored track {@code t} is about to land (on the primary, and with a
+   * synchronous mirror on the secondary too): its region must be durably dirty. Returns the
+   * ticket of the record that says so if it is not synced yet (appending one if there is none),
+   * else 0.
    */
-  long pending(long t);
+  long mirroredWritten(long t);
 
   /**
-   * Frozen track {@code t} was written on either side and holds its point-in-time copy. Returns
-   * the ticket of the record that says so if it is not synced yet, else 0.
+   * Frozen track {@code t}, holding its point-in-time copy, is about to be written on either
+   * side: it is changed. If the metadata still records its copy due, that is recorded false,
+   * exactly, for this track (the caller made the copy durable first); otherwise the region's
+   * write intent covers it. Returns the ticket to wait for, else 0.
    */
-  long changed(long t);
+  long frozenWritten(long t);
 
   /**
    * Whether bits are made durable at all; if so, copies that a bit's change relies on (a

@@ -31,6 +31,10 @@ public final class TrackBitmaps {
   private final Roaring64Bitmap frozenPending = new Roaring64Bitmap();
   private final Roaring64Bitmap changed = new Roaring64Bitmap();
   private final Roaring64Bitmap frozen = new Roaring64Bitmap();
+  /** Durable pairs: tracks copied since the last settle began (maybe not durable yet). */
+  private final Roaring64Bitmap unflushed = new Roaring64Bitmap();
+  /** Durable pairs: tracks copied before the running settle began (durable once it ends). */
+  private final Roaring64Bitmap settling = new Roaring64Bitmap();
   private final BitmapJournal journal;
 
   /**
@@ -97,15 +101,14 @@ public final class TrackBitmaps {
         return WriteMark.COPY_FIRST;
       }
       changed.addLong(t);
-      tickets.add(journal.changed(t));
+      tickets.add(journal.frozenWritten(t));
       return WriteMark.CHANGED;
     }
-    if (mirrorPending.contains(t)) { // a hot track stays set: no record, no wake-up per write
-      tickets.add(journal.pending(t)); // but its record may not be synced yet: wait for that
+    tickets.add(journal.mirroredWritten(t)); // the region's intent: durable before the data
+    if (mirrorPending.contains(t)) { // a hot track stays set: no wake-up per write
       return WriteMark.ALREADY_PENDING;
     }
     mirrorPending.addLong(t);
-    tickets.add(journal.pending(t));
     return WriteMark.MIRROR_PENDING;
   }
 
@@ -117,15 +120,92 @@ public final class TrackBitmaps {
   public synchronized void copiedThenWritten(long t, Tickets tickets) {
     frozenPending.removeLong(t);
     changed.addLong(t);
-    tickets.add(journal.changed(t));
+    tickets.add(journal.frozenWritten(t));
   }
 
-  /** A copy put tracks {@code [first, end)} on the secondary: their pending bits clear. */
+  /**
+   * A copy put tracks {@code [first, end)} on the secondary: their pending bits clear. With
+   * durable metadata the tracks count as not yet durable on the secondary until a settle (both
+   * volumes flushed) covers them.
+   */
   public synchronized void copied(long first, long end) {
+    if (end - first <= 16) {
+      for (long t = first; t < end; t++) {
+        mirrorPending.removeLong(t);
+        frozenPending.removeLong(t);
+      }
+    } else {
+      Roaring64Bitmap range = new Roaring64Bitmap();
+      range.addRange(first, end);
+      mirrorPending.andNot(range);
+      frozenPending.andNot(range);
+    }
+    if (journal.durable()) {
+      unflushed.addRange(first, end);
+    }
+  }
+
+  // ------------------------------------------------------------------ settling (durable pairs)
+
+  /**
+   * Starts a settle: the copies made so far are the ones a flush of both volumes, started after
+   * this, makes durable. Returns whether there are any.
+   */
+  public synchronized boolean beginSettle() {
+    settling.or(unflushed);
+    unflushed.clear();
+    return !settling.isEmpty();
+  }
+
+  /** Both volumes were flushed after {@link #beginSettle}: those copies are durable. */
+  public synchronized void settled() {
+    settling.clear();
+  }
+
+  /** The flush failed: the copies stay not durable. */
+  public synchronized void settleFailed() {
+    unflushed.or(settling);
+    settling.clear();
+  }
+
+  /**
+   * What the metadata's pending bits must keep: the tracks pending here and those whose copy is
+   * not durable yet. Call under this monitor (with the store's record of it).
+   */
+  public synchronized Roaring64Bitmap mayNeedCopy() {
+    Roaring64Bitmap out = Roaring64Bitmap.or(mirrorPending, frozenPending);
+    out.or(unflushed);
+    out.or(settling);
+    return out;
+  }
+
+  /** {@link #mayNeedCopy()} within {@code tracks}: a request's pending bits at its instant. */
+  public synchronized Roaring64Bitmap mayNeedCopyIn(Roaring64Bitmap tracks) {
+    Roaring64Bitmap out = mayNeedCopy();
+    out.and(tracks);
+    return out;
+  }
+
+  /**
+   * Whether tracks {@code [first, end)} are recorded exactly by their bits here: no mirrored one
+   * is pending and every copy there is durable (a region may then be cleaned).
+   */
+  public synchronized boolean settledIn(long first, long end) {
+    return count(mirrorPending, first, end) == 0 && count(unflushed, first, end) == 0
+        && count(settling, first, end) == 0;
+  }
+
+  /** The changed tracks in {@code [first, end)} (a copy). */
+  public synchronized Roaring64Bitmap changedIn(long first, long end) {
     Roaring64Bitmap range = new Roaring64Bitmap();
     range.addRange(first, end);
-    mirrorPending.andNot(range);
-    frozenPending.andNot(range);
+    range.and(changed);
+    return range;
+  }
+
+  /** Every changed track (a copy). */
+  public synchronized Roaring64Bitmap changedSnapshot() {
+    return changed.clone();
   }
 
   /** split: {@code tracks} (within the scope) freeze at this instant. */
@@ -246,6 +326,9 @@ public final class TrackBitmaps {
 
   /** Bits of {@code bitmap} in {@code [a, b)}, by rank: no per-bit work. */
   public static long count(Roaring64Bitmap bitmap, long a, long b) {
+    if (bitmap.isEmpty()) {
+      return 0;
+    }
     return bitmap.rankLong(b - 1) - (a == 0 ? 0 : bitmap.rankLong(a - 1));
   }
 
