@@ -129,6 +129,21 @@ public interface Pair {
    */
   CompletableFuture<Void> mirrorDrained();
 
+  /** How the pair mirrors now: the mode it was given, the one in force, and why. */
+  MirrorStatus mirrorStatus();
+
+  /**
+   * Sets how mirrored tracks follow host writes from now on (see {@link MirrorMode}); recorded
+   * with a durable pair. Going synchronous takes effect for the next host write, while the mirror
+   * copies what is still pending; going asynchronous, likewise. Returns once the change is
+   * recorded.
+   *
+   * @throws io.pairkit.api.error.InvalidArgumentException if {@code mode} is null
+   * @throws io.pairkit.api.error.PairStateException on a deleted pair
+   * @throws io.pairkit.api.error.AlreadyClosedException if the controller is closed
+   */
+  void setMirrorMode(MirrorMode mode);
+
   /**
    * Tells {@code listener} of this pair's state changes, on the controller's event thread, before
    * the controller-wide listeners; see {@link PairListener}. Adding one twice tells it twice.

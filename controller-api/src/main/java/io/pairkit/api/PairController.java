@@ -93,7 +93,17 @@ public interface PairController extends Closeable {
    *     either volume's role forbids it (cascade, pair limit of the primary)
    * @throws io.pairkit.api.error.AlreadyClosedException after {@link #close()}
    */
-  VolumePair createVolumePair(String pairId, HostVolume primary, HostVolume secondary);
+  default VolumePair createVolumePair(String pairId, HostVolume primary, HostVolume secondary) {
+    return createVolumePair(pairId, primary, secondary, PairOptions.defaults());
+  }
+
+  /**
+   * As {@link #createVolumePair(String, HostVolume, HostVolume)}, with {@code options}.
+   *
+   * @throws io.pairkit.api.error.InvalidArgumentException if {@code options} is null
+   */
+  VolumePair createVolumePair(String pairId, HostVolume primary, HostVolume secondary,
+      PairOptions options);
 
   /**
    * Pairs only {@code extents} of two volumes of the same size and starts their initial copy.
@@ -103,14 +113,27 @@ public interface PairController extends Closeable {
    * @throws io.pairkit.api.error.ExtentOutOfRangeException if the extents reach past the end of
    *     the primary
    */
-  ExtentPair createExtentPair(
-      String pairId, HostVolume primary, HostVolume secondary, ExtentSet extents);
+  default ExtentPair createExtentPair(
+      String pairId, HostVolume primary, HostVolume secondary, ExtentSet extents) {
+    return createExtentPair(pairId, primary, secondary, extents, PairOptions.defaults());
+  }
+
+  /** As {@link #createExtentPair(String, HostVolume, HostVolume, ExtentSet)}, with options. */
+  ExtentPair createExtentPair(String pairId, HostVolume primary, HostVolume secondary,
+      ExtentSet extents, PairOptions options);
 
   /**
    * Pairs two whole volumes for extent split and join, and starts the initial copy. Embodiment 3.
    * Same checks and exceptions as {@link #createVolumePair}.
    */
-  ExtentSplitPair createExtentSplitPair(String pairId, HostVolume primary, HostVolume secondary);
+  default ExtentSplitPair createExtentSplitPair(String pairId, HostVolume primary,
+      HostVolume secondary) {
+    return createExtentSplitPair(pairId, primary, secondary, PairOptions.defaults());
+  }
+
+  /** As {@link #createExtentSplitPair(String, HostVolume, HostVolume)}, with options. */
+  ExtentSplitPair createExtentSplitPair(String pairId, HostVolume primary, HostVolume secondary,
+      PairOptions options);
 
   /**
    * The live pair with that id. A deleted pair is forgotten, and its id may be used again.

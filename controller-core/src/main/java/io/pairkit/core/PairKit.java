@@ -62,6 +62,7 @@ public final class PairKit {
     private java.nio.file.Path metadataDirectory;
     private Duration lazyClearDelay = defaults.lazyClearDelay();
     private long writeIntentRegionSize = defaults.writeIntentRegionSize();
+    private io.pairkit.api.MirrorMode mirrorMode = defaults.mirrorMode();
     private VolumeProviders providers;
 
     private Builder() {
@@ -174,6 +175,18 @@ public final class PairKit {
     }
 
     /**
+     * How pairs created with {@code MirrorMode.AUTOMATIC} (the default of
+     * {@link io.pairkit.api.PairOptions}) mirror. {@code AUTOMATIC} (the default) chooses per
+     * secondary: synchronous for a local one (host writes go to both volumes, like md RAID-1),
+     * asynchronous for a remote one (an object store). {@code SYNCHRONOUS} or
+     * {@code ASYNCHRONOUS} fixes it for all of them.
+     */
+    public Builder mirrorMode(io.pairkit.api.MirrorMode mode) {
+      this.mirrorMode = mode;
+      return this;
+    }
+
+    /**
      * Backends to use instead of those found with {@link java.util.ServiceLoader}; null goes back
      * to the class path. They stay the caller's: the controller does not close them (it closes the
      * ones it loads itself), and several controllers may share them.
@@ -192,7 +205,7 @@ public final class PairKit {
     public ControllerConfig config() {
       return new ControllerConfig(trackSize, copyThreads, copyBytesPerSecond, maxTracksInFlight,
           maxPairsPerPrimary, transientRetries, retryBackoff, trackCache, metadataDirectory,
-          lazyClearDelay, writeIntentRegionSize);
+          lazyClearDelay, writeIntentRegionSize, mirrorMode);
     }
 
     /**

@@ -153,7 +153,10 @@ class Ext4FileExtentsTest {
     byte[] v3 = version(3, length, map);
     ExtentSet fileData = dataExtents(map, length);
     ExtentSet junk2 = gaps.union(freeTail.intersection(ExtentSet.of(file.end(), mid)));
-    try (PairController pk = PairKit.builder().trackSize(TRACK).build()) {
+    // The asynchronous mirror: writes made while copies are paused stay pending at the split,
+    // so the split has tracks to drain and copy-on-write has work.
+    try (PairController pk = PairKit.builder().trackSize(TRACK)
+        .mirrorMode(io.pairkit.api.MirrorMode.ASYNCHRONOUS).build()) {
       HostVolume p = pk.openVolume(spec("p", pImage, "open"));
       HostVolume s = pk.openVolume(spec("s", sImage, "create"));
       VolumePair vp = pk.createVolumePair("fs", p, s);

@@ -164,6 +164,7 @@ public final class RaidVolume implements Volume {
     boolean thin = true;
     boolean durable = true;
     boolean fencing = true;
+    boolean remote = false;
     int seen = 0;
     for (Volume m : members) {
       if (m == null) {
@@ -176,6 +177,7 @@ public final class RaidVolume implements Volume {
       thin &= c.thin();
       durable &= c.durableFlush();
       fencing &= c.fencing();
+      remote |= c.remote();
     }
     alignment = Math.min(alignment, g.unit);
     if (seen > 0) {
@@ -184,7 +186,7 @@ public final class RaidVolume implements Volume {
     int fullStripe = (int) Math.min(VolumeCapabilities.MAX_PREFERRED_IO_SIZE, g.rowBytes());
     int preferred = Math.max(alignment, fullStripe / alignment * alignment);
     return new VolumeCapabilities(alignment, preferred, Math.max(1, Math.min(1024, concurrency)),
-        thin, durable, fencing && seen > 0);
+        thin, durable, fencing && seen > 0, remote);
   }
 
   void start() {

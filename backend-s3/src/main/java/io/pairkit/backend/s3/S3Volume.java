@@ -110,7 +110,7 @@ public final class S3Volume implements Volume {
           }
         }, concurrency, maxChunks);
     this.caps = new VolumeCapabilities(1, manifest.chunkSize(), concurrency, true, true,
-        lease != null);
+        lease != null, true); // remote: a pair mirrors to it asynchronously by default
   }
 
   /**

@@ -27,9 +27,13 @@ import io.pairkit.api.error.VolumeConfigException;
  *                        volume that lives in memory only)
  * @param fencing         whether the backend refuses a second writer of the same volume (a lock
  *                        or a lease), so two controllers cannot both write it
+ * @param remote          whether the volume is reached over a network (an object store, a
+ *                        remote array), so that waiting for it in every host write and flush
+ *                        would put network round trips there: a pair chooses the asynchronous
+ *                        mirror for such a secondary unless told otherwise
  */
 public record VolumeCapabilities(int alignment, int preferredIoSize, int concurrency,
-    boolean thin, boolean durableFlush, boolean fencing) {
+    boolean thin, boolean durableFlush, boolean fencing, boolean remote) {
 
   /** Largest preferred I/O size the engine honours: 16 MiB. */
   public static final int MAX_PREFERRED_IO_SIZE = 16 << 20;
@@ -51,38 +55,52 @@ public record VolumeCapabilities(int alignment, int preferredIoSize, int concurr
     }
   }
 
+  /** As the full constructor, for a local volume ({@code remote = false}). */
+  public VolumeCapabilities(int alignment, int preferredIoSize, int concurrency, boolean thin,
+      boolean durableFlush, boolean fencing) {
+    this(alignment, preferredIoSize, concurrency, thin, durableFlush, fencing, false);
+  }
+
   /**
-   * Byte-addressable, 1 MiB preferred I/O, 4 I/Os in flight, not thin, durable flush, no fencing:
-   * a starting point for {@code with...} calls.
+   * Byte-addressable, 1 MiB preferred I/O, 4 I/Os in flight, not thin, durable flush, no fencing,
+   * local: a starting point for {@code with...} calls.
    */
   public static VolumeCapabilities defaults() {
-    return new VolumeCapabilities(1, 1 << 20, 4, false, true, false);
+    return new VolumeCapabilities(1, 1 << 20, 4, false, true, false, false);
   }
 
   public VolumeCapabilities withAlignment(int bytes) {
     return new VolumeCapabilities(bytes, Math.max(preferredIoSize, bytes), concurrency, thin,
-        durableFlush, fencing);
+        durableFlush, fencing, remote);
   }
 
   public VolumeCapabilities withPreferredIoSize(int bytes) {
-    return new VolumeCapabilities(alignment, bytes, concurrency, thin, durableFlush, fencing);
+    return new VolumeCapabilities(alignment, bytes, concurrency, thin, durableFlush, fencing,
+        remote);
   }
 
   public VolumeCapabilities withConcurrency(int ios) {
-    return new VolumeCapabilities(alignment, preferredIoSize, ios, thin, durableFlush, fencing);
+    return new VolumeCapabilities(alignment, preferredIoSize, ios, thin, durableFlush, fencing,
+        remote);
   }
 
   public VolumeCapabilities withThin(boolean value) {
     return new VolumeCapabilities(alignment, preferredIoSize, concurrency, value, durableFlush,
-        fencing);
+        fencing, remote);
   }
 
   public VolumeCapabilities withDurableFlush(boolean value) {
-    return new VolumeCapabilities(alignment, preferredIoSize, concurrency, thin, value, fencing);
+    return new VolumeCapabilities(alignment, preferredIoSize, concurrency, thin, value, fencing,
+        remote);
   }
 
   public VolumeCapabilities withFencing(boolean value) {
     return new VolumeCapabilities(alignment, preferredIoSize, concurrency, thin, durableFlush,
-        value);
+        value, remote);
+  }
+
+  public VolumeCapabilities withRemote(boolean value) {
+    return new VolumeCapabilities(alignment, preferredIoSize, concurrency, thin, durableFlush,
+        fencing, value);
   }
 }

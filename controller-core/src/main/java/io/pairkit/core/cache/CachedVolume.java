@@ -76,7 +76,7 @@ public final class CachedVolume implements Volume {
   public VolumeCapabilities capabilities() {
     VolumeCapabilities b = backend.capabilities();
     return new VolumeCapabilities(1, Math.max(b.preferredIoSize(), trackSize), b.concurrency(),
-        b.thin(), b.durableFlush(), b.fencing());
+        b.thin(), b.durableFlush(), b.fencing(), b.remote());
   }
 
   /**

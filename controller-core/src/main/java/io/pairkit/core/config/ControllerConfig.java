@@ -39,12 +39,17 @@ import java.time.Duration;
  *                           A power of two, at least the track size (default
  *                           {@value #DEFAULT_WRITE_INTENT_REGION_SIZE}, docs/RELIABILITY.md
  *                           says why)
+ * @param mirrorMode         how pairs created with {@link io.pairkit.api.MirrorMode#AUTOMATIC}
+ *                           mirror: {@code AUTOMATIC} (the default) chooses per secondary
+ *                           (synchronous for a local one, asynchronous for a remote one), the
+ *                           other values fix it for every such pair; not null
  */
 public record ControllerConfig(
     int trackSize, int copyThreads, long copyBytesPerSecond, int maxTracksInFlight,
     int maxPairsPerPrimary, int transientRetries, Duration retryBackoff,
     TrackCacheConfig trackCache, java.nio.file.Path metadataDirectory,
-    Duration lazyClearDelay, long writeIntentRegionSize) {
+    Duration lazyClearDelay, long writeIntentRegionSize,
+    io.pairkit.api.MirrorMode mirrorMode) {
 
   /** Default track size: 64 KiB. */
   public static final int DEFAULT_TRACK_SIZE = 64 * 1024;
@@ -82,6 +87,10 @@ public record ControllerConfig(
           + " must be a power of two from the track size (" + trackSize + ") to 1 TiB, e.g. "
           + DEFAULT_WRITE_INTENT_REGION_SIZE + " (the default)");
     }
+    if (mirrorMode == null) {
+      throw new ControllerConfigException("mirrorMode must be AUTOMATIC (the default), "
+          + "SYNCHRONOUS or ASYNCHRONOUS, got null");
+    }
     if (retryBackoff == null || retryBackoff.isNegative()) {
       throw new ControllerConfigException("retryBackoff " + retryBackoff
           + " must be a duration >= 0, e.g. Duration.ofMillis(50)");
@@ -97,10 +106,11 @@ public record ControllerConfig(
   /**
    * 64 KiB tracks, eight copy threads, no rate cap, 4096 tracks in flight, 8 pairs per primary,
    * six retries of transient failures from 50 ms on, no cache, no metadata directory, lazy
-   * rounds every 2 s, 8 MiB write-intent regions.
+   * rounds every 2 s, 8 MiB write-intent regions, mirror mode chosen per secondary.
    */
   public static ControllerConfig defaults() {
     return new ControllerConfig(DEFAULT_TRACK_SIZE, 8, 0, 4096, 8, 6, Duration.ofMillis(50),
-        null, null, Duration.ofSeconds(2), DEFAULT_WRITE_INTENT_REGION_SIZE);
+        null, null, Duration.ofSeconds(2), DEFAULT_WRITE_INTENT_REGION_SIZE,
+        io.pairkit.api.MirrorMode.AUTOMATIC);
   }
 }

@@ -4,8 +4,11 @@ import io.pairkit.api.CopyRequest;
 import io.pairkit.api.Extent;
 import io.pairkit.api.ExtentSet;
 import io.pairkit.api.HostVolume;
+import io.pairkit.api.MirrorMode;
+import io.pairkit.api.MirrorStatus;
 import io.pairkit.api.Pair;
 import io.pairkit.api.PairListener;
+import io.pairkit.api.PairOptions;
 import io.pairkit.api.PairState;
 import io.pairkit.api.PairStats;
 import io.pairkit.api.PairStrategy;
@@ -26,6 +29,7 @@ import io.pairkit.core.engine.copy.Mirror;
 import io.pairkit.core.engine.copy.PairCopier;
 import io.pairkit.core.engine.hostio.PrimaryWriteRule;
 import io.pairkit.core.engine.hostio.SecondaryIo;
+import io.pairkit.core.engine.hostio.SyncMirror;
 import io.pairkit.core.engine.intent.WriteIntent;
 import io.pairkit.core.engine.track.TrackGeometry;
 import io.pairkit.core.metadata.RequestInfo;
@@ -50,6 +54,8 @@ abstract class AbstractPair implements Pair {
   final TrackBitmaps bitmaps;
   /** The pair's write-intent regions in memory (used with durable metadata). */
   final WriteIntent intent;
+  /** The pair's mirror mode, and the synchronous mirror's state. */
+  final SyncMirror syncMirror;
   final PairCopier copier;
   private final PrimaryWriteRule writeRule;
   private final SecondaryIo secondaryIo;
@@ -95,6 +101,8 @@ abstract class AbstractPair implements Pair {
     }
     this.copier = new PairCopier(primary.backend(), secondary.backend(), geometry, scope,
         wholeVolume, bitmaps, primary.trackLocks, engine.pacer);
+    this.syncMirror = new SyncMirror(id, secondary.name(), secondary.capabilities(),
+        engine.config.mirrorMode(), MirrorMode.AUTOMATIC);
     this.writeRule = new PrimaryWriteRule(copier);
     this.secondaryIo = new SecondaryIo(copier, primary.trackLocks, this::refuseSecondaryWrite);
     this.mirror = new Mirror(copier, new Mirror.Owner() {
@@ -106,6 +114,11 @@ abstract class AbstractPair implements Pair {
       @Override
       public void mirrorFailed(VolumeIOException e) {
         suspend(e);
+      }
+
+      @Override
+      public void caughtUp() {
+        syncMirror.caughtUp();
       }
     }, engine.scheduler);
     this.admission = new RequestAdmission(this);
@@ -301,6 +314,62 @@ abstract class AbstractPair implements Pair {
   @Override
   public CompletableFuture<Void> mirrorDrained() {
     return mirror.drained();
+  }
+
+  @Override
+  public MirrorStatus mirrorStatus() {
+    return syncMirror.status();
+  }
+
+  @Override
+  public void setMirrorMode(MirrorMode mode) {
+    if (mode == null) {
+      throw new InvalidArgumentException("pair '" + id + "': setMirrorMode needs a mode (one of "
+          + java.util.Arrays.toString(MirrorMode.values()) + "), got null");
+    }
+    long ticket = 0;
+    synchronized (lifecycle) {
+      if (lifecycle.closed()) {
+        throw new io.pairkit.api.error.AlreadyClosedException("pair '" + id + "' belongs to a "
+            + "closed controller; open a new controller to change it");
+      }
+      if (lifecycle.gone()) {
+        throw new PairStateException(id, PairState.DELETED, "pair '" + id + "' was deleted: "
+            + "its mirror mode cannot change; create a new pair");
+      }
+      if (engine.store != null) {
+        ticket = engine.store.options(id, PairOptionsCodec.toMap(options().withMirrorMode(mode)));
+      }
+      syncMirror.set(mode);
+    }
+    if (ticket > 0) {
+      engine.store.awaitDurable(ticket);
+    }
+    mirror.wake(); // an asynchronous pair's backlog, or a synchronous one's, goes on copying
+  }
+
+  /** The pair's options as they are now. */
+  PairOptions options() {
+    return PairOptions.defaults().withMirrorMode(syncMirror.configured());
+  }
+
+  /** Applies creation or recorded options; before the pair starts. */
+  void applyOptions(PairOptions options) {
+    syncMirror.set(options.mirrorMode());
+  }
+
+  /**
+   * A flush of the secondary, which mirrors synchronously, failed: its recent synchronous writes
+   * may not be durable there, so the mirrored tracks of their regions become pending and the
+   * pair goes asynchronous until the mirror has copied them.
+   */
+  void secondaryFlushFailed(RuntimeException e) {
+    for (long r : intent.unsettledRegions()) {
+      bitmaps.markMirrorPending(intent.firstTrack(r),
+          Math.min(intent.endTrack(r), geometry.trackCount()));
+    }
+    syncMirror.failed("a flush", e);
+    mirror.kick();
   }
 
   // ---------------------------------------------------------------- requests

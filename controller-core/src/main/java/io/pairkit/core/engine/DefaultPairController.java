@@ -8,6 +8,7 @@ import io.pairkit.api.HostVolume;
 import io.pairkit.api.Pair;
 import io.pairkit.api.PairController;
 import io.pairkit.api.PairListener;
+import io.pairkit.api.PairOptions;
 import io.pairkit.api.PairStats;
 import io.pairkit.api.PairStrategy;
 import io.pairkit.api.RecoveryReport;
@@ -166,6 +167,7 @@ public final class DefaultPairController implements PairController {
           case EXTENT_PAIR -> new ExtentPairImpl(engine, id, p, s, info.scope(), r);
           case EXTENT_SPLIT_PAIR -> new ExtentSplitPairImpl(engine, id, p, s, r);
         };
+        pair.applyOptions(PairOptionsCodec.fromMap(info.options()));
         p.primaryOf.add(pair);
         s.secondaryOf = pair;
         pairs.put(id, pair);
@@ -329,6 +331,11 @@ public final class DefaultPairController implements PairController {
     return v;
   }
 
+  /** For engine tests: the metadata store, or null. */
+  MetadataStore engineStore() {
+    return store;
+  }
+
   /** For engine tests: the volume beneath the pair logic (through the cache, if any). */
   synchronized Volume backendOf(String name) {
     return ((ManagedVolume) volume(name)).backend().raw();
@@ -341,26 +348,27 @@ public final class DefaultPairController implements PairController {
   }
 
   @Override
-  public VolumePair createVolumePair(String pairId, HostVolume primary, HostVolume secondary) {
-    return create(pairId, primary, secondary, null,
+  public VolumePair createVolumePair(String pairId, HostVolume primary, HostVolume secondary,
+      PairOptions options) {
+    return create(pairId, primary, secondary, null, options,
         (p, s) -> new VolumePairImpl(engine, pairId, p, s, null));
   }
 
   @Override
   public ExtentPair createExtentPair(String pairId, HostVolume primary, HostVolume secondary,
-      ExtentSet extents) {
+      ExtentSet extents, PairOptions options) {
     if (extents == null || extents.isEmpty()) {
       throw new InvalidExtentException("extent pair '" + pairId + "' needs at least one extent; "
           + "give the extents of the data set to copy");
     }
-    return create(pairId, primary, secondary, extents,
+    return create(pairId, primary, secondary, extents, options,
         (p, s) -> new ExtentPairImpl(engine, pairId, p, s, extents, null));
   }
 
   @Override
   public ExtentSplitPair createExtentSplitPair(String pairId, HostVolume primary,
-      HostVolume secondary) {
-    return create(pairId, primary, secondary, null,
+      HostVolume secondary, PairOptions options) {
+    return create(pairId, primary, secondary, null, options,
         (p, s) -> new ExtentSplitPairImpl(engine, pairId, p, s, null));
   }
 
@@ -370,11 +378,15 @@ public final class DefaultPairController implements PairController {
   }
 
   private <T extends AbstractPair> T create(String pairId, HostVolume primaryView,
-      HostVolume secondaryView, ExtentSet extents, PairFactory<T> factory) {
+      HostVolume secondaryView, ExtentSet extents, PairOptions options, PairFactory<T> factory) {
     checkOpen();
     if (pairId == null || pairId.isBlank()) {
       throw new InvalidArgumentException("a pair needs a non-blank id, got "
           + (pairId == null ? "null" : "'" + pairId + "'") + "; give a name such as \"nightly\"");
+    }
+    if (options == null) {
+      throw new InvalidArgumentException("pair '" + pairId + "' needs options; give "
+          + "PairOptions.defaults()");
     }
     T pair;
     long ticket = 0;
@@ -397,13 +409,14 @@ public final class DefaultPairController implements PairController {
       if (store != null) {
         ExtentSet scope = extents != null ? extents : ExtentSet.of(0, p.size());
         info = new PairInfo(pairId, null, engine.config.trackSize(), scope, extents == null,
-            refOf(p, pairId), refOf(s, pairId), Map.of());
+            refOf(p, pairId), refOf(s, pairId), PairOptionsCodec.toMap(options));
       }
       // The pair starts at an instant atomic with host writes to both volumes.
       p.barrier.writeLock().lock();
       s.barrier.writeLock().lock();
       try {
         pair = factory.make(p, s);
+        pair.applyOptions(options);
         if (info != null) {
           PairInfo recorded = new PairInfo(info.id(), pair.strategy().name(), info.trackSize(),
               info.scope(), info.wholeVolume(), info.primary(), info.secondary(),
@@ -562,7 +575,7 @@ public final class DefaultPairController implements PairController {
     VolumeIOException failure = null;
     for (ManagedVolume v : toClose) {
       try {
-        v.flush();
+        v.backend().flush(); // every volume, secondaries too: no pair needs to flush another
       } catch (RuntimeException e) {
         failure = remember(failure, "flush of " + v + " failed at close; writes it had not made "
             + "durable may be lost", e);

@@ -31,6 +31,11 @@ final class Engine {
   /** Listeners of every pair of the controller, told after each pair's own. */
   final CopyOnWriteArrayList<PairListener> listeners = new CopyOnWriteArrayList<>();
   private final ExecutorService notifier;
+  /**
+   * Runs the secondary's half of synchronous mirror writes and flushes, while the host thread
+   * does the primary's: threads are made as needed and end after a minute idle.
+   */
+  final ExecutorService mirrorWriters;
   /** Called at every request instant, under both barriers; for engine tests only. */
   final InstantHook instantHook;
   /** The durable metadata, or null when pairs live in memory only. */
@@ -54,6 +59,9 @@ final class Engine {
     this.scheduler = new CopyScheduler(config.copyThreads());
     this.pacer = new Pacer(config.copyBytesPerSecond(), config.maxTracksInFlight());
     this.retry = new RetryPolicy(config.transientRetries(), config.retryBackoff());
+    this.mirrorWriters = Executors.newCachedThreadPool(
+        new ThreadFactoryBuilder().setNameFormat("pairkit-mirror-write-%d").setDaemon(true)
+            .build());
     this.notifier = Executors.newSingleThreadExecutor(
         new ThreadFactoryBuilder().setNameFormat("pairkit-events").setDaemon(true).build());
     if (store != null) {
@@ -131,6 +139,7 @@ final class Engine {
   /** Stops the threads; background copies were told to stop first, so nothing is interrupted. */
   void shutdown() {
     scheduler.shutdown();
+    mirrorWriters.shutdown(); // after the volumes' host I/O ended: no write is in flight
     notifier.shutdown();
     try {
       notifier.awaitTermination(10, TimeUnit.SECONDS);

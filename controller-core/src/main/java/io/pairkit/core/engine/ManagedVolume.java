@@ -7,6 +7,7 @@ import io.pairkit.api.error.ExtentOutOfRangeException;
 import io.pairkit.api.spi.VolumeCapabilities;
 import io.pairkit.core.engine.bitmap.BitmapJournal;
 import io.pairkit.core.engine.bitmap.Tickets;
+import io.pairkit.core.engine.hostio.PrimaryWriteRule;
 import io.pairkit.core.engine.track.TrackGeometry;
 import io.pairkit.core.engine.track.TrackLocks;
 import io.pairkit.core.engine.volume.BackendVolume;
@@ -142,26 +143,35 @@ final class ManagedVolume implements HostVolume {
     }
   }
 
-  /** The write rule of every pair of this primary, then the write, all under track locks. */
+  /**
+   * The write rule of every pair of this primary, then the write, all under track locks. Pairs
+   * that mirror synchronously get the write on their secondary too, in parallel with the
+   * primary's; the write completes when all have landed.
+   */
   private void modifyPrimary(long offset, long length, boolean discard, ByteBuffer src) {
     long first = geometry.trackOf(offset);
     long end = geometry.endTrack(offset, length);
     Object[] pairs = primaryOf.toArray();
     long kick = 0; // bit i: pair i has new mirrored differences
+    long sync = 0; // bit i: pair i's secondary takes the write too
     Tickets tickets = new Tickets();
     try (TrackLocks.Held held = trackLocks.lock(first, end)) {
       for (int i = 0; i < pairs.length; i++) {
-        if (((AbstractPair) pairs[i]).writeRule().beforeWrite(first, end, tickets)) {
+        AbstractPair pair = (AbstractPair) pairs[i];
+        int r = pair.writeRule().beforeWrite(first, end, tickets, pair.syncMirror.synchronous());
+        if ((r & PrimaryWriteRule.KICK_MIRROR) != 0) {
           kick |= 1L << i;
         }
+        if ((r & PrimaryWriteRule.WRITE_SECONDARY) != 0) {
+          sync |= 1L << i;
+        }
       }
-      // Rule 1: the bits are durable before the data can land on the backend.
+      // Rule 1: what covers the write is durable before the data can land on a backend.
       BitmapJournal journal = ((AbstractPair) pairs[0]).bitmaps.journal();
-      if (discard) {
-        journal.awaitDurable(tickets.max());
-        backend.discard(offset, length);
+      if (sync == 0) {
+        write(journal, tickets.max(), offset, length, discard, src);
       } else {
-        backend.writeAfter(tickets.max(), offset, src, journal::awaitDurable);
+        kick |= writeMirrored(pairs, sync, journal, tickets.max(), offset, length, discard, src);
       }
     }
     for (int i = 0; kick != 0; i++, kick >>>= 1) {
@@ -169,6 +179,80 @@ final class ManagedVolume implements HostVolume {
         ((AbstractPair) pairs[i]).mirror().kick();
       }
     }
+  }
+
+  private void write(BitmapJournal journal, long ticket, long offset, long length,
+      boolean discard, ByteBuffer src) {
+    if (discard) {
+      journal.awaitDurable(ticket);
+      backend.discard(offset, length);
+    } else {
+      backend.writeAfter(ticket, offset, src, journal::awaitDurable);
+    }
+  }
+
+  /**
+   * The write on this primary and, in parallel, on the secondaries of the pairs in {@code sync}
+   * (their mirrored bytes of it). A secondary that fails drops its pair to the asynchronous
+   * mirror with the tracks pending; a failing primary write leaves every such pair's tracks
+   * pending (its secondary may have taken the data) and fails the host write. Returns the pairs
+   * whose mirror has new work.
+   */
+  private long writeMirrored(Object[] pairs, long sync, BitmapJournal journal, long ticket,
+      long offset, long length, boolean discard, ByteBuffer src) {
+    long first = geometry.trackOf(offset);
+    long end = geometry.endTrack(offset, length);
+    int n = Long.bitCount(sync);
+    AbstractPair[] targets = new AbstractPair[n];
+    SecondaryWrite[] writes = new SecondaryWrite[n];
+    for (int i = 0, k = 0; k < n; i++) {
+      if ((sync & (1L << i)) != 0) {
+        AbstractPair pair = (AbstractPair) pairs[i];
+        targets[k] = pair;
+        writes[k] = SecondaryWrite.start(pair, journal, ticket, offset, length, discard,
+            src == null ? null : src.duplicate());
+        k++;
+      }
+    }
+    long kick = 0;
+    long started = System.nanoTime();
+    try {
+      write(journal, ticket, offset, length, discard, src);
+    } catch (RuntimeException primaryFailed) {
+      for (int k = 0; k < n; k++) {
+        writes[k].awaitQuietly();
+        targets[k].bitmaps.markMirrorPending(first, end); // S may hold what P does not
+        targets[k].mirror().kick();
+      }
+      throw primaryFailed;
+    }
+    long primaryNanos = System.nanoTime() - started;
+    for (int k = 0; k < n; k++) {
+      AbstractPair pair = targets[k];
+      RuntimeException failure = writes[k].await();
+      if (failure == null) {
+        if (journal.durable()) { // settled by the next lazy round
+          for (long r = pair.intent.regionOf(first); r <= pair.intent.regionOf(end - 1); r++) {
+            pair.intent.syncWritten(r);
+          }
+        }
+        pair.syncMirror.timed(primaryNanos, writes[k].nanos());
+      } else {
+        pair.bitmaps.markMirrorPending(first, end);
+        pair.syncMirror.failed("a write at byte " + offset, failure);
+        kick |= 1L << indexOf(pairs, pair);
+      }
+    }
+    return kick;
+  }
+
+  private static int indexOf(Object[] pairs, AbstractPair pair) {
+    for (int i = 0; i < pairs.length; i++) {
+      if (pairs[i] == pair) {
+        return i;
+      }
+    }
+    throw new IllegalStateException("not a pair of this primary");
   }
 
   @Override
@@ -193,10 +277,42 @@ final class ManagedVolume implements HostVolume {
     }
   }
 
+  /**
+   * Flushes the backend and, in parallel, the secondary of every pair that mirrors this primary
+   * synchronously (RAID-1's flush: what the host made durable here is durable there too). A
+   * secondary that fails drops its pair to the asynchronous mirror, with the tracks its unsettled
+   * writes touched pending; only the primary's failure fails the call.
+   */
   @Override
   public void flush() {
     checkOpen();
-    backend.flush();
+    List<AbstractPair> sync = null;
+    for (AbstractPair pair : primaryOf) {
+      if (pair.syncMirror.synchronous()) {
+        if (sync == null) {
+          sync = new ArrayList<>(2);
+        }
+        sync.add(pair);
+      }
+    }
+    if (sync == null) {
+      backend.flush();
+      return;
+    }
+    List<SecondaryWrite> flushes = new ArrayList<>(sync.size());
+    for (AbstractPair pair : sync) {
+      flushes.add(SecondaryWrite.flush(pair));
+    }
+    try {
+      backend.flush();
+    } finally {
+      for (int k = 0; k < sync.size(); k++) {
+        RuntimeException failure = flushes.get(k).await();
+        if (failure != null) {
+          sync.get(k).secondaryFlushFailed(failure);
+        }
+      }
+    }
   }
 
   private void checkIo(long offset, long length, String op) {

@@ -39,8 +39,15 @@ final class RequestAdmission {
       Instant instant) {
     CopyJob job;
     long ticket = 0;
+    boolean freezes = kind == RequestKind.SPLIT || kind == RequestKind.EXTENT_SPLIT;
+    if (freezes) {
+      settleSynchronousWrites(); // most of them, before host writes are held off
+    }
     lockBarriers();
     try {
+      if (freezes) {
+        settleSynchronousWrites(); // those since, with host writes held off
+      }
       synchronized (pair.lifecycle) {
         PairState state = pair.state();
         if (pair.lifecycle.closed()) {
@@ -82,6 +89,21 @@ final class RequestAdmission {
       throw unrecorded;
     }
     return job;
+  }
+
+  /**
+   * With durable metadata, makes the synchronous mirror writes not yet covered by a flush durable
+   * on the secondary. A split freezes tracks those writes left in step without a pending bit; once
+   * the primary is overwritten after the split, the secondary holds the only point-in-time copy
+   * (rule 3's reason), so it must be durable before any such overwrite can land.
+   *
+   * @throws io.pairkit.api.error.VolumeIOException if the secondary's flush fails; the request
+   *     then changes nothing
+   */
+  private void settleSynchronousWrites() {
+    if (pair.engine.store != null && pair.intent.anyUnsettled()) {
+      pair.copier.secondary().flush();
+    }
   }
 
   /** A job draining the pending tracks of {@code regionTracks}, registered as running. */

@@ -11,6 +11,7 @@ import io.pairkit.api.ExtentPair;
 import io.pairkit.api.ExtentSet;
 import io.pairkit.api.ExtentSplitPair;
 import io.pairkit.api.HostVolume;
+import io.pairkit.api.MirrorMode;
 import io.pairkit.api.Pair;
 import io.pairkit.api.PairState;
 import io.pairkit.api.PairStrategy;
@@ -59,7 +60,8 @@ import org.roaringbitmap.longlong.Roaring64Bitmap;
  * Checked: I1 at every instant; I2 after every request and at random moments while copies run; I3
  * at the end; I4 bounds on every completed request. Each strategy runs for each of
  * {@link #seeds()} directly over the backend and for each of {@link #trackCacheSeeds()} through
- * the write-back track cache; a {@code slow} soak runs more seeds with more requests.
+ * the write-back track cache, each with the synchronous and with the asynchronous mirror; a
+ * {@code slow} soak runs more seeds with more requests.
  *
  * <p>How a backend module runs it: add, in test scope, {@code controller-core}, the
  * {@code controller-core} test-jar and the {@code controller-api} test-jar (versions and
@@ -146,41 +148,47 @@ public abstract class AbstractPairSemanticsTest {
     }
     List<Arguments> out = new ArrayList<>();
     for (PairStrategy strategy : PairStrategy.values()) {
-      for (long seed : plain) {
-        out.add(Arguments.of(strategy, seed, false));
-      }
-      for (long seed : cached) {
-        out.add(Arguments.of(strategy, seed, true));
+      for (MirrorMode mode : MODES) {
+        for (long seed : plain) {
+          out.add(Arguments.of(strategy, mode, seed, false));
+        }
+        for (long seed : cached) {
+          out.add(Arguments.of(strategy, mode, seed, true));
+        }
       }
     }
     return out.stream();
   }
 
-  @ParameterizedTest(name = "{0} seed={1} trackCache={2}")
+  /** Every run goes with the synchronous mirror and with the asynchronous one. */
+  private static final List<MirrorMode> MODES =
+      List.of(MirrorMode.SYNCHRONOUS, MirrorMode.ASYNCHRONOUS);
+
+  @ParameterizedTest(name = "{0} {1} seed={2} trackCache={3}")
   @MethodSource("runs")
-  void randomRequestsUnderConcurrentWritesKeepInvariants(PairStrategy strategy, long seed,
-      boolean trackCache) throws Exception {
-    runWithSeed(strategy, seed, trackCache, REQUESTS, false);
+  void randomRequestsUnderConcurrentWritesKeepInvariants(PairStrategy strategy, MirrorMode mode,
+      long seed, boolean trackCache) throws Exception {
+    runWithSeed(strategy, mode, seed, trackCache, REQUESTS, false);
   }
 
   @Tag("slow")
-  @ParameterizedTest(name = "soak {0} seed={1} trackCache={2}")
+  @ParameterizedTest(name = "soak {0} {1} seed={2} trackCache={3}")
   @MethodSource("soakRuns")
   @Timeout(600)
-  void soakKeepsInvariants(PairStrategy strategy, long seed, boolean trackCache)
-      throws Exception {
-    runWithSeed(strategy, seed, trackCache, SOAK_REQUESTS, true);
+  void soakKeepsInvariants(PairStrategy strategy, MirrorMode mode, long seed,
+      boolean trackCache) throws Exception {
+    runWithSeed(strategy, mode, seed, trackCache, SOAK_REQUESTS, true);
   }
 
-  private void runWithSeed(PairStrategy strategy, long seed, boolean trackCache, int requests,
-      boolean soak) throws Exception {
+  private void runWithSeed(PairStrategy strategy, MirrorMode mode, long seed, boolean trackCache,
+      int requests, boolean soak) throws Exception {
     OperationLog log = new OperationLog();
     Volume p = null;
     Volume s = null;
     try {
       p = createVolume("p", SIZE);
       s = createVolume("s", SIZE);
-      try (Run run = new Run(strategy, seed, p, s, requests, trackCache, log)) {
+      try (Run run = new Run(strategy, mode, seed, p, s, requests, trackCache, log)) {
         run.execute();
       }
     } catch (TestAbortedException skipped) {
@@ -190,7 +198,8 @@ public abstract class AbstractPairSemanticsTest {
       log.failure(String.valueOf(e.getMessage())); // a no-op if the run marked it already
       throw new AssertionError("seed=" + seed + " (rerun: -D" + SEED_PROPERTY + "=" + seed
           + " -Dtest=" + getClass().getSimpleName() + (soak ? " -Pslow" : "") + ") strategy="
-          + strategy + " trackCache=" + trackCache + " requests=" + requests + " volumes="
+          + strategy + " " + mode + " trackCache=" + trackCache + " requests=" + requests
+          + " volumes="
           + (p == null ? "?" : p.getClass().getSimpleName()) + ": " + e.getMessage() + "\n"
           + log.render(), e);
     } finally {
@@ -337,8 +346,8 @@ public abstract class AbstractPairSemanticsTest {
     private final ReentrantReadWriteLock secondaryWriteVsRequest = new ReentrantReadWriteLock();
     private final List<Throwable> writerErrors = new CopyOnWriteArrayList<>();
 
-    Run(PairStrategy strategy, long seed, Volume backendP, Volume backendS, int requests,
-        boolean cache, OperationLog log) throws Exception {
+    Run(PairStrategy strategy, MirrorMode mode, long seed, Volume backendP, Volume backendS,
+        int requests, boolean cache, OperationLog log) throws Exception {
       this.strategy = strategy;
       this.seed = seed;
       this.random = new Random(seed);
@@ -348,7 +357,8 @@ public abstract class AbstractPairSemanticsTest {
       Arrays.fill(sentinel, SENTINEL);
       backendS.write(0, ByteBuffer.wrap(sentinel));
       backendP.write(0, ByteBuffer.wrap(Rig.random(seed, SIZE)));
-      PairKit.Builder builder = PairKit.builder().trackSize(TS).copyThreads(2).maxTracksInFlight(2);
+      PairKit.Builder builder = PairKit.builder().trackSize(TS).copyThreads(2).maxTracksInFlight(2)
+          .mirrorMode(mode);
       if (cache) {
         // 16 slots for 2 x 96 tracks: constant eviction and destage under the engine.
         builder.trackCache(TrackCacheConfig.defaults().withCapacity(16 * TS));

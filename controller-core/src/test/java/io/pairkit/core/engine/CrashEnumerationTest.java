@@ -9,6 +9,7 @@ import io.pairkit.api.ExtentPair;
 import io.pairkit.api.ExtentSet;
 import io.pairkit.api.ExtentSplitPair;
 import io.pairkit.api.HostVolume;
+import io.pairkit.api.MirrorMode;
 import io.pairkit.api.Pair;
 import io.pairkit.api.PairState;
 import io.pairkit.api.PairStrategy;
@@ -110,7 +111,8 @@ class CrashEnumerationTest {
       for (boolean cache : new boolean[] {false, true}) {
         for (int h = 0; h < histories; h++) {
           long seed = SEED + 1000L * h + 100L * strategy.ordinal() + (cache ? 10 : 0);
-          History history = record(strategy, cache, seed);
+          MirrorMode mode = h % 2 == 0 ? MirrorMode.SYNCHRONOUS : MirrorMode.ASYNCHRONOUS;
+          History history = record(strategy, cache, mode, seed);
           Random rnd = new Random(seed ^ 0x5DEECE66DL);
           for (int k : crashPoints(history, pointsPerHistory, rnd)) {
             boolean[] modes = rnd.nextInt(4) == 0 ? new boolean[] {false, true}
@@ -123,7 +125,8 @@ class CrashEnumerationTest {
               tried++;
               String failure = check(history, k, new Random(imageSeed), again);
               if (failure != null) {
-                failures.add(strategy + (cache ? " cached" : "") + " seed " + seed + " point "
+                failures.add(strategy + (cache ? " cached" : "") + " " + mode + " seed " + seed
+                    + " point "
                     + k + "/" + history.ops.size() + (again ? " and again in recovery" : "")
                     + " image " + imageSeed + ": " + failure);
               }
@@ -166,6 +169,7 @@ class CrashEnumerationTest {
   private static final class History {
     final PairStrategy strategy;
     final boolean cache;
+    final MirrorMode mode;
     /** Per track, the stamps of the data the host wrote to P, in order; [0] = 0, zeros. */
     final List<List<Long>> pStamps = new ArrayList<>();
     /** Per track, log positions at which the host started writing S. */
@@ -175,9 +179,10 @@ class CrashEnumerationTest {
     int createAck = Integer.MAX_VALUE;
     List<CrashLog.Op> ops;
 
-    History(PairStrategy strategy, boolean cache) {
+    History(PairStrategy strategy, boolean cache, MirrorMode mode) {
       this.strategy = strategy;
       this.cache = cache;
+      this.mode = mode;
       for (int t = 0; t < TRACKS; t++) {
         pStamps.add(new ArrayList<>(List.of(0L)));
         sWrites.add(new ArrayList<>());
@@ -244,8 +249,8 @@ class CrashEnumerationTest {
 
   // ---------------------------------------------------------------- the recorded run
 
-  private static ControllerConfig config(boolean cache) {
-    PairKit.Builder b = PairKit.builder().trackSize(TS).copyThreads(2)
+  private static ControllerConfig config(boolean cache, MirrorMode mode) {
+    PairKit.Builder b = PairKit.builder().trackSize(TS).copyThreads(2).mirrorMode(mode)
         .lazyClearDelay(Duration.ofHours(1)) // the run calls the lazy rounds itself
         .writeIntentRegionSize(4L * TS); // 16 regions, so some go quiet and are cleaned
     if (cache) {
@@ -267,12 +272,13 @@ class CrashEnumerationTest {
     }
   }
 
-  private static History record(PairStrategy strategy, boolean cache, long seed) {
-    History h = new History(strategy, cache);
+  private static History record(PairStrategy strategy, boolean cache, MirrorMode mode,
+      long seed) {
+    History h = new History(strategy, cache, mode);
     CrashLog log = new CrashLog();
     Random rnd = new Random(seed);
     long[] stamps = {seed << 20};
-    DefaultPairController pk = DefaultPairController.withStorage(config(cache),
+    DefaultPairController pk = DefaultPairController.withStorage(config(cache, mode),
         VolumeProviders.of(new Provider(name -> new RecordingVolume(new MemoryVolume(name, SIZE),
             log))), Engine.InstantHook.NONE, new RecordingStorage(log));
     try {
@@ -529,7 +535,7 @@ class CrashEnumerationTest {
   private static DefaultPairController reopen(History h, CrashLog.Image image, CrashLog log) {
     VolumeProviders providers = VolumeProviders.of(new Provider(name ->
         RecordingVolume.ofImage(name, image.volumes().get(name), log)));
-    return DefaultPairController.withStorage(config(h.cache), providers,
+    return DefaultPairController.withStorage(config(h.cache, h.mode), providers,
         Engine.InstantHook.NONE, RecordingStorage.ofImage(image.files(), log));
   }
 

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pairkit.api.HostVolume;
+import io.pairkit.api.MirrorMode;
+import io.pairkit.api.PairOptions;
 import io.pairkit.api.VolumePair;
 import io.pairkit.api.spi.ProviderContext;
 import io.pairkit.api.spi.Volume;
@@ -134,7 +136,8 @@ class DurableCacheOrderingTest {
         Engine.InstantHook.NONE, meta)) {
       HostVolume p = pk.openVolume(VolumeSpec.builder("p", "mem").build());
       HostVolume s = pk.openVolume(VolumeSpec.builder("s", "mem").build());
-      VolumePair pair = pk.createVolumePair("vp", p, s);
+      VolumePair pair = pk.createVolumePair("vp", p, s,
+          PairOptions.defaults().withMirrorMode(MirrorMode.ASYNCHRONOUS)); // the mirror's copy
       pair.initialCopy().await(WAIT);
       pair.mirrorDrained().get();
       AbstractPair ap = (AbstractPair) pair;

@@ -13,6 +13,8 @@ import io.pairkit.api.Extent;
 import io.pairkit.api.ExtentSet;
 import io.pairkit.api.ExtentSplitPair;
 import io.pairkit.api.HostVolume;
+import io.pairkit.api.MirrorMode;
+import io.pairkit.api.PairOptions;
 import io.pairkit.api.PairController;
 import io.pairkit.api.PairState;
 import io.pairkit.api.RecoveryReport;
@@ -102,7 +104,8 @@ class DurablePairsTest {
       HostVolume p = pk.openVolume(spec("p", "create"));
       HostVolume s = pk.openVolume(spec("s", "create"));
       p.write(0, random(3, (int) SIZE));
-      ExtentSplitPair pair = pk.createExtentSplitPair("x", p, s);
+      ExtentSplitPair pair = pk.createExtentSplitPair("x", p, s,
+          PairOptions.defaults().withMirrorMode(MirrorMode.ASYNCHRONOUS)); // writes stay pending
       pair.initialCopy().await(WAIT);
       pk.pauseBackgroundCopies();
       p.write(0, random(4, 64 * TS));

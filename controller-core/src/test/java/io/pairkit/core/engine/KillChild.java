@@ -6,6 +6,8 @@ import io.pairkit.api.ExtentPair;
 import io.pairkit.api.ExtentSet;
 import io.pairkit.api.ExtentSplitPair;
 import io.pairkit.api.HostVolume;
+import io.pairkit.api.MirrorMode;
+import io.pairkit.api.Pair;
 import io.pairkit.api.Pair;
 import io.pairkit.api.PairController;
 import io.pairkit.api.PairState;
@@ -130,6 +132,11 @@ public final class KillChild {
     }
     if (!has(pk, "ep")) {
       pk.createExtentPair("ep", p, s[2], EP_SCOPE);
+    }
+    for (Pair pair : pk.pairs()) { // both mirror modes, switched across children
+      if (rnd.nextBoolean()) {
+        pair.setMirrorMode(rnd.nextBoolean() ? MirrorMode.SYNCHRONOUS : MirrorMode.ASYNCHRONOUS);
+      }
     }
     boolean paused = false;
     for (int op = 1; op <= maxOps; op++) {

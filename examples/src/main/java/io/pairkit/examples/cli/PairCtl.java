@@ -3,6 +3,7 @@ package io.pairkit.examples.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pairkit.examples.config.ConfigException;
 import io.pairkit.examples.config.ExtentSyntax;
+import io.pairkit.examples.config.MirrorModeWords;
 import io.pairkit.examples.control.ControlApi;
 import io.pairkit.examples.server.Pairkitd;
 import java.io.IOException;
@@ -309,7 +310,7 @@ public final class PairCtl {
   @Command(name = "pair", description = "Create, split, resync, delete, display and wait for "
       + "pairs.", subcommands = {PairCmd.CreateCmd.class, PairCmd.SplitCmd.class,
           PairCmd.ResyncCmd.class, PairCmd.ResumeCmd.class, PairCmd.DeleteCmd.class,
-          PairCmd.DisplayCmd.class, PairCmd.WaitCmd.class})
+          PairCmd.DisplayCmd.class, PairCmd.WaitCmd.class, PairCmd.SetCmd.class})
   static final class PairCmd {
     @ParentCommand
     PairCtl root;
@@ -336,18 +337,65 @@ public final class PairCtl {
       @Option(names = "--extents", description = "for --strategy extent: START-END[,...]")
       String extents;
 
+      @Option(names = "--mirror", defaultValue = "auto", description = "sync (host writes go "
+          + "to both volumes, like RAID-1), async (copied in the background) or auto (default: "
+          + "sync for a local secondary, async for a remote one)")
+      String mirror;
+
       @Override
       public Integer call() {
         PairCtl r = parent.root;
         if (extents != null) {
           checkExtents(extents);
         }
+        checkMirror(mirror);
         ControlApi.PairView p = r.call("POST", "pairs",
-            new ControlApi.CreatePair(id, strategy, primary, secondary, extents),
+            new ControlApi.CreatePair(id, strategy, primary, secondary, extents, mirror),
             ControlApi.PairView.class);
         r.print(p, () -> r.out.println("pair " + p.id() + " created: " + p.primary() + " -> "
-            + p.secondary() + ", " + p.state()));
+            + p.secondary() + ", " + p.state() + ", mirroring " + mode(p)));
         return OK;
+      }
+    }
+
+    @Command(name = "set", description = "Change a pair's settings: --mirror sync|async|auto.")
+    static final class SetCmd implements Callable<Integer> {
+      @ParentCommand
+      PairCmd parent;
+
+      @Parameters(paramLabel = "PAIR")
+      String id;
+
+      @Option(names = "--mirror", required = true, description = "sync, async or auto")
+      String mirror;
+
+      @Override
+      public Integer call() {
+        PairCtl r = parent.root;
+        checkMirror(mirror);
+        ControlApi.PairView p = r.call("POST", "pairs/" + seg(id) + "/mirror",
+            new ControlApi.MirrorSetting(mirror), ControlApi.PairView.class);
+        r.print(p, () -> r.out.println("pair " + p.id() + " mirroring " + mode(p)
+            + (p.mirrorReason() == null ? "" : " (" + p.mirrorReason() + ")")));
+        return OK;
+      }
+    }
+
+    /** A pair's mirroring in a word: sync or async, and what was asked if it differs. */
+    static String mode(ControlApi.PairView p) {
+      String now = "SYNCHRONOUS".equals(p.mirroring()) ? "sync" : "async";
+      if ("AUTOMATIC".equals(p.mirror())) {
+        return now + " (auto)";
+      }
+      String asked = "SYNCHRONOUS".equals(p.mirror()) ? "sync" : "async";
+      return asked.equals(now) ? now : now + " (set to " + asked + ")";
+    }
+
+    static void checkMirror(String mirror) {
+      try {
+        MirrorModeWords.parse(mirror);
+      } catch (IllegalArgumentException e) {
+        throw new Failure(USAGE, "--mirror " + e.getMessage());
       }
     }
 
@@ -432,8 +480,8 @@ public final class PairCtl {
                 ControlApi.PairView.class)};
         r.print(id == null ? pairs : pairs[0], () -> {
           List<String[]> rows = new ArrayList<>();
-          rows.add(new String[] {"PAIR", "P", "S", "STRATEGY", "STATE", "%SYNC", "PENDING",
-              "CHANGED", "REQUESTS"});
+          rows.add(new String[] {"PAIR", "P", "S", "STRATEGY", "STATE", "MIRROR", "%SYNC",
+              "PENDING", "CHANGED", "REQUESTS"});
           for (ControlApi.PairView p : pairs) {
             StringBuilder reqs = new StringBuilder();
             for (ControlApi.RequestView q : p.requests()) {
@@ -442,7 +490,7 @@ public final class PairCtl {
                   .append(q.tracksToCopy());
             }
             rows.add(new String[] {p.id(), p.primary(), p.secondary(), p.strategy(), p.state(),
-                String.format(Locale.ROOT, "%.1f", p.inSyncPercent()),
+                mode(p), String.format(Locale.ROOT, "%.1f", p.inSyncPercent()),
                 Long.toString(p.pendingTracks()), Long.toString(p.changedTracks()),
                 reqs.length() == 0 ? "-" : reqs.toString()});
           }

@@ -44,6 +44,9 @@ import java.util.regex.Pattern;
  * controller.copyBytesPerSecond=0       (0: no cap)
  * controller.cache=off | SIZE           controller.cache.writeThrough=false
  * controller.metadataDirectory=DIR      (required: pairs are durable)
+ * controller.mirrorMode=auto            (auto | sync | async: how pairs created with
+ *                                        pairctl's default --mirror auto mirror)
+ * controller.writeIntentRegionSize=8m   (durable write-intent regions: docs/RELIABILITY.md)
  * server.nbd.address=127.0.0.1          server.nbd.port=10809
  * server.control.address=127.0.0.1      server.control.port=10810
  * server.allowRemote=false
@@ -55,7 +58,8 @@ public final class ConfigLoader {
   private static final Pattern REFERENCE = Pattern.compile("\\$\\{env:([A-Za-z_][A-Za-z0-9_]*)}");
   private static final Set<String> CONTROLLER_KEYS = Set.of("controller.trackSize",
       "controller.copyThreads", "controller.copyBytesPerSecond", "controller.cache",
-      "controller.cache.writeThrough", "controller.metadataDirectory");
+      "controller.cache.writeThrough", "controller.metadataDirectory", "controller.mirrorMode",
+      "controller.writeIntentRegionSize");
   private static final Set<String> SERVER_KEYS = Set.of("server.nbd.address", "server.nbd.port",
       "server.control.address", "server.control.port", "server.allowRemote");
 
@@ -159,6 +163,22 @@ public final class ConfigLoader {
       throw new ConfigException(file + ": key 'controller.cache.writeThrough' is set but the "
           + "cache is off; set controller.cache=SIZE (e.g. 256m) or remove the key");
     }
+    io.pairkit.api.MirrorMode mirrorMode;
+    try {
+      mirrorMode = MirrorModeWords.parse(all.getOrDefault("controller.mirrorMode", "auto"));
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(file + ": key 'controller.mirrorMode' is "
+          + e.getMessage() + ": give auto (the default: sync for a local secondary, async for a "
+          + "remote one), sync or async");
+    }
+    long regionSize = size(file, all, "controller.writeIntentRegionSize",
+        io.pairkit.core.config.ControllerConfig.DEFAULT_WRITE_INTENT_REGION_SIZE, trackSize,
+        1L << 40);
+    if (Long.bitCount(regionSize) != 1) {
+      throw new ConfigException(file + ": key 'controller.writeIntentRegionSize' is "
+          + all.get("controller.writeIntentRegionSize") + ": give a power of two from the track "
+          + "size to 1t, e.g. 8m");
+    }
     boolean allowRemote = bool(file, all, "server.allowRemote", false);
     String nbdAddress = address(file, all, "server.nbd.address", allowRemote);
     int nbdPort = (int) number(file, all, "server.nbd.port", 10809, 0, 65535);
@@ -172,8 +192,8 @@ public final class ConfigLoader {
       throw new ConfigException(file + ": no volumes; add at least volume.NAME.type and the "
           + "backend's properties");
     }
-    return new DaemonConfig(file, trackSize, copyThreads, rate, cache, meta, nbdAddress,
-        nbdPort, controlAddress, controlPort, list);
+    return new DaemonConfig(file, trackSize, copyThreads, rate, cache, meta, mirrorMode,
+        regionSize, nbdAddress, nbdPort, controlAddress, controlPort, list);
   }
 
   private DaemonConfig.VolumeConfig volume(Path file, String name, Map<String, String> props,

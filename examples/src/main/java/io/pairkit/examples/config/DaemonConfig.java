@@ -16,6 +16,8 @@ import java.util.Optional;
  * @param copyBytesPerSecond copy rate cap, 0 for none
  * @param trackCache        the off-heap track cache, if enabled
  * @param metadataDirectory where durable pairs live
+ * @param mirrorMode        how pairs created with the automatic mirror mode mirror
+ * @param writeIntentRegionSize bytes per write-intent region of the durable pairs
  * @param nbdAddress        NBD listen address
  * @param nbdPort           NBD listen port (0 picks one)
  * @param controlAddress    control endpoint listen address
@@ -23,7 +25,8 @@ import java.util.Optional;
  * @param volumes           the volumes, in file order
  */
 public record DaemonConfig(Path source, int trackSize, int copyThreads, long copyBytesPerSecond,
-    Optional<TrackCacheConfig> trackCache, Path metadataDirectory, String nbdAddress, int nbdPort,
+    Optional<TrackCacheConfig> trackCache, Path metadataDirectory,
+    io.pairkit.api.MirrorMode mirrorMode, long writeIntentRegionSize, String nbdAddress, int nbdPort,
     String controlAddress, int controlPort, List<VolumeConfig> volumes) {
 
   /**

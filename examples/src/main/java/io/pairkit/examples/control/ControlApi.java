@@ -47,15 +47,27 @@ public final class ControlApi {
     }
   }
 
+  /**
+   * One pair. {@code mirror} is the mode it was given ({@code AUTOMATIC}, {@code SYNCHRONOUS},
+   * {@code ASYNCHRONOUS}), {@code mirroring} the one in force, {@code mirrorReason} why.
+   */
   public record PairView(String id, String strategy, String state, String primary,
       String secondary, int trackSize, long scopeTracks, double inSyncPercent,
       long pendingTracks, long changedTracks, long frozenTracks, long mirrorBacklogTracks,
-      String splitExtents, List<RequestView> requests) {
+      String splitExtents, List<RequestView> requests, String mirror, String mirroring,
+      String mirrorReason) {
   }
 
-  /** Strategy: {@code volume}, {@code extent} (needs extents) or {@code extent-split}. */
+  /**
+   * Strategy: {@code volume}, {@code extent} (needs extents) or {@code extent-split}; mirror:
+   * {@code auto} (default), {@code sync} or {@code async}.
+   */
   public record CreatePair(String id, String strategy, String primary, String secondary,
-      String extents) {
+      String extents, String mirror) {
+  }
+
+  /** A pair's mirror mode: {@code auto}, {@code sync} or {@code async}. */
+  public record MirrorSetting(String mode) {
   }
 
   /** Kind: a {@code RequestKind} name; extents where the kind needs them. */

@@ -9,7 +9,10 @@ import io.pairkit.api.CopyRequest;
 import io.pairkit.api.Extent;
 import io.pairkit.api.ExtentSet;
 import io.pairkit.api.HostVolume;
+import io.pairkit.api.MirrorMode;
+import io.pairkit.api.MirrorStatus;
 import io.pairkit.api.Pair;
+import io.pairkit.api.PairOptions;
 import io.pairkit.api.PairController;
 import io.pairkit.api.PairStats;
 import io.pairkit.api.RequestKind;
@@ -20,6 +23,7 @@ import io.pairkit.api.error.PairKitException;
 import io.pairkit.api.error.PairStateException;
 import io.pairkit.api.error.VolumeIOException;
 import io.pairkit.examples.config.ExtentSyntax;
+import io.pairkit.examples.config.MirrorModeWords;
 import io.pairkit.examples.control.ControlApi;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -132,11 +136,16 @@ final class ControlServer implements AutoCloseable {
           status = 201;
         }
         case "POST pairs/3" -> {
-          if (!parts.get(2).equals("requests")) {
+          if (parts.get(2).equals("mirror")) {
+            Pair p = pair(parts.get(1));
+            p.setMirrorMode(mirrorMode(parse(body, ControlApi.MirrorSetting.class).mode()));
+            result = view(p);
+          } else if (parts.get(2).equals("requests")) {
+            result = request(pair(parts.get(1)), parse(body, ControlApi.Request.class));
+            status = 202;
+          } else {
             throw new NotFoundException("no such path: " + path);
           }
-          result = request(pair(parts.get(1)), parse(body, ControlApi.Request.class));
-          status = 202;
         }
         case "DELETE pairs/2" -> {
           Pair p = pair(parts.get(1));
@@ -270,10 +279,24 @@ final class ControlServer implements AutoCloseable {
         : Math.max(0, 100.0 * (scopeTracks - pending - s.changedTracks()) / scopeTracks);
     List<ControlApi.RequestView> requests = p.activeRequests().stream()
         .map(ControlServer::view).toList();
+    MirrorStatus m = p.mirrorStatus();
     return new ControlApi.PairView(p.id(), p.strategy().name(), p.state().name(),
         p.primary().name(), p.secondary().name(), p.trackSize(), scopeTracks,
         Math.round(inSync * 10) / 10.0, pending, s.changedTracks(), s.frozenTracks(),
-        s.mirrorBacklogTracks(), ExtentSyntax.format(p.splitExtents()), requests);
+        s.mirrorBacklogTracks(), ExtentSyntax.format(p.splitExtents()), requests,
+        m.configured().name(), m.effective().name(), m.reason());
+  }
+
+  /** A mirror mode in pairctl's words ({@code auto}, {@code sync}, {@code async}). */
+  static MirrorMode mirrorMode(String word) {
+    if (word == null) {
+      return MirrorMode.AUTOMATIC;
+    }
+    try {
+      return MirrorModeWords.parse(word);
+    } catch (IllegalArgumentException e) {
+      throw new InvalidArgumentException("mirror mode " + e.getMessage());
+    }
   }
 
   static ControlApi.RequestView view(CopyRequest r) {
@@ -307,10 +330,12 @@ final class ControlServer implements AutoCloseable {
     HostVolume p = volume(c.primary());
     HostVolume s = volume(c.secondary());
     String strategy = c.strategy() == null ? "volume" : c.strategy().toLowerCase(Locale.ROOT);
+    PairOptions options = PairOptions.defaults().withMirrorMode(mirrorMode(c.mirror()));
     Pair pair = switch (strategy) {
-      case "volume" -> controller.createVolumePair(c.id(), p, s);
-      case "extent" -> controller.createExtentPair(c.id(), p, s, ExtentSyntax.parse(c.extents()));
-      case "extent-split" -> controller.createExtentSplitPair(c.id(), p, s);
+      case "volume" -> controller.createVolumePair(c.id(), p, s, options);
+      case "extent" -> controller.createExtentPair(c.id(), p, s, ExtentSyntax.parse(c.extents()),
+          options);
+      case "extent-split" -> controller.createExtentSplitPair(c.id(), p, s, options);
       default -> throw new InvalidArgumentException("strategy '" + c.strategy() + "' is not one "
           + "of volume, extent, extent-split");
     };

@@ -53,6 +53,8 @@ public final class Daemon implements AutoCloseable {
     PairKit.Builder builder = PairKit.builder().trackSize(config.trackSize())
         .copyThreads(config.copyThreads()).metadataDirectory(config.metadataDirectory())
         .providers(providers);
+    builder.mirrorMode(config.mirrorMode())
+        .writeIntentRegionSize(config.writeIntentRegionSize());
     if (config.copyBytesPerSecond() > 0) {
       builder.copyBytesPerSecond(config.copyBytesPerSecond());
     }

@@ -102,7 +102,8 @@ class PairCtlTest {
     assertEquals(0, ctl("pair", "wait", "p1", "--request", Long.toString(req.id())).code);
     assertEquals(0, ctl("verify", "prod", "copy").code);
     Result table = ctl("pair", "display");
-    assertTrue(table.out.startsWith("PAIR") && table.out.lines().anyMatch(l -> l.matches("p1\\s+prod\\s+copy\\s+VOLUME_PAIR\\s+SPLIT\\s+100.0\\s+0\\s+0\\s+-")),
+    assertTrue(table.out.startsWith("PAIR") && table.out.lines().anyMatch(l -> l.matches(
+        "p1\\s+prod\\s+copy\\s+VOLUME_PAIR\\s+SPLIT\\s+sync \\(auto\\)\\s+100.0\\s+0\\s+0\\s+-")),
         table.out);
     ControlApi.PairView p = json.readValue(ctl("--json", "pair", "display", "p1").out,
         ControlApi.PairView.class);
@@ -225,5 +226,25 @@ class PairCtlTest {
     assertTrue(out.toString().contains("Exit codes") && out.toString().contains("7   verify"),
         out.toString());
     assertTrue(Arrays.stream(out.toString().split("\n")).anyMatch(l -> l.contains("pair")));
+  }
+
+  @Test
+  void mirrorMode_chosenAtCreate_shownByDisplay_changedBySet() throws Exception {
+    Result created = ctl("pair", "create", "m1", "-p", "prod", "-s", "copy", "--mirror", "async");
+    assertEquals(0, created.code, created.err);
+    assertTrue(created.out.contains("mirroring async"), created.out);
+    ControlApi.PairView p = json.readValue(ctl("--json", "pair", "display", "m1").out,
+        ControlApi.PairView.class);
+    assertEquals("ASYNCHRONOUS", p.mirror());
+    assertEquals("ASYNCHRONOUS", p.mirroring());
+    Result set = ctl("pair", "set", "m1", "--mirror", "sync");
+    assertEquals(0, set.code, set.err);
+    assertTrue(set.out.contains("mirroring sync"), set.out);
+    assertEquals("SYNCHRONOUS", rig.daemon.controller().pair("m1").mirrorStatus().effective()
+        .name());
+    Result bad = ctl("pair", "set", "m1", "--mirror", "fast");
+    assertEquals(PairCtl.USAGE, bad.code);
+    assertTrue(bad.err.contains("'fast' is not one of sync, async, auto"), bad.err);
+    assertEquals(PairCtl.NOT_FOUND, ctl("pair", "set", "nope", "--mirror", "sync").code);
   }
 }

@@ -41,9 +41,12 @@ class ConfigLoaderTest {
   void aGoodFile_loadsEveryKey() throws Exception {
     DaemonConfig c = new ConfigLoader(Map.of("S3_SECRET", "s3cr3t")::get).load(write(BASE
         + "controller.trackSize=16k\ncontroller.cache=64m\nserver.nbd.port=0\n"
+        + "controller.mirrorMode=async\ncontroller.writeIntentRegionSize=32m\n"
         + "volume.vault.type=secretive-test\nvolume.vault.password=${env:S3_SECRET}\n"
         + "volume.vault.export=false\n"));
     assertEquals(16 << 10, c.trackSize());
+    assertEquals(io.pairkit.api.MirrorMode.ASYNCHRONOUS, c.mirrorMode());
+    assertEquals(32L << 20, c.writeIntentRegionSize());
     assertEquals(64L << 20, c.trackCache().orElseThrow().capacityBytes());
     assertEquals(0, c.nbdPort());
     assertEquals(10810, c.controlPort());
@@ -71,6 +74,10 @@ class ConfigLoaderTest {
       "track size too small|controller.trackSize=1k|'controller.trackSize'",
       "key given twice|volume.prod.size=1m\\nvolume.prod.size=2m|more than once",
       "misspelt daemon key|volume.prod.exportReadonly=true|exportReadOnly",
+      "unknown mirror mode|controller.mirrorMode=fast|sync or async",
+      "region not a power of two|controller.writeIntentRegionSize=12m|power of two",
+      "region below the track size|controller.writeIntentRegionSize=4k|"
+          + "'controller.writeIntentRegionSize'",
       "member secret inline|volume.r.type=raid\\nvolume.r.member.0.type=secretive-test\\n"
           + "volume.r.member.0.password=hunter2|${env:"})
   void badInput_isRefusedNamingTheKeyAndTheFix(String what, String line, String mentioned)

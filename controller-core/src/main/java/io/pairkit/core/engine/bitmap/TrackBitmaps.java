@@ -77,7 +77,9 @@ public final class TrackBitmaps {
     /** Frozen, already copied: now changed. */
     CHANGED,
     /** Frozen and not yet copied: nothing marked; copy it first, then {@link #copiedThenWritten}. */
-    COPY_FIRST
+    COPY_FIRST,
+    /** Mirrored, and the write goes to the secondary too (synchronous mirror): no bit. */
+    MIRROR_SYNC
   }
 
   // ------------------------------------------------------------------ transitions
@@ -93,6 +95,15 @@ public final class TrackBitmaps {
    * {@code tickets}.
    */
   public synchronized WriteMark markPrimaryWritten(long t, Tickets tickets) {
+    return markPrimaryWritten(t, tickets, false);
+  }
+
+  /**
+   * As {@link #markPrimaryWritten(long, Tickets)}; with {@code synchronous}, a mirrored track is
+   * not marked pending ({@link WriteMark#MIRROR_SYNC}): the caller writes the secondary too.
+   */
+  public synchronized WriteMark markPrimaryWritten(long t, Tickets tickets,
+      boolean synchronous) {
     if (!wholeVolume && !scope.contains(t)) {
       return WriteMark.OUT_OF_SCOPE;
     }
@@ -105,6 +116,9 @@ public final class TrackBitmaps {
       return WriteMark.CHANGED;
     }
     tickets.add(journal.mirroredWritten(t)); // the region's intent: durable before the data
+    if (synchronous) {
+      return WriteMark.MIRROR_SYNC; // a pending bit (a backlog) stays: the mirror copies it too
+    }
     if (mirrorPending.contains(t)) { // a hot track stays set: no wake-up per write
       return WriteMark.ALREADY_PENDING;
     }
@@ -208,6 +222,22 @@ public final class TrackBitmaps {
     return changed.clone();
   }
 
+  /**
+   * A synchronous secondary write of the mirrored tracks of {@code [first, end)} failed, or the
+   * primary's write did and the secondary's may have landed: they are pending, so the mirror
+   * copies them. Returns whether any became pending.
+   */
+  public synchronized boolean markMirrorPending(long first, long end) {
+    boolean any = false;
+    for (long t = first; t < end; t++) {
+      if (inScope(t) && !frozen.contains(t) && !mirrorPending.contains(t)) {
+        mirrorPending.addLong(t);
+        any = true;
+      }
+    }
+    return any;
+  }
+
   /** split: {@code tracks} (within the scope) freeze at this instant. */
   public synchronized void freeze(Roaring64Bitmap tracks) {
     Roaring64Bitmap t = Roaring64Bitmap.and(tracks, scope);
@@ -276,6 +306,19 @@ public final class TrackBitmaps {
   /** In the scope and not frozen: the secondary must not be written there. */
   public synchronized boolean isMirrored(long t) {
     return inScope(t) && !frozen.contains(t);
+  }
+
+  /** Whether every track of {@code [first, end)} is in the scope and not frozen. */
+  public synchronized boolean allMirrored(long first, long end) {
+    if (frozen.isEmpty() && wholeVolume) {
+      return true;
+    }
+    for (long t = first; t < end; t++) {
+      if (!inScope(t) || frozen.contains(t)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Every pending track (mirrored or frozen), a copy. */

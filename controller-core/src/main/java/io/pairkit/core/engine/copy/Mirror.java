@@ -23,6 +23,9 @@ public final class Mirror implements CopyScheduler.Source {
 
     /** A mirror copy failed: the pair suspends. */
     void mirrorFailed(VolumeIOException e);
+
+    /** The mirror has no backlog and no copy in flight. */
+    void caughtUp();
   }
 
   private final PairCopier copier;
@@ -95,13 +98,18 @@ public final class Mirror implements CopyScheduler.Source {
       owner.mirrorFailed(new VolumeIOException("a mirror copy failed unexpectedly (" + e
           + "); the pair is SUSPENDED, call resume()", e));
     } finally {
+      boolean idle;
       synchronized (this) {
         inFlight--;
         Roaring64Bitmap done = new Roaring64Bitmap();
         done.addRange(first, end);
         inFlightTracks.andNot(done);
+        idle = inFlight == 0 && backlog() == 0;
       }
       completeDrainWaitersIfIdle(null);
+      if (idle) {
+        owner.caughtUp();
+      }
     }
   }
 

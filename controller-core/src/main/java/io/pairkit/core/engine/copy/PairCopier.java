@@ -71,6 +71,11 @@ public final class PairCopier {
     this.thinPrimary = primary.capabilities().thin();
   }
 
+  /** Whether the pair covers the whole volume (no extent arithmetic needed). */
+  public boolean wholeVolume() {
+    return scopeBytes == null;
+  }
+
   /** Tracks per background copy I/O: the volumes' preferred I/O size in whole tracks. */
   public int runTracks() {
     return runTracks;

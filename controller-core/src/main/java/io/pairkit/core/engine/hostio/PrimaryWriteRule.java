@@ -1,9 +1,13 @@
 package io.pairkit.core.engine.hostio;
 
+import com.google.common.collect.Range;
+import com.google.common.collect.RangeSet;
+import com.google.common.collect.TreeRangeSet;
 import io.pairkit.core.engine.bitmap.BitmapJournal;
 import io.pairkit.core.engine.bitmap.Tickets;
 import io.pairkit.core.engine.bitmap.TrackBitmaps;
 import io.pairkit.core.engine.copy.PairCopier;
+import io.pairkit.core.engine.track.TrackGeometry;
 
 /**
  * The write rule of DESIGN.md section 4 for one pair, run for each host write to its primary
@@ -30,20 +34,27 @@ public final class PrimaryWriteRule {
     this.journal = bitmaps.journal();
   }
 
+  /** {@link #beforeWrite} result bit: mirrored tracks became pending (the mirror has work). */
+  public static final int KICK_MIRROR = 1;
+  /** {@link #beforeWrite} result bit: the write must go to the secondary too (synchronous). */
+  public static final int WRITE_SECONDARY = 2;
+
   /**
    * Applies the rule to tracks {@code [first, end)}, adding the journal tickets the write must
-   * wait for to {@code tickets}.
+   * wait for to {@code tickets}. With {@code synchronous}, mirrored tracks are not marked pending:
+   * the caller writes the secondary too ({@link #secondaryRanges}).
    *
-   * @return whether mirrored tracks became pending (the mirror has work)
+   * @return {@link #KICK_MIRROR} and {@link #WRITE_SECONDARY} bits
    * @throws io.pairkit.api.error.VolumeIOException if a copy-on-write fails; the write must then
    *     not happen (the track stays pending, the point-in-time data is still on the primary)
    */
-  public boolean beforeWrite(long first, long end, Tickets tickets) {
-    boolean mirrored = false;
+  public int beforeWrite(long first, long end, Tickets tickets, boolean synchronous) {
+    int result = 0;
     copier.makeFrozenCopiesDurable(first, end); // rule 2: a copy is durable before "changed"
     for (long t = first; t < end; t++) {
-      switch (bitmaps.markPrimaryWritten(t, tickets)) {
-        case MIRROR_PENDING -> mirrored = true;
+      switch (bitmaps.markPrimaryWritten(t, tickets, synchronous)) {
+        case MIRROR_PENDING -> result |= KICK_MIRROR;
+        case MIRROR_SYNC -> result |= WRITE_SECONDARY;
         case COPY_FIRST -> {
           copier.copyLocked(t, t + 1);
           copier.counters().countCopyOnWrite();
@@ -57,6 +68,33 @@ public final class PrimaryWriteRule {
         }
       }
     }
-    return mirrored;
+    return result;
+  }
+
+  /**
+   * The bytes of {@code [offset, offset + length)} a synchronous write puts on the secondary too:
+   * those of mirrored tracks in the pair's scope (an extent pair never writes its secondary
+   * outside its extents, and split tracks keep their image). Null when that is the whole range,
+   * the common case. Call under the tracks' locks, after {@link #beforeWrite}.
+   */
+  public RangeSet<Long> secondaryRanges(long offset, long length) {
+    TrackGeometry g = copier.geometry();
+    long first = g.trackOf(offset);
+    long end = g.endTrack(offset, length);
+    if (copier.wholeVolume() && bitmaps.allMirrored(first, end)) {
+      return null; // the common case: no range arithmetic
+    }
+    RangeSet<Long> scope = copier.scopeRanges(first, end);
+    Range<Long> write = Range.closedOpen(offset, offset + length);
+    boolean whole = scope.encloses(write);
+    RangeSet<Long> out = TreeRangeSet.create();
+    for (long t = first; t < end; t++) {
+      if (bitmaps.isMirrored(t)) {
+        out.addAll(scope.subRangeSet(Range.closedOpen(g.start(t), g.stop(t))));
+      } else {
+        whole = false;
+      }
+    }
+    return whole ? null : out.subRangeSet(write);
   }
 }

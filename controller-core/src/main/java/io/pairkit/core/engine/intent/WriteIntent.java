@@ -140,6 +140,11 @@ public final class WriteIntent {
     return unsettled.containsKey(r);
   }
 
+  /** The regions with synchronous writes no flush covered yet (a snapshot). */
+  public java.util.List<Long> unsettledRegions() {
+    return new java.util.ArrayList<>(unsettled.keySet());
+  }
+
   /** Whether any synchronous write is waiting for a flush. */
   public boolean anyUnsettled() {
     return !unsettled.isEmpty();

@@ -1,0 +1,30 @@
+package io.pairkit.core.engine;
+
+import io.pairkit.api.MirrorMode;
+import io.pairkit.api.PairOptions;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** A pair's options as the metadata records them: a map of names to values. */
+final class PairOptionsCodec {
+  static final String MIRROR_MODE = "mirrorMode";
+
+  private PairOptionsCodec() {
+  }
+
+  static Map<String, String> toMap(PairOptions options) {
+    Map<String, String> out = new LinkedHashMap<>();
+    out.put(MIRROR_MODE, options.mirrorMode().name());
+    return out;
+  }
+
+  /** The options a map records; what it leaves out takes the default (version 1 has none). */
+  static PairOptions fromMap(Map<String, String> map) {
+    PairOptions o = PairOptions.defaults();
+    String mode = map.get(MIRROR_MODE);
+    if (mode != null) {
+      o = o.withMirrorMode(MirrorMode.valueOf(mode));
+    }
+    return o;
+  }
+}
