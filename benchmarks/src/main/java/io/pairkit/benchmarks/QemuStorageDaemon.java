@@ -56,15 +56,29 @@ final class QemuStorageDaemon implements AutoCloseable {
    */
   QemuStorageDaemon(Path binary, Path src, Path dst, boolean direct, Path socket)
       throws IOException, InterruptedException {
+    this(binary, src, dst, direct, socket, 0);
+  }
+
+  /**
+   * As above; with {@code nbdPort > 0} the daemon also serves {@code src} over NBD on
+   * 127.0.0.1 as the writable export {@code src}.
+   */
+  QemuStorageDaemon(Path binary, Path src, Path dst, boolean direct, Path socket, int nbdPort)
+      throws IOException, InterruptedException {
     Files.deleteIfExists(socket);
     String cache = direct ? "on" : "off";
-    process = new ProcessBuilder(List.of(binary.toString(),
+    List<String> cmd = new java.util.ArrayList<>(List.of(binary.toString(),
         "--blockdev", "driver=file,node-name=src-file,filename=" + src + ",cache.direct=" + cache,
         "--blockdev", "driver=raw,node-name=src,file=src-file",
         "--blockdev", "driver=file,node-name=dst-file,filename=" + dst + ",cache.direct=" + cache,
         "--blockdev", "driver=raw,node-name=dst,file=dst-file",
         "--chardev", "socket,id=qmp,path=" + socket + ",server=on,wait=off",
-        "--monitor", "chardev=qmp"))
+        "--monitor", "chardev=qmp"));
+    if (nbdPort > 0) {
+      cmd.addAll(List.of("--nbd-server", "addr.type=inet,addr.host=127.0.0.1,addr.port="
+          + nbdPort, "--export", "type=nbd,id=e,node-name=src,name=src,writable=on"));
+    }
+    process = new ProcessBuilder(cmd)
         .redirectOutput(ProcessBuilder.Redirect.DISCARD)
         .redirectError(ProcessBuilder.Redirect.INHERIT).start();
     SocketChannel ch = null;
@@ -137,6 +151,44 @@ final class QemuStorageDaemon implements AutoCloseable {
         return seconds;
       }
     }
+  }
+
+  /**
+   * Starts {@code blockdev-mirror device=src target=dst sync=full} in {@code copyMode}
+   * ({@code background} or {@code write-blocking}) and waits for {@code BLOCK_JOB_READY}: from
+   * then on every write to {@code src} is mirrored. Returns the seconds to ready.
+   */
+  double mirrorUntilReady(String copyMode) throws IOException {
+    long t0 = System.nanoTime();
+    execute("{\"execute\": \"blockdev-mirror\", \"arguments\": {\"job-id\": \"m\", "
+        + "\"device\": \"src\", \"target\": \"dst\", \"sync\": \"full\", "
+        + "\"copy-mode\": \"" + copyMode + "\"}}");
+    while (true) {
+      String line = readLine();
+      if (line.contains("\"event\": \"BLOCK_JOB_READY\"")) {
+        return (System.nanoTime() - t0) / 1e9;
+      }
+      if (line.contains("\"event\": \"BLOCK_JOB_COMPLETED\"")) {
+        throw new IOException("mirror job ended before it was ready: " + line);
+      }
+    }
+  }
+
+  /** Bytes the mirror job still has to copy ({@code len - offset} of query-block-jobs). */
+  long mirrorRemaining() throws IOException {
+    String r = execute("{\"execute\": \"query-block-jobs\"}");
+    java.util.regex.Matcher len = java.util.regex.Pattern.compile("\"len\": (\\d+)").matcher(r);
+    java.util.regex.Matcher off = java.util.regex.Pattern.compile("\"offset\": (\\d+)")
+        .matcher(r);
+    if (!len.find() || !off.find()) {
+      throw new IOException("no mirror job in " + r);
+    }
+    return Long.parseLong(len.group(1)) - Long.parseLong(off.group(1));
+  }
+
+  /** The daemon process (for its CPU time). */
+  Process process() {
+    return process;
   }
 
   private String readLine() throws IOException {

@@ -92,7 +92,7 @@ public final class Scenarios {
     try {
       for (String name : List.of("copy", "proportional", "hostwrite", "bitmap", "pacing",
           "cache", "copy-vs-qemu", "copy-tuning", "sparse-copy", "durable", "durable-writes", "durable-recovery", "durable-steady",
-          "raid", "s3", "nbd")) {
+          "raid", "s3", "nbd", "mirror")) {
         if (which.contains(name)) {
           switch (name) {
             case "copy" -> s.initialCopy();
@@ -111,6 +111,7 @@ public final class Scenarios {
             case "raid" -> new RaidBench(dir, seconds, rounds).run();
             case "s3" -> new S3Bench(size, dir, rounds).run();
             case "nbd" -> new NbdBench(size, dir, seconds, rounds).run();
+            case "mirror" -> new MirrorBench(size, dir, seconds, rounds).run();
             default -> throw new IllegalArgumentException(name);
           }
         }

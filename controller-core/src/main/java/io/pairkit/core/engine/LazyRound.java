@@ -1,5 +1,6 @@
 package io.pairkit.core.engine;
 
+import io.pairkit.core.engine.bitmap.Bits;
 import io.pairkit.core.engine.bitmap.TrackBitmaps;
 import io.pairkit.core.engine.intent.WriteIntent;
 import io.pairkit.core.engine.track.TrackLocks;
@@ -88,8 +89,7 @@ final class LazyRound {
           return;
         }
         intent.clearDurablyDirty(r);
-        Roaring64Bitmap region = new Roaring64Bitmap();
-        region.addRange(first, intent.endTrack(r));
+        Roaring64Bitmap region = Bits.range(first, intent.endTrack(r));
         store.clean(pair.id(), region, bitmaps.changedIn(first, end));
       }
     }

@@ -336,7 +336,13 @@ public final class MetadataStore implements AutoCloseable {
       return outstandingRegion(pair, first);
     }
     Roaring64Bitmap region = new Roaring64Bitmap();
-    region.addRange(first, end);
+    if (end - first > 2048) {
+      region.addRange(first, end);
+    } else {
+      for (long t = first; t < end; t++) { // addRange is slow for small ranges (engine's Bits)
+        region.addLong(t);
+      }
+    }
     long ticket = append(DurableState.MARK_DIRTY, encode(out -> out.str(pair).bitmap(region)));
     unsyncedRegions.computeIfAbsent(pair, k -> new java.util.HashMap<>()).put(first, ticket);
     return ticket;

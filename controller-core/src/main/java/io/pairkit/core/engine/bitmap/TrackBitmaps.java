@@ -143,19 +143,10 @@ public final class TrackBitmaps {
    * volumes flushed) covers them.
    */
   public synchronized void copied(long first, long end) {
-    if (end - first <= 16) {
-      for (long t = first; t < end; t++) {
-        mirrorPending.removeLong(t);
-        frozenPending.removeLong(t);
-      }
-    } else {
-      Roaring64Bitmap range = new Roaring64Bitmap();
-      range.addRange(first, end);
-      mirrorPending.andNot(range);
-      frozenPending.andNot(range);
-    }
+    Bits.removeRange(mirrorPending, first, end);
+    Bits.removeRange(frozenPending, first, end);
     if (journal.durable()) {
-      unflushed.addRange(first, end);
+      Bits.addRange(unflushed, first, end);
     }
   }
 
@@ -211,8 +202,7 @@ public final class TrackBitmaps {
 
   /** The changed tracks in {@code [first, end)} (a copy). */
   public synchronized Roaring64Bitmap changedIn(long first, long end) {
-    Roaring64Bitmap range = new Roaring64Bitmap();
-    range.addRange(first, end);
+    Roaring64Bitmap range = Bits.range(first, end);
     range.and(changed);
     return range;
   }

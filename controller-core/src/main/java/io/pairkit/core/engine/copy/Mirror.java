@@ -1,6 +1,7 @@
 package io.pairkit.core.engine.copy;
 
 import io.pairkit.api.error.VolumeIOException;
+import io.pairkit.core.engine.bitmap.Bits;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -83,7 +84,7 @@ public final class Mirror implements CopyScheduler.Source {
     long end = run[1];
     cursor = end;
     inFlight++;
-    inFlightTracks.addRange(first, end);
+    Bits.addRange(inFlightTracks, first, end);
     return () -> copy(first, end);
   }
 
@@ -101,9 +102,7 @@ public final class Mirror implements CopyScheduler.Source {
       boolean idle;
       synchronized (this) {
         inFlight--;
-        Roaring64Bitmap done = new Roaring64Bitmap();
-        done.addRange(first, end);
-        inFlightTracks.andNot(done);
+        Bits.removeRange(inFlightTracks, first, end);
         idle = inFlight == 0 && backlog() == 0;
       }
       completeDrainWaitersIfIdle(null);

@@ -2,6 +2,7 @@ package io.pairkit.core.engine.track;
 
 import io.pairkit.api.Extent;
 import io.pairkit.api.ExtentSet;
+import io.pairkit.core.engine.bitmap.Bits;
 import org.roaringbitmap.longlong.Roaring64Bitmap;
 
 /**
@@ -53,7 +54,7 @@ public record TrackGeometry(int trackSize, long volumeSize) {
   public Roaring64Bitmap tracksOf(ExtentSet extents) {
     Roaring64Bitmap tracks = new Roaring64Bitmap();
     for (Extent e : extents.extents()) {
-      tracks.addRange(trackOf(e.start()), endTrack(e.start(), e.length()));
+      Bits.addRange(tracks, trackOf(e.start()), endTrack(e.start(), e.length()));
     }
     return tracks;
   }
