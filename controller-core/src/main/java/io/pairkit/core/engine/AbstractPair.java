@@ -93,9 +93,9 @@ abstract class AbstractPair implements Pair {
         Math.max(1, engine.config.writeIntentRegionSize() / geometry.trackSize()));
     BitmapJournal journal = engine.journalFor(id, intent);
     this.bitmaps = restored == null
-        ? new TrackBitmaps(scopeTracks, wholeVolume, journal)
-        : new TrackBitmaps(scopeTracks, wholeVolume, journal, restored.pending(),
-            restored.changed(), restored.frozen());
+        ? new TrackBitmaps(scopeTracks, wholeVolume, journal, geometry.trackSize())
+        : new TrackBitmaps(scopeTracks, wholeVolume, journal, geometry.trackSize(),
+            restored.pending(), restored.changed(), restored.frozen());
     if (restored != null) {
       markDurablyDirty(restored.dirty());
     }

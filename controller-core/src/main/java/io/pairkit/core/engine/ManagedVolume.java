@@ -158,7 +158,8 @@ final class ManagedVolume implements HostVolume {
     try (TrackLocks.Held held = trackLocks.lock(first, end)) {
       for (int i = 0; i < pairs.length; i++) {
         AbstractPair pair = (AbstractPair) pairs[i];
-        int r = pair.writeRule().beforeWrite(first, end, tickets, pair.syncMirror.synchronous());
+        int r = pair.writeRule().beforeWrite(offset, length, tickets,
+            pair.syncMirror.synchronous());
         if ((r & PrimaryWriteRule.KICK_MIRROR) != 0) {
           kick |= 1L << i;
         }

@@ -78,4 +78,49 @@ class CopyIoShapeTest {
       assertEquals(4, probe.most.get(), "as many in flight as the volumes declare, no more");
     }
   }
+
+  /** Counts the bytes written to a volume. */
+  private static final class ByteCounter extends ForwardingVolume {
+    final java.util.concurrent.atomic.AtomicLong bytes = new java.util.concurrent.atomic.AtomicLong();
+
+    ByteCounter(Volume v) {
+      super(v);
+    }
+
+    @Override
+    public void write(long offset, ByteBuffer src) throws IOException {
+      bytes.addAndGet(src.remaining());
+      super.write(offset, src);
+    }
+  }
+
+  @Test
+  void theAsynchronousMirrorCopiesWhatWasWrittenNotWholeTracks() throws Exception {
+    int ts = 64 << 10;
+    long size = 64L * ts;
+    try (Rig rig = new Rig(PairKit.builder().trackSize(ts), false)) {
+      HostVolume p = rig.attach(new MemoryVolume("p", size));
+      ByteCounter counter = new ByteCounter(new MemoryVolume("s", size));
+      HostVolume s = rig.attach(counter);
+      Rig.fill(p, 2);
+      VolumePair pair = rig.pk.createVolumePair("m", p, s);
+      pair.initialCopy().await(WAIT);
+      rig.pk.pauseBackgroundCopies();
+      counter.bytes.set(0);
+      // 4 KiB into each of 8 tracks, twice into one of them, and 1 byte at a track's end.
+      for (int t = 0; t < 8; t++) {
+        p.write((long) t * ts + 8192, Rig.random(10 + t, 4096));
+      }
+      p.write(3L * ts + 40_000, Rig.random(30, 2000));
+      p.write(20L * ts - 1, new byte[] {7});
+      rig.pk.resumeBackgroundCopies();
+      pair.mirrorDrained().get(30, TimeUnit.SECONDS);
+      assertArrayEquals(Rig.readAll(p), Rig.readAll(s), "the secondary converged");
+      // 1 KiB sub-blocks of 64 KiB tracks: 4 KiB each, 2 KiB more for the second write
+      // (it spans 3 sub-blocks, 40000..42000), 1 KiB for the last byte.
+      assertEquals(8 * 4096 + 3 * 1024 + 1024, counter.bytes.get(),
+          "the mirror copied the written sub-blocks, not 9 tracks of 64 KiB");
+      assertEquals(9, pair.stats().mirrorCopies());
+    }
+  }
 }

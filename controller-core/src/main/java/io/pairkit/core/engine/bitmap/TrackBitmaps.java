@@ -2,6 +2,7 @@ package io.pairkit.core.engine.bitmap;
 
 import io.pairkit.api.TrackState;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import org.roaringbitmap.longlong.PeekableLongIterator;
 import org.roaringbitmap.longlong.Roaring64Bitmap;
@@ -31,6 +32,14 @@ public final class TrackBitmaps {
   private final Roaring64Bitmap frozenPending = new Roaring64Bitmap();
   private final Roaring64Bitmap changed = new Roaring64Bitmap();
   private final Roaring64Bitmap frozen = new Roaring64Bitmap();
+  /**
+   * Mirrored pending tracks that host writes changed only in part since their last copy: the
+   * written sub-blocks (bit i: the i-th 1/64 of the track, at least 512 bytes), so the mirror
+   * copies those, not the whole track. A pending track without an entry is pending whole.
+   */
+  private final HashMap<Long, Long> partial = new HashMap<>();
+  private final int subBlock;
+  private final int subBlocks;
   /** Durable pairs: tracks copied since the last settle began (maybe not durable yet). */
   private final Roaring64Bitmap unflushed = new Roaring64Bitmap();
   /** Durable pairs: tracks copied before the running settle began (durable once it ends). */
@@ -44,9 +53,20 @@ public final class TrackBitmaps {
    * @param wholeVolume whether the scope is every track of the volume (skips scope lookups)
    */
   public TrackBitmaps(Roaring64Bitmap scope, boolean wholeVolume, BitmapJournal journal) {
+    this(scope, wholeVolume, journal, 0);
+  }
+
+  /**
+   * Bitmaps with nothing pending, recording the part of {@code trackSize}-byte tracks that host
+   * writes change (0: whole tracks only).
+   */
+  public TrackBitmaps(Roaring64Bitmap scope, boolean wholeVolume, BitmapJournal journal,
+      int trackSize) {
     this.scope = scope;
     this.wholeVolume = wholeVolume;
     this.journal = journal;
+    this.subBlock = trackSize == 0 ? 0 : Math.max(512, trackSize / 64);
+    this.subBlocks = trackSize == 0 ? 0 : trackSize / subBlock;
   }
 
   /**
@@ -55,8 +75,8 @@ public final class TrackBitmaps {
    * changed (its point-in-time copy was made before it changed).
    */
   public TrackBitmaps(Roaring64Bitmap scope, boolean wholeVolume, BitmapJournal journal,
-      Roaring64Bitmap pending, Roaring64Bitmap changed, Roaring64Bitmap frozen) {
-    this(scope, wholeVolume, journal);
+      int trackSize, Roaring64Bitmap pending, Roaring64Bitmap changed, Roaring64Bitmap frozen) {
+    this(scope, wholeVolume, journal, trackSize);
     this.frozen.or(Roaring64Bitmap.and(frozen, scope));
     this.changed.or(Roaring64Bitmap.and(changed, this.frozen));
     Roaring64Bitmap p = Roaring64Bitmap.and(pending, scope);
@@ -87,6 +107,7 @@ public final class TrackBitmaps {
   /** create: every track of the scope is pending (nothing is frozen yet). */
   public synchronized void pendScope() {
     mirrorPending.or(Roaring64Bitmap.andNot(scope, frozen));
+    partial.clear();
   }
 
   /**
@@ -95,15 +116,18 @@ public final class TrackBitmaps {
    * {@code tickets}.
    */
   public synchronized WriteMark markPrimaryWritten(long t, Tickets tickets) {
-    return markPrimaryWritten(t, tickets, false);
+    return markPrimaryWritten(t, tickets, false, 0, -1);
   }
 
   /**
-   * As {@link #markPrimaryWritten(long, Tickets)}; with {@code synchronous}, a mirrored track is
-   * not marked pending ({@link WriteMark#MIRROR_SYNC}): the caller writes the secondary too.
+   * As {@link #markPrimaryWritten(long, Tickets)}, for a write of bytes {@code [from, to)} of
+   * track {@code t} (offsets within the track; {@code to < 0}: all of it). With
+   * {@code synchronous}, a mirrored track is not marked pending ({@link WriteMark#MIRROR_SYNC}):
+   * the caller writes the secondary too. Otherwise a newly pending mirrored track records the
+   * part written, and a pending one adds it, so the mirror copies only those parts.
    */
   public synchronized WriteMark markPrimaryWritten(long t, Tickets tickets,
-      boolean synchronous) {
+      boolean synchronous, int from, int to) {
     if (!wholeVolume && !scope.contains(t)) {
       return WriteMark.OUT_OF_SCOPE;
     }
@@ -119,11 +143,84 @@ public final class TrackBitmaps {
     if (synchronous) {
       return WriteMark.MIRROR_SYNC; // a pending bit (a backlog) stays: the mirror copies it too
     }
+    long mask = mask(from, to);
     if (mirrorPending.contains(t)) { // a hot track stays set: no wake-up per write
+      Long had = partial.get(t);
+      if (had != null) {
+        long now = had | mask;
+        if (now == full()) {
+          partial.remove(t);
+        } else {
+          partial.put(t, now);
+        }
+      }
       return WriteMark.ALREADY_PENDING;
     }
     mirrorPending.addLong(t);
+    if (mask != full()) {
+      partial.put(t, mask);
+    }
     return WriteMark.MIRROR_PENDING;
+  }
+
+  /** The sub-blocks of bytes {@code [from, to)} of a track; all of them for {@code to < 0}. */
+  private long mask(int from, int to) {
+    if (subBlocks == 0 || to < 0) {
+      return full();
+    }
+    int a = from / subBlock;
+    int b = (to + subBlock - 1) / subBlock; // exclusive
+    return b - a >= 64 ? -1L : ((1L << (b - a)) - 1) << a;
+  }
+
+  private long full() {
+    return subBlocks == 0 || subBlocks >= 64 ? -1L : (1L << subBlocks) - 1;
+  }
+
+  /**
+   * The byte ranges, relative to each track's start, that tracks {@code [first, end)} need
+   * copied by the mirror: {@code out[i]} is null for a whole track, else pairs of
+   * {@code [from, to)} offsets. Call under the tracks' locks.
+   */
+  public synchronized int[][] mirrorParts(long first, long end) {
+    if (partial.isEmpty()) {
+      return null;
+    }
+    int[][] out = null;
+    for (long t = first; t < end; t++) {
+      Long m = partial.get(t);
+      if (m == null) {
+        continue;
+      }
+      if (out == null) {
+        out = new int[(int) (end - first)][];
+      }
+      out[(int) (t - first)] = ranges(m);
+    }
+    return out;
+  }
+
+  private int[] ranges(long mask) {
+    int[] r = new int[2 * 32 + 2];
+    int n = 0;
+    int i = 0;
+    while (i < subBlocks && i < 64) {
+      if ((mask & (1L << i)) == 0) {
+        i++;
+        continue;
+      }
+      int j = i;
+      while (j < subBlocks && j < 64 && (mask & (1L << j)) != 0) {
+        j++;
+      }
+      if (n + 2 > r.length) {
+        r = java.util.Arrays.copyOf(r, r.length * 2);
+      }
+      r[n++] = i * subBlock;
+      r[n++] = j * subBlock;
+      i = j;
+    }
+    return java.util.Arrays.copyOf(r, n);
   }
 
   /**
@@ -145,8 +242,23 @@ public final class TrackBitmaps {
   public synchronized void copied(long first, long end) {
     Bits.removeRange(mirrorPending, first, end);
     Bits.removeRange(frozenPending, first, end);
+    dropParts(first, end);
     if (journal.durable()) {
       Bits.addRange(unflushed, first, end);
+    }
+  }
+
+  /** Tracks {@code [first, end)} are pending whole from now on (or not pending). */
+  private void dropParts(long first, long end) {
+    if (partial.isEmpty()) {
+      return;
+    }
+    if (end - first > partial.size()) {
+      partial.keySet().removeIf(t -> t >= first && t < end);
+    } else {
+      for (long t = first; t < end; t++) {
+        partial.remove(t);
+      }
     }
   }
 
@@ -225,6 +337,7 @@ public final class TrackBitmaps {
         any = true;
       }
     }
+    dropParts(first, end); // whatever the secondary holds there, all of the track is copied
     return any;
   }
 
@@ -235,6 +348,9 @@ public final class TrackBitmaps {
     mirrorPending.andNot(t);
     frozenPending.or(moving);
     frozen.or(t);
+    if (!partial.isEmpty()) {
+      partial.keySet().removeIf(t::contains); // a split track's point-in-time copy is whole
+    }
   }
 
   /**

@@ -184,6 +184,12 @@ public final class PairCopier {
           long a = runs[i];
           long b = runs[i + 1];
           RangeSet<Long> wanted = scopeRanges(a, b);
+          if (mirrorOnly) { // what host writes changed since the last copy, when known
+            int[][] parts = bitmaps.mirrorParts(a, b);
+            if (parts != null) {
+              wanted = onlyParts(wanted, a, b, parts);
+            }
+          }
           RangeSet<Long> data = wanted;
           if (thinPrimary) {
             data = TreeRangeSet.create(wanted);
@@ -218,6 +224,31 @@ public final class PairCopier {
       pacer.end(permits);
       pacer.charge(moved + zeroed - planned);
     }
+  }
+
+  /**
+   * {@code wanted} cut down to the written parts of tracks {@code [a, b)} ({@code parts[i]}:
+   * offsets within track {@code a + i}, null for all of it).
+   */
+  private RangeSet<Long> onlyParts(RangeSet<Long> wanted, long a, long b, int[][] parts) {
+    RangeSet<Long> written = TreeRangeSet.create();
+    for (long t = a; t < b; t++) {
+      long start = geometry.start(t);
+      int[] p = parts[(int) (t - a)];
+      if (p == null) {
+        written.add(Range.closedOpen(start, geometry.stop(t)));
+      } else {
+        for (int k = 0; k < p.length; k += 2) {
+          written.add(Range.closedOpen(start + p[k], Math.min(start + p[k + 1],
+              geometry.stop(t))));
+        }
+      }
+    }
+    RangeSet<Long> out = TreeRangeSet.create();
+    for (Range<Long> r : written.asRanges()) {
+      out.addAll(wanted.subRangeSet(r));
+    }
+    return out;
   }
 
   /** The byte ranges of tracks {@code [a, b)} that the primary reports unallocated. */

@@ -40,19 +40,25 @@ public final class PrimaryWriteRule {
   public static final int WRITE_SECONDARY = 2;
 
   /**
-   * Applies the rule to tracks {@code [first, end)}, adding the journal tickets the write must
-   * wait for to {@code tickets}. With {@code synchronous}, mirrored tracks are not marked pending:
-   * the caller writes the secondary too ({@link #secondaryRanges}).
+   * Applies the rule to a write of {@code length} bytes at {@code offset}, adding the journal
+   * tickets the write must wait for to {@code tickets}. With {@code synchronous}, mirrored tracks
+   * are not marked pending: the caller writes the secondary too ({@link #secondaryRanges}).
    *
    * @return {@link #KICK_MIRROR} and {@link #WRITE_SECONDARY} bits
    * @throws io.pairkit.api.error.VolumeIOException if a copy-on-write fails; the write must then
    *     not happen (the track stays pending, the point-in-time data is still on the primary)
    */
-  public int beforeWrite(long first, long end, Tickets tickets, boolean synchronous) {
+  public int beforeWrite(long offset, long length, Tickets tickets, boolean synchronous) {
+    TrackGeometry g = copier.geometry();
+    long first = g.trackOf(offset);
+    long end = g.endTrack(offset, length);
     int result = 0;
     copier.makeFrozenCopiesDurable(first, end); // rule 2: a copy is durable before "changed"
     for (long t = first; t < end; t++) {
-      switch (bitmaps.markPrimaryWritten(t, tickets, synchronous)) {
+      long start = g.start(t);
+      int from = (int) (Math.max(offset, start) - start);
+      int to = (int) (Math.min(offset + length, g.stop(t)) - start);
+      switch (bitmaps.markPrimaryWritten(t, tickets, synchronous, from, to)) {
         case MIRROR_PENDING -> result |= KICK_MIRROR;
         case MIRROR_SYNC -> result |= WRITE_SECONDARY;
         case COPY_FIRST -> {
