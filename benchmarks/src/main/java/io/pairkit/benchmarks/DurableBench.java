@@ -1,12 +1,14 @@
 package io.pairkit.benchmarks;
 
 import io.pairkit.api.HostVolume;
+import io.pairkit.api.MirrorMode;
 import io.pairkit.api.Pair;
 import io.pairkit.api.PairController;
 import io.pairkit.api.PairState;
 import io.pairkit.api.RecoveryReport;
 import io.pairkit.api.VolumePair;
 import io.pairkit.core.PairKit;
+import io.pairkit.core.config.ControllerConfig;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -54,6 +56,11 @@ final class DurableBench {
   private static final int PAIRS = 8;
   private static final int PIECES = 8; // per primary: 8 pieces of 8 MiB, one every 128 GiB
   private static final int PIECE = 8 << 20;
+  /** Host-write cases: a split pair, and a formed pair mirroring in each mode. */
+  private static final List<String> PAIR_KINDS = List.of("split", "mirrored-sync",
+      "mirrored-async");
+  /** Write-intent region sizes compared. */
+  private static final long[] REGION_SIZES = {1L << 20, 8L << 20, 64L << 20};
 
   private final long size;
   private final Path dir;
@@ -77,7 +84,8 @@ final class DurableBench {
   /** What one child measured. */
   private record Case(int writeSize, String pair, boolean durable, double ops, double p50,
       double p99, long writes, long warmWrites, long journalBytes, long checkpointBytes,
-      Trace window, Trace warm) {
+      Trace window, Trace warm, double firstRegionP50, double firstRegionP99,
+      double dirtyRegionP50) {
   }
 
   /** Sync calls seen by strace in one window. */
@@ -101,7 +109,7 @@ final class DurableBench {
     Map<String, List<Case>> results = new LinkedHashMap<>();
     for (int writeSize : new int[] {4096, 64 * 1024}) {
       for (int round = 0; round < rounds; round++) {
-        for (String pair : List.of("split", "mirrored")) {
+        for (String pair : PAIR_KINDS) {
           boolean[] order = (round % 2 == 0) ? new boolean[] {false, true}
               : new boolean[] {true, false};
           for (boolean durable : order) {
@@ -122,7 +130,7 @@ final class DurableBench {
     System.out.println("|---|---|---|---|---|---|---|---|");
     boolean met = true;
     for (int writeSize : new int[] {4096, 64 * 1024}) {
-      for (String pair : List.of("split", "mirrored")) {
+      for (String pair : PAIR_KINDS) {
         List<Case> none = results.get(key(writeSize, pair, false));
         List<Case> dur = results.get(key(writeSize, pair, true));
         double n = med(none, Case::ops);
@@ -152,7 +160,7 @@ final class DurableBench {
         + "| secondary flushes (lazy clear) | checkpoint bytes |");
     System.out.println("|---|---|---|---|---|---|---|---|---|---|");
     for (int writeSize : new int[] {4096, 64 * 1024}) {
-      for (String pair : List.of("split", "mirrored")) {
+      for (String pair : PAIR_KINDS) {
         List<Case> dur = results.get(key(writeSize, pair, true));
         double writes = med(dur, Case::writes);
         double frac = med(dur, c -> (double) c.window().writerJournalSyncs() / c.writes());
@@ -169,8 +177,46 @@ final class DurableBench {
       }
     }
     System.out.println();
+    List<Case> splitDurable = results.get(key(4096, "split", true));
+    System.out.printf(java.util.Locale.ROOT, "First write to each write-intent region after a "
+        + "split (%d regions of %d MiB, one 4 KiB write each, regions clean: the write waits for "
+        + "its region's dirty mark): p50 %s µs, p99 %s µs; a second write to the same region "
+        + "(durably dirty, waits for nothing): p50 %s µs. Medians over rounds.%n%n",
+        size / ControllerConfig.DEFAULT_WRITE_INTENT_REGION_SIZE,
+        ControllerConfig.DEFAULT_WRITE_INTENT_REGION_SIZE >> 20,
+        Scenarios.fmt(med(splitDurable, Case::firstRegionP50)),
+        Scenarios.fmt(med(splitDurable, Case::firstRegionP99)),
+        Scenarios.fmt(med(splitDurable, Case::dirtyRegionP50)));
+    regionSizes(src, strace);
     Files.deleteIfExists(dir.resolve("s.img"));
     deleteTree(dir.resolve("meta"));
+  }
+
+  /**
+   * The write-intent region size against what durability costs host writes: 4 KiB random writes
+   * to an asynchronously mirrored pair (every write makes a track pending, the case that syncs
+   * most), durable with each region size.
+   */
+  private void regionSizes(Path src, boolean strace) throws Exception {
+    System.out.println("Region size (durable, 4 KiB random writes, asynchronous mirror; medians "
+        + "over " + rounds + " rounds):");
+    System.out.println();
+    System.out.println("| region | ops/s | host writes that synced the journal | journal bytes "
+        + "per host write | journal syncs in the window |");
+    System.out.println("|---|---|---|---|---|");
+    for (long region : REGION_SIZES) {
+      List<Case> cs = new ArrayList<>();
+      for (int round = 0; round < rounds; round++) {
+        cs.add(runCase(src, 4096, "mirrored-async", true, seconds, strace, 0, false, region));
+      }
+      System.out.printf("| %d MiB | %s | %s | %s | %s |%n", region >> 20,
+          Scenarios.fmt(med(cs, Case::ops)), strace ? pct(med(cs,
+              c -> (double) c.window().writerJournalSyncs() / c.writes())) : "",
+          Scenarios.fmt(med(cs, c -> (double) c.journalBytes() / c.writes())),
+          strace ? fmtL(med(cs, c -> c.window().writerJournalSyncs()
+              + c.window().otherJournalSyncs())) : "");
+    }
+    System.out.println();
   }
 
   /**
@@ -190,7 +236,7 @@ final class DurableBench {
         + "journal bytes per host write | writer's time in journal fdatasync |");
     System.out.println("|---|---|---|---|---|---|---|---|---|");
     String[] names = {"split pair, every track written once before the warm-up",
-        "mirrored pair, copyThreads=1"};
+        "asynchronously mirrored pair, copyThreads=1"};
     for (int v = 0; v < 2; v++) {
       List<Case> none = new ArrayList<>();
       List<Case> dur = new ArrayList<>();
@@ -198,7 +244,7 @@ final class DurableBench {
         for (boolean durable : round % 2 == 0 ? new boolean[] {false, true}
             : new boolean[] {true, false}) {
           Case c = v == 0 ? runCase(src, 4096, "split", durable, seconds, strace, 0, true)
-              : runCase(src, 4096, "mirrored", durable, seconds, strace, 1, false);
+              : runCase(src, 4096, "mirrored-async", durable, seconds, strace, 1, false);
           System.out.printf("  (round %d: %s %s: %s ops/s, journal syncs by the writer %d of %d)"
                   + "%n", round + 1, names[v], durable ? "durable" : "in-memory",
               Scenarios.fmt(c.ops()), c.window().writerJournalSyncs(), c.writes());
@@ -251,6 +297,12 @@ final class DurableBench {
    */
   private Case runCase(Path src, int writeSize, String pair, boolean durable, int warmup,
       boolean strace, int copyThreads, boolean touch) throws Exception {
+    return runCase(src, writeSize, pair, durable, warmup, strace, copyThreads, touch, 0);
+  }
+
+  /** As above, with write-intent regions of {@code region} bytes (0: the default). */
+  private Case runCase(Path src, int writeSize, String pair, boolean durable, int warmup,
+      boolean strace, int copyThreads, boolean touch, long region) throws Exception {
     Path s = dir.resolve("s.img");
     Path meta = dir.resolve("meta");
     Path log = dir.resolve("strace.log");
@@ -266,7 +318,8 @@ final class DurableBench {
     cmd.addAll(javaCommand("writes-child", List.of(src.toString(), s.toString(),
         meta.toString(), String.valueOf(size), String.valueOf(writeSize), pair,
         String.valueOf(durable), String.valueOf(warmup), String.valueOf(seconds),
-        dir.toString(), String.valueOf(copyThreads), String.valueOf(touch))));
+        dir.toString(), String.valueOf(copyThreads), String.valueOf(touch),
+        String.valueOf(region))));
     Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     Map<String, String> out = new HashMap<>();
     try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(),
@@ -297,7 +350,8 @@ final class DurableBench {
     }
     return new Case(writeSize, pair, durable, d(out, "ops"), d(out, "p50"), d(out, "p99"),
         (long) d(out, "writes"), (long) d(out, "warmWrites"), (long) d(out, "journalBytes"),
-        (long) d(out, "checkpointBytes"), window, warm);
+        (long) d(out, "checkpointBytes"), window, warm, d(out, "firstRegionP50"),
+        d(out, "firstRegionP99"), d(out, "dirtyRegionP50"));
   }
 
   private static double d(Map<String, String> m, String k) {
@@ -386,6 +440,13 @@ final class DurableBench {
       b.copyThreads(Integer.parseInt(a[11])); // durable-steady only
     }
     boolean touch = Boolean.parseBoolean(a[12]);
+    long region = Long.parseLong(a[13]);
+    if (region > 0) {
+      b.writeIntentRegionSize(region);
+    }
+    if (kind.startsWith("mirrored")) {
+      b.mirrorMode(kind.endsWith("async") ? MirrorMode.ASYNCHRONOUS : MirrorMode.SYNCHRONOUS);
+    }
     if (durable) {
       b.metadataDirectory(meta);
     }
@@ -402,6 +463,22 @@ final class DurableBench {
       String tid = Path.of("/proc/thread-self").toRealPath().getFileName().toString();
       byte[] data = new byte[writeSize];
       ThreadLocalRandom.current().nextBytes(data);
+      // After the split every region is clean: the first write to each waits for its mark.
+      long regionBytes = b.config().writeIntentRegionSize();
+      int regions = (int) Math.max(1, size / regionBytes);
+      long[] first = new long[regions];
+      long[] second = new long[regions];
+      if (kind.equals("split")) {
+        byte[] small = new byte[4096];
+        for (int r = 0; r < regions; r++) {
+          long t0 = System.nanoTime();
+          p.write(r * regionBytes, small);
+          long t1 = System.nanoTime();
+          p.write(r * regionBytes + 65536, small);
+          second[r] = System.nanoTime() - t1;
+          first[r] = t1 - t0;
+        }
+      }
       long slots = size / writeSize;
       if (touch) {
         byte[] small = new byte[4096];
@@ -449,9 +526,12 @@ final class DurableBench {
         }
       }
       System.out.printf(java.util.Locale.ROOT, "RESULT tid=%s ops=%.1f p50=%.3f p99=%.3f "
-              + "writes=%d warmWrites=%d journalBytes=%d checkpointBytes=%d%n", tid,
+              + "writes=%d warmWrites=%d journalBytes=%d checkpointBytes=%d firstRegionP50=%.3f "
+              + "firstRegionP99=%.3f dirtyRegionP50=%.3f%n", tid,
           n / elapsed, Stats.percentileMicros(latencies, n, 50),
-          Stats.percentileMicros(latencies, n, 99), n, warmWrites, journal, checkpoints);
+          Stats.percentileMicros(latencies, n, 99), n, warmWrites, journal, checkpoints,
+          Stats.percentileMicros(first, regions, 50), Stats.percentileMicros(first, regions, 99),
+          Stats.percentileMicros(second, regions, 50));
     }
     for (String m : List.of("pkmark-warm", "pkmark-start", "pkmark-end")) {
       Files.deleteIfExists(markers.resolve(m));
@@ -518,7 +598,7 @@ final class DurableBench {
     }, "disk-watchdog");
     watchdog.setDaemon(true);
     watchdog.start();
-    int crashes = 4;
+    int crashesPerRegion = 2;
     int writeSeconds = 5;
     System.out.printf("## Durable metadata: recovery after a crash (%d pairs, 1 TiB thin file "
             + "volumes, direct=false, %d MiB of data per primary)%n%n", PAIRS,
@@ -530,10 +610,15 @@ final class DurableBench {
         + "cache (a process crash) and a dropped one.%n%n", writeSeconds);
     List<String> rows = new ArrayList<>();
     try {
-      for (int i = 0; i < crashes; i++) {
+      for (int i = 0; i < crashesPerRegion * REGION_SIZES.length; i++) {
         boolean cold = i % 2 == 1;
+        long region = REGION_SIZES[i / crashesPerRegion];
+        if (i % crashesPerRegion == 0) {
+          deleteTree(rdir); // each region size starts from new volumes and pairs
+          Files.createDirectories(rdir);
+        }
         List<String> cmd = javaCommand("crash-child", List.of(rdir.toString(),
-            meta.toString()));
+            meta.toString(), String.valueOf(region)));
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT)
             .start();
         child[0] = p;
@@ -576,7 +661,8 @@ final class DurableBench {
           Scenarios.dropPageCache();
         }
         long t0 = System.nanoTime();
-        PairController pk = PairKit.builder().metadataDirectory(meta).build();
+        PairController pk = PairKit.builder().metadataDirectory(meta)
+            .writeIntentRegionSize(region).build();
         double buildMs = (System.nanoTime() - t0) / 1e6;
         RecoveryReport rep = pk.recoveryReport();
         List<Pair> pairs = pk.pairs();
@@ -602,23 +688,26 @@ final class DurableBench {
         String reason = rep.pairs().isEmpty() ? "" : rep.pairs().get(0).reason();
         pk.close();
         String verified = verify(rdir);
+        long intent = rep.pairs().stream()
+            .mapToLong(RecoveryReport.PairRecovery::intentTracks).sum();
         rows.add(String.format(java.util.Locale.ROOT,
-            "| %d | %s | %d | %s | %s | %d | %d | %s | %d | %d | %s | %s | %s | %s |", i + 1,
-            cold ? "dropped" : "warm", writesPerSecond, Scenarios.fmt(buildMs),
-            rep.cleanStop(), rep.journalRecords(), rep.discardedTailBytes(),
-            statesAtOpen.toString().replace("{", "").replace("}", ""),
-            rep.pendingTracks(), recopied, Scenarios.fmt(formedMs), Scenarios.fmt(drainedMs),
-            restarted, verified));
+            "| %d | %d MiB | %s | %d | %s | %s | %d | %d | %s | %d | %d | %d | %s | %s | %s | %s |",
+            i + 1, region >> 20, cold ? "dropped" : "warm", writesPerSecond,
+            Scenarios.fmt(buildMs), rep.cleanStop(), rep.journalRecords(),
+            rep.discardedTailBytes(), statesAtOpen.toString().replace("{", "").replace("}", ""),
+            rep.pendingTracks(), intent, recopied, Scenarios.fmt(formedMs),
+            Scenarios.fmt(drainedMs), restarted, verified));
         System.out.println("  (crash " + (i + 1) + ": " + setup + "; report " + rep
             .pairs().size() + " pairs, reason: " + reason + ")");
       }
       System.out.println();
-      System.out.println("| crash | page cache at reopen | host writes/s at the kill (all 8) | "
-          + "reopen: build() (ms) | clean stop | journal records replayed | torn tail bytes | "
-          + "states right after build() | tracks re-copied (report: pending) | tracks copied "
-          + "after reopen (stats) | all FORMED (ms) | all mirrors drained (ms) | restarted "
+      System.out.println("| crash | write-intent region | page cache at reopen | host writes/s "
+          + "at the kill (all 8) | reopen: build() (ms) | clean stop | journal records replayed "
+          + "| torn tail bytes | states right after build() | tracks to copy (report: pending) "
+          + "| of which for a dirty region (report: intentTracks) | tracks copied after reopen "
+          + "(stats; holes skipped) | all FORMED (ms) | all mirrors drained (ms) | restarted "
           + "requests | data pieces equal |");
-      System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+      System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
       rows.forEach(System.out::println);
       System.out.printf("%nAllocated after the run: %s%n%n", allocated(rdir));
     } finally {
@@ -669,6 +758,7 @@ final class DurableBench {
   private static void crashChild(String[] a) throws Exception {
     Path rdir = Path.of(a[1]);
     Path meta = Path.of(a[2]);
+    long region = Long.parseLong(a[3]);
     FileStore store = Files.getFileStore(rdir);
     long free = store.getUsableSpace();
     Thread watchdog = new Thread(() -> {
@@ -687,7 +777,8 @@ final class DurableBench {
     watchdog.setDaemon(true);
     watchdog.start();
     long t0 = System.nanoTime();
-    PairController pk = PairKit.builder().metadataDirectory(meta).build();
+    PairController pk = PairKit.builder().metadataDirectory(meta).writeIntentRegionSize(region)
+        .build();
     List<HostVolume> primaries = new ArrayList<>();
     if (pk.pairs().isEmpty()) {
       List<VolumePair> pairs = new ArrayList<>();

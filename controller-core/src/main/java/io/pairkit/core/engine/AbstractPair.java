@@ -178,6 +178,42 @@ abstract class AbstractPair implements Pair {
     }
   }
 
+  /** One settle at a time: {@link #settle()}'s snapshot, flush and release go together. */
+  private final Object settleLock = new Object();
+
+  /**
+   * Makes the copies made and the synchronous mirror writes that landed so far durable, with one
+   * flush of the primary (a copy may have read data the primary had not made durable) and of the
+   * secondary; the engine then no longer counts them as copies that may be lost. Does nothing
+   * (no flush) when there were none. Used by the lazy rounds and before a split.
+   *
+   * @throws VolumeIOException if a flush fails; those copies and writes then stay unsettled
+   */
+  void settle() {
+    synchronized (settleLock) {
+      long epoch = intent.nextEpoch();
+      boolean copies;
+      synchronized (bitmaps) {
+        copies = bitmaps.beginSettle();
+      }
+      if (copies || intent.anyUnsettled()) {
+        try {
+          copier.primary().flush(); // the copies' source is durable ...
+          copier.secondary().flush(); // ... and so are the copies and the mirrored writes
+        } catch (RuntimeException e) {
+          synchronized (bitmaps) {
+            bitmaps.settleFailed();
+          }
+          throw e;
+        }
+      }
+      synchronized (bitmaps) {
+        bitmaps.settled();
+      }
+      intent.settled(epoch);
+    }
+  }
+
   /**
    * One lazy round of a durable pair (rules 2 and 5 of docs/RELIABILITY.md), run by the engine
    * every {@code lazyClearDelay}; see {@link LazyRound}.

@@ -11,7 +11,9 @@ import org.roaringbitmap.longlong.PeekableLongIterator;
 import org.roaringbitmap.longlong.Roaring64Bitmap;
 
 /**
- * One lazy round of a durable pair (md's bitmap daemon), run every {@code lazyClearDelay}:
+ * One lazy round of a durable pair (md's bitmap daemon), run every {@code lazyClearDelay}. When
+ * there is something to record (pending bits the metadata holds beyond the engine's, or dirty
+ * regions that went quiet):
  * <ol>
  *   <li><b>settle</b>: the copies made and the synchronous mirror writes that landed since the
  *       last round are made durable by one flush of the primary and the secondary (the primary
@@ -37,28 +39,23 @@ final class LazyRound {
     MetadataStore store = pair.engine.store;
     WriteIntent intent = pair.intent;
     TrackBitmaps bitmaps = pair.bitmaps;
-    long epoch = intent.beginRound();
-    boolean copies;
+    intent.beginRound();
+    List<Long> quiet = quietDirtyRegions(store.dirtyTracks(pair.id()), intent);
+    boolean clearable;
     synchronized (bitmaps) {
-      copies = bitmaps.beginSettle();
+      clearable = store.recordsPendingBeyond(pair.id(), bitmaps.pendingSnapshot());
     }
-    if (copies || intent.anyUnsettled()) {
-      try {
-        pair.copier.primary().flush(); // the copies' source is durable ...
-        pair.copier.secondary().flush(); // ... and so are the copies and the mirrored writes
-      } catch (RuntimeException e) {
-        synchronized (bitmaps) {
-          bitmaps.settleFailed();
-        }
-        throw e;
-      }
+    // A flush is only worth its cost (writing back everything dirty on both volumes) when it
+    // lets the round record something: pending bits to clear, or quiet regions to clean. Under
+    // steady writes neither holds, and the copies stay in the next settle.
+    if (!clearable && quiet.isEmpty()) {
+      return;
     }
+    pair.settle();
     synchronized (bitmaps) {
-      bitmaps.settled();
       store.clearCopied(pair.id(), bitmaps.mayNeedCopy());
     }
-    intent.settled(epoch);
-    for (long r : quietDirtyRegions(store.dirtyTracks(pair.id()), intent)) {
+    for (long r : quiet) {
       clean(r, store, intent, bitmaps);
     }
   }

@@ -40,8 +40,11 @@ final class RequestAdmission {
     CopyJob job;
     long ticket = 0;
     boolean freezes = kind == RequestKind.SPLIT || kind == RequestKind.EXTENT_SPLIT;
-    if (freezes) {
-      settleSynchronousWrites(); // most of them, before host writes are held off
+    if (freezes && pair.engine.store != null) {
+      // Copies and synchronous writes made durable now do not count as maybe-lost at the
+      // instant: the split then records fewer point-in-time copies as due, and the first host
+      // writes after it need no exact record.
+      pair.settle();
     }
     lockBarriers();
     try {
@@ -102,7 +105,7 @@ final class RequestAdmission {
    */
   private void settleSynchronousWrites() {
     if (pair.engine.store != null && pair.intent.anyUnsettled()) {
-      pair.copier.secondary().flush();
+      pair.copier.secondary().flush(); // no settle: the marks go with the next one's P flush
     }
   }
 

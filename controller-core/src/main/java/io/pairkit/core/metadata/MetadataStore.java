@@ -514,6 +514,16 @@ public final class MetadataStore implements AutoCloseable {
     return clear.getLongCardinality();
   }
 
+  /**
+   * Whether the metadata records pending tracks of {@code pair} that {@code enginePending} does
+   * not hold: a lazy round could clear them once their copies are durable.
+   */
+  public synchronized boolean recordsPendingBeyond(String pair, Roaring64Bitmap enginePending) {
+    DurablePair p = state.pairs.get(pair);
+    return p != null && !p.pending.isEmpty()
+        && Roaring64Bitmap.andNot(p.pending, enginePending).getLongCardinality() > 0;
+  }
+
   /** The tracks of {@code pair}'s dirty write-intent regions (a copy). */
   public synchronized Roaring64Bitmap dirtyTracks(String pair) {
     DurablePair p = state.pairs.get(pair);

@@ -241,17 +241,22 @@ class DurablePairsTest {
       HostVolume p = died.openVolume(VolumeSpec.builder("p", "mem").build());
       HostVolume s = died.openVolume(VolumeSpec.builder("s", "mem").build());
       p.write(0, random(5, tracks * TS));
-      VolumePair pair = died.createVolumePair("vp", p, s);
-      pair.initialCopy().await(WAIT); // copied, but the clears wait for a lazy round (1 hour)
-      pair.split().await(WAIT);       // its end is recorded; no track was left for it to copy
-      p.write(3L * TS, random(6, TS));
+      VolumePair pair = died.createVolumePair("vp", p, s,
+          PairOptions.defaults().withMirrorMode(MirrorMode.ASYNCHRONOUS));
+      pair.initialCopy().await(WAIT);
+      died.pauseBackgroundCopies();
+      p.write(3L * TS, random(6, 5 * TS)); // tracks 3-7 pending when the split freezes them
+      CopyRequest split = pair.split();
+      died.resumeBackgroundCopies();
+      split.await(WAIT); // its copies are made, their clears wait for a lazy round (1 hour)
+      died.engineStore().sync(); // and its end is recorded (as a later write's sync would)
       byte[] splitImage = s.read(0, tracks * TS);
       // The process dies here: the next controller recovers from what the storage holds.
       try (DefaultPairController next = durableOver(storage, volumes)) {
         VolumePair back = (VolumePair) next.pair("vp");
         RecoveryReport report = next.recoveryReport();
         assertFalse(report.cleanStop());
-        assertTrue(report.pairs().get(0).reason().contains("split tracks"), report.toString());
+        assertTrue(report.pairs().get(0).reason().contains("5 split tracks"), report.toString());
         for (CopyRequest r : back.activeRequests()) {
           r.await(WAIT);
         }

@@ -512,6 +512,11 @@ public final class TrackBitmaps {
     return null;
   }
 
+  /** Whether no mirrored track is pending (cheaper than counting them). */
+  public synchronized boolean noMirrorBacklog() {
+    return mirrorPending.isEmpty();
+  }
+
   public synchronized long mirrorBacklog() {
     return mirrorPending.getLongCardinality();
   }

@@ -103,7 +103,7 @@ public final class Mirror implements CopyScheduler.Source {
       synchronized (this) {
         inFlight--;
         Bits.removeRange(inFlightTracks, first, end);
-        idle = inFlight == 0 && backlog() == 0;
+        idle = inFlight == 0 && copier.bitmaps.noMirrorBacklog();
       }
       completeDrainWaitersIfIdle(null);
       if (idle) {
@@ -143,7 +143,7 @@ public final class Mirror implements CopyScheduler.Source {
   public void completeDrainWaitersIfIdle(VolumeIOException failure) {
     List<CompletableFuture<Void>> done;
     synchronized (this) {
-      boolean idle = inFlight == 0 && backlog() == 0;
+      boolean idle = inFlight == 0 && copier.bitmaps.noMirrorBacklog();
       if (!idle && failure == null && !ended) {
         return;
       }

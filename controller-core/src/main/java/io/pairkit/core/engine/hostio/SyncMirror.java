@@ -20,9 +20,15 @@ import java.util.logging.Logger;
 public final class SyncMirror {
   private static final Logger LOG = Logger.getLogger("io.pairkit.core");
   /** Secondary writes slower than this many times the primary's (on average) fall behind. */
-  private static final double BEHIND_FACTOR = 4;
-  /** ... and slower than this on average: a few ms of network or disk jitter is no reason. */
-  private static final long BEHIND_FLOOR_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+  private static final double BEHIND_FACTOR = 8;
+  /**
+   * ... and slower than this on average: jitter, or a busy machine that slows every thread
+   * (measured on 2 cores with 8 writers: 30-50 ms averages for both volumes' writes), is no
+   * reason; a secondary this slow is a network or a failing device.
+   */
+  private static final long BEHIND_FLOOR_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+  /** Samples the averages need before they can say the secondary fell behind. */
+  private static final int MIN_SAMPLES = 64;
   /** How long a pair that fell behind stays asynchronous at least. */
   private static final long BEHIND_PAUSE_NANOS = TimeUnit.SECONDS.toNanos(30);
   /** Weight of a new sample in the running averages. */
@@ -43,6 +49,7 @@ public final class SyncMirror {
   // Running averages of write latency (nanoseconds), updated racily: they steer, not account.
   private volatile double primaryNanos;
   private volatile double secondaryNanos;
+  private volatile int samples;
 
   public SyncMirror(String pairId, String secondaryName, VolumeCapabilities secondary,
       MirrorMode controllerMode, MirrorMode configured) {
@@ -134,7 +141,8 @@ public final class SyncMirror {
         : secondaryNanos + ALPHA * (secondary - secondaryNanos);
     primaryNanos = p;
     secondaryNanos = s;
-    if (s > BEHIND_FLOOR_NANOS && s > BEHIND_FACTOR * p) {
+    samples = Math.min(samples + 1, MIN_SAMPLES);
+    if (samples >= MIN_SAMPLES && s > BEHIND_FLOOR_NANOS && s > BEHIND_FACTOR * p) {
       synchronized (this) {
         if (synchronous) {
           fellBehind = true;
@@ -145,6 +153,7 @@ public final class SyncMirror {
               TimeUnit.NANOSECONDS.toSeconds(BEHIND_PAUSE_NANOS)), null);
           secondaryNanos = 0;
           primaryNanos = 0;
+          samples = 0;
         }
       }
     }

@@ -150,22 +150,26 @@ public final class WriteIntent {
     return !unsettled.isEmpty();
   }
 
-  /**
-   * Starts a round: the writes seen so far become the previous generation, and the settle epoch
-   * moves on. Returns the epoch a flush of both volumes, started after this, settles.
-   */
-  public long beginRound() {
+  /** Starts a lazy round: the writes seen so far become the previous generation. */
+  public void beginRound() {
     AtomicLongArray oldest = writtenBefore;
     writtenBefore = written;
     for (int i = 0; i < oldest.length(); i++) {
       oldest.set(i, 0);
     }
     written = oldest;
+  }
+
+  /**
+   * Moves the settle epoch on; returns the epoch that a flush of both volumes, started after
+   * this, settles.
+   */
+  public long nextEpoch() {
     return epoch.getAndIncrement();
   }
 
   /**
-   * Both volumes were flushed after the {@link #beginRound} that returned {@code settledEpoch}:
+   * Both volumes were flushed after the {@link #nextEpoch} that returned {@code settledEpoch}:
    * the synchronous writes marked with it or earlier are durable.
    */
   public void settled(long settledEpoch) {
