@@ -134,8 +134,37 @@ public final class FileVolume implements Volume {
     this.holesFd = nativeFd;
     this.holes = thin ? natives : null;
     int alignment = directBlock > 0 ? directBlock : 1;
-    this.caps = new VolumeCapabilities(alignment, Math.max(PREFERRED_IO, alignment), concurrency,
+    int preferred = directBlock > 0 ? deviceRequestSize(path) : PREFERRED_IO;
+    this.caps = new VolumeCapabilities(alignment, Math.max(preferred, alignment), concurrency,
         holes != null, true, true);
+  }
+
+  /** Largest direct I/O size a volume prefers, whatever its device takes. */
+  private static final int MAX_DIRECT_IO = 4 << 20;
+
+  /**
+   * The I/O size for direct I/O on the block device under {@code path}: its largest request
+   * ({@code /sys/dev/block/MAJOR:MINOR/queue/max_sectors_kb}, the partition's disk for a
+   * partition), as a power of two from 1 MiB to 4 MiB; 1 MiB when the device does not say.
+   * Measured on a virtio disk that takes 4 MiB requests: an O_DIRECT copy in 4 MiB I/Os ran at
+   * 1.1-1.4 GB/s against 0.76-0.95 GB/s in 1 MiB I/Os (docs/BENCHMARKS.md).
+   */
+  static int deviceRequestSize(Path path) {
+    try {
+      long dev = ((Number) Files.getAttribute(path, "unix:dev")).longValue();
+      long major = ((dev >>> 8) & 0xfff) | ((dev >>> 32) & ~0xfffL);
+      long minor = (dev & 0xff) | ((dev >>> 12) & ~0xffL);
+      Path sys = Path.of("/sys/dev/block/" + major + ":" + minor);
+      Path limit = sys.resolve("queue/max_sectors_kb");
+      if (!Files.exists(limit)) { // a partition: the limit is its disk's
+        limit = sys.toRealPath().getParent().resolve("queue/max_sectors_kb");
+      }
+      long kib = Long.parseLong(Files.readString(limit).trim());
+      long bytes = Long.highestOneBit(Math.max(1, kib) * 1024);
+      return (int) Math.max(PREFERRED_IO, Math.min(MAX_DIRECT_IO, bytes));
+    } catch (IOException | RuntimeException e) {
+      return PREFERRED_IO; // not Linux, no sysfs, a network file system: the default
+    }
   }
 
   /**

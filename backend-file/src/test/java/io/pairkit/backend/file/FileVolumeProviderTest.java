@@ -129,6 +129,11 @@ class FileVolumeProviderTest {
     try (Volume v = provider.open(spec("d2.img", "mode", "create", "size", "1m", "direct",
         "true"))) {
       assertTrue(((FileVolume) v).isDirect());
+      // Direct I/O moves in the device's largest request, within 1..4 MiB.
+      int preferred = v.capabilities().preferredIoSize();
+      assertEquals(FileVolume.deviceRequestSize(dir.resolve("d2.img")), preferred);
+      assertTrue(Integer.bitCount(preferred) == 1 && preferred >= 1 << 20
+          && preferred <= 4 << 20, "preferred " + preferred);
       v.write(100, ByteBuffer.wrap(new byte[] {7}));
       ByteBuffer one = ByteBuffer.allocate(1);
       v.read(100, one);
