@@ -142,6 +142,8 @@ public final class NbdServer implements Closeable {
   private final Thread acceptor;
   private final AtomicInteger connectionCount = new AtomicInteger();
   private final Semaphore memory = new Semaphore(MEMORY_BUDGET);
+  /** Payload arrays reused across requests and connections. */
+  private final PayloadPool payloads = new PayloadPool();
   private volatile boolean closed;
 
   private NbdServer(ServerSocket listener, Function<String, NbdExport> exports,
@@ -558,10 +560,11 @@ public final class NbdServer implements Closeable {
           }
           held = (int) length;
           reserve(held); // bounded memory per connection and over all of them
-          payload = new byte[held];
+          payload = payloads.take(held);
           try {
-            in.readFully(payload);
+            in.readFully(payload, 0, held);
           } catch (IOException e) {
+            payloads.give(payload);
             unreserve(held);
             throw e;
           }
@@ -594,11 +597,17 @@ public final class NbdServer implements Closeable {
               LOG.log(Level.SEVERE, "NBD request failed unexpectedly", t);
               closeQuietly(); // no reply can be trusted now; the client sees the connection end
             } finally {
+              if (data != null) {
+                payloads.give(data);
+              }
               unreserve(budget);
               inFlight.release();
             }
           });
         } catch (java.util.concurrent.RejectedExecutionException e) {
+          if (data != null) {
+            payloads.give(data);
+          }
           unreserve(budget);
           inFlight.release();
           return;
@@ -641,9 +650,14 @@ public final class NbdServer implements Closeable {
             } else if (!inRange) {
               error(handle, EINVAL, "read beyond the end of the export");
             } else {
-              byte[] buf = new byte[(int) length];
-              e.read(offset, ByteBuffer.wrap(buf));
-              readReply(handle, offset, buf);
+              int n = (int) length;
+              byte[] buf = payloads.take(n);
+              try {
+                e.read(offset, ByteBuffer.wrap(buf, 0, n));
+                readReply(handle, offset, buf, n);
+              } finally {
+                payloads.give(buf);
+              }
             }
           }
           case CMD_WRITE -> {
@@ -652,7 +666,7 @@ public final class NbdServer implements Closeable {
             } else if (!inRange) {
               error(handle, ENOSPC, "write beyond the end of the export");
             } else {
-              e.write(offset, ByteBuffer.wrap(data));
+              e.write(offset, ByteBuffer.wrap(data, 0, (int) length));
               if ((flags & CMD_FLAG_FUA) != 0) {
                 e.flush();
               }
@@ -711,19 +725,19 @@ public final class NbdServer implements Closeable {
       }
     }
 
-    private void readReply(long handle, long offset, byte[] buf) throws IOException {
-      if (structured && buf.length == 0) {
+    private void readReply(long handle, long offset, byte[] buf, int length) throws IOException {
+      if (structured && length == 0) {
         ok(handle); // an OFFSET_DATA chunk must carry at least one byte
         return;
       }
       synchronized (writeLock) {
         if (structured) {
-          structuredHeader(REPLY_FLAG_DONE, REPLY_TYPE_OFFSET_DATA, handle, 8 + buf.length);
+          structuredHeader(REPLY_FLAG_DONE, REPLY_TYPE_OFFSET_DATA, handle, 8 + length);
           out.writeLong(offset);
         } else {
           simpleHeader(0, handle);
         }
-        out.write(buf);
+        out.write(buf, 0, length);
         out.flush();
       }
     }
