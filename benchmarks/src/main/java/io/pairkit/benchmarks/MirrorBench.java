@@ -291,7 +291,13 @@ final class MirrorBench {
     return new Result(iops, kib / 1024.0, ios > 0 ? cpu / 1000.0 / ios : 0);
   }
 
-  private Process startPairkitd(Path config) throws Exception {
+  /** Starts pairkitd as its own process on {@code config}; returns once it says it is ready. */
+  static Process startPairkitd(Path config) throws Exception {
+    return startPairkitd(config, java.util.Map.of());
+  }
+
+  /** {@link #startPairkitd(Path)} with more environment variables (secrets the config names). */
+  static Process startPairkitd(Path config, java.util.Map<String, String> env) throws Exception {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
@@ -301,7 +307,9 @@ final class MirrorBench {
     }
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"),
         "io.pairkit.examples.server.Pairkitd", "--config", config.toString()));
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    pb.environment().putAll(env);
+    Process p = pb.start();
     java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(
         p.getInputStream(), StandardCharsets.UTF_8));
     String line;
@@ -376,7 +384,7 @@ final class MirrorBench {
     };
   }
 
-  private static void stop(Process p) throws InterruptedException {
+  static void stop(Process p) throws InterruptedException {
     if (p == null) {
       return;
     }
@@ -386,13 +394,13 @@ final class MirrorBench {
     }
   }
 
-  private static int freePort() throws IOException {
+  static int freePort() throws IOException {
     try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
       return s.getLocalPort();
     }
   }
 
-  private static boolean onPath(String tool) {
+  static boolean onPath(String tool) {
     for (String d : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
       if (Files.isExecutable(Path.of(d, tool))) {
         return true;

@@ -92,7 +92,7 @@ public final class Scenarios {
     try {
       for (String name : List.of("copy", "proportional", "hostwrite", "bitmap", "pacing",
           "cache", "copy-vs-qemu", "copy-tuning", "sparse-copy", "durable", "durable-writes", "durable-recovery", "durable-steady",
-          "raid", "s3", "nbd", "mirror")) {
+          "raid", "s3", "s3-nbd", "nbd", "mirror")) {
         if (which.contains(name)) {
           switch (name) {
             case "copy" -> s.initialCopy();
@@ -110,6 +110,7 @@ public final class Scenarios {
             case "durable-steady" -> new DurableBench(size, dir, seconds, rounds).steady();
             case "raid" -> new RaidBench(dir, seconds, rounds).run();
             case "s3" -> new S3Bench(size, dir, rounds).run();
+            case "s3-nbd" -> new S3NbdBench(size, dir, seconds, rounds).run();
             case "nbd" -> new NbdBench(size, dir, seconds, rounds).run();
             case "mirror" -> new MirrorBench(size, dir, seconds, rounds).run();
             default -> throw new IllegalArgumentException(name);

@@ -28,6 +28,12 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  * {@link #flush} returns once every completed write is stored. A chunk upload is one whole-object
  * PUT, so after any failure each chunk is old or new.
  *
+ * <p>Read-ahead: a sequential reader (its reads start where earlier ones ended; see
+ * {@link ReadAhead}) makes the volume fetch the next {@code concurrency} chunks whole, in
+ * parallel, into the buffer, so a sequential read keeps {@code concurrency} GETs in flight
+ * instead of one ranged GET per request. Random reads fetch only what they ask for and are not
+ * cached. What read-ahead holds is bounded by the buffer ({@link ChunkBuffer#prefetch}).
+ *
  * <p>Fencing ({@code fencing=lease}, the default): a {@link Lease} taken at open; a second writer
  * is refused with {@link io.pairkit.api.error.VolumeInUseException} naming the holder. A volume
  * whose lease is lost or runs out starts no further chunk request, and each chunk request it
@@ -53,6 +59,7 @@ public final class S3Volume implements Volume {
   private final Manifest manifest;
   private final Lease lease;
   private final ChunkBuffer buffer;
+  private final ReadAhead readAhead;
   private final VolumeCapabilities caps;
   /** ETags of the stored chunks (fencing only): each chunk PUT is conditional on them. */
   private final java.util.concurrent.ConcurrentHashMap<Long, String> etags =
@@ -73,7 +80,7 @@ public final class S3Volume implements Volume {
   }
 
   private S3Volume(S3Settings settings, ObjectStore store, Manifest manifest, Lease lease,
-      BitSet stored, java.util.Map<Long, String> listedEtags) {
+      BitSet stored, java.util.Map<Long, String> listedEtags, java.time.Duration writeBack) {
     this.settings = settings;
     this.store = store;
     this.manifest = manifest;
@@ -108,7 +115,8 @@ public final class S3Volume implements Volume {
             store.deleteChunk(chunkKey(index), guard(), attemptCap);
             etags.remove(index);
           }
-        }, concurrency, maxChunks);
+        }, concurrency, maxChunks, writeBack);
+    this.readAhead = new ReadAhead(concurrency);
     this.caps = new VolumeCapabilities(1, manifest.chunkSize(), concurrency, true, true,
         lease != null, true); // remote: a pair mirrors to it asynchronously by default
   }
@@ -124,6 +132,18 @@ public final class S3Volume implements Volume {
    * @throws IOException if the store fails; nothing stays open then
    */
   static S3Volume open(S3Settings settings, ObjectStore store) throws IOException {
+    return open(settings, store, WRITE_BACK);
+  }
+
+  /** How long a chunk may stay dirty before it is uploaded without a flush. */
+  static final java.time.Duration WRITE_BACK = java.time.Duration.ofSeconds(2);
+
+  /**
+   * {@link #open(S3Settings, ObjectStore)} with another write-back time (tests set a long one to
+   * see what happens without it).
+   */
+  static S3Volume open(S3Settings settings, ObjectStore store, java.time.Duration writeBack)
+      throws IOException {
     try {
       store.headBucket();
     } catch (IOException e) {
@@ -145,7 +165,8 @@ public final class S3Volume implements Volume {
       Manifest manifest = existing != null ? existing : create(settings, store);
       java.util.Map<Long, String> listedEtags = new java.util.HashMap<>();
       BitSet stored = listChunks(settings, store, manifest, listedEtags);
-      S3Volume v = new S3Volume(settings, store, manifest, lease, stored, listedEtags);
+      S3Volume v = new S3Volume(settings, store, manifest, lease, stored, listedEtags,
+          writeBack);
       ok = true;
       return v;
     } finally {
@@ -406,6 +427,11 @@ public final class S3Volume implements Volume {
     return buffer.uploadsStarted();
   }
 
+  /** The chunk buffer (tests look at its bounds and counters). */
+  ChunkBuffer buffer() {
+    return buffer;
+  }
+
   /** Enters a volume call (holding {@link #ops} shared); throws if the volume is closed. */
   private void enter() {
     ops.readLock().lock();
@@ -419,6 +445,18 @@ public final class S3Volume implements Volume {
   private void doRead(long offset, ByteBuffer dst) throws IOException {
     Volumes.checkRange(name(), size(), offset, dst.remaining());
     int cs = manifest.chunkSize();
+    int ahead = dst.hasRemaining() ? readAhead.onRead(offset, dst.remaining()) : 0;
+    if (ahead > 0) {
+      // From the chunk this read ends in (unless it ends on its boundary), so the rest of that
+      // chunk comes whole too; the fetches start before this read, which then waits for them.
+      long first = (offset + dst.remaining()) / cs;
+      long last = Math.min(manifest.chunks(), first + ahead);
+      for (long index = first; index < last; index++) {
+        if (!buffer.prefetch(index)) {
+          break; // enough fetched ahead for now; later reads go on from here
+        }
+      }
+    }
     while (dst.hasRemaining()) {
       long index = offset / cs;
       int within = (int) (offset % cs);

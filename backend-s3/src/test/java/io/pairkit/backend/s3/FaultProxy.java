@@ -188,8 +188,11 @@ public final class FaultProxy implements AutoCloseable {
       if (body.length != length) {
         return;
       }
+      // In flight: received whole and not answered yet. It ends before the answer is written,
+      // since the client may send its next request as soon as it has read the answer.
       int now = inFlight.incrementAndGet();
       maxInFlight.accumulateAndGet(now, Math::max);
+      boolean answering = false;
       try {
         byMethod.computeIfAbsent(method, k -> new AtomicInteger()).incrementAndGet();
         if (method.equals("PUT")) {
@@ -204,6 +207,8 @@ public final class FaultProxy implements AutoCloseable {
         if (fault != Fault.NONE) {
           faults.incrementAndGet();
         }
+        answering = true;
+        inFlight.decrementAndGet();
         switch (fault) {
           case SLOW_DOWN -> {
             byte[] xml = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code>"
@@ -238,7 +243,9 @@ public final class FaultProxy implements AutoCloseable {
           default -> throw new AssertionError(fault);
         }
       } finally {
-        inFlight.decrementAndGet();
+        if (!answering) {
+          inFlight.decrementAndGet();
+        }
       }
     } catch (IOException | InterruptedException | RuntimeException e) {
       // the client or the store went away: the client sees a broken connection
