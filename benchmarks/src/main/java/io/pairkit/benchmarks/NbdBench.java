@@ -20,7 +20,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Section 11: pairkitd's NBD export against {@code qemu-nbd} exporting a raw file of the same
+ * Scenario {@code nbd}: pairkitd's NBD export against {@code qemu-nbd} exporting a raw file of the same
  * content on the same disk, driven by {@code fio --ioengine=nbd} (libnbd), in the same run,
  * interleaved, medians of the rounds. Three targets: pairkitd serving a file volume, the same
  * with the volume mirrored by a FORMED volume pair to a second file volume (every write also
@@ -82,7 +82,7 @@ final class NbdBench {
     // image this JVM wrote itself in large writes served 4 KiB random writes at a third of the
     // rate of a copied one, from pairkitd and from qemu-nbd alike: the kernel then spent a third
     // of the server's CPU in ext4_block_write_begin and i_rwsem spinning (perf), a property of
-    // the file's cached pages, not of the server. Before that was found, section 12 measured
+    // the file's cached pages, not of the server. Before that was found, an earlier run measured
     // pairkitd's freshly written image against qemu-nbd's copy.
     Path base = dir.resolve("nbd-base.img");
     Scenarios.makeRandomImage(base, size);

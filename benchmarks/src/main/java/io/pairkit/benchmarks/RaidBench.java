@@ -27,7 +27,8 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Section 10 of docs/BENCHMARKS.md: RAID volumes (backend-raid) against one member, in one run.
+ * Scenario {@code raid} (docs/BENCHMARKS.md; the reasoning in docs/benchmarks-history.md section
+ * 10): RAID volumes (backend-raid) against one member, in one run.
  *
  * <ul>
  *   <li>Modelled disks ({@link ModelledDisk}, 100 MB/s and 0.2 ms each, over memory): sequential

@@ -30,7 +30,7 @@ import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
- * Section 10: S3 volumes. Initial copy of a file volume to an S3 volume against a plain loop of
+ * Scenario {@code s3} (docs/benchmarks-history.md section 11): S3 volumes. Initial copy of a file volume to an S3 volume against a plain loop of
  * SDK {@code putObject} calls of the same 4 MiB chunks with the same parallelism (same client
  * configuration, same source file, interleaved rounds), on S3Proxy in this JVM and on Ceph RGW
  * (when {@code ceph-rgw.sh} runs); scaling with requests in flight and with 20 ms injected per

@@ -39,9 +39,12 @@ import org.roaringbitmap.longlong.Roaring64Bitmap;
  * Scenarios: {@code copy proportional hostwrite bitmap pacing cache copy-vs-qemu copy-tuning
  * sparse-copy durable} ({@code durable-writes} and {@code durable-recovery} are its two halves;
  * {@code durable-steady} is a separate diagnosis), {@code raid} (RAID volumes; its own sizes),
- * {@code s3} (S3 volumes on S3Proxy and Ceph RGW, {@link S3Bench}), {@code nbd} (pairkitd's NBD
- * export against qemu-nbd, with fio; section 12), or {@code all} (all but copy-tuning, durable,
- * raid, s3 and nbd).
+ * {@code s3} (S3 volumes on S3Proxy and Ceph RGW, {@link S3Bench}), {@code s3-nbd} (an S3 volume
+ * through pairkitd against a PUT/GET loop and s3backer, {@link S3NbdBench}), {@code nbd}
+ * (pairkitd's NBD export against qemu-nbd, with fio), {@code mirror} (a mirrored pair over NBD
+ * against QEMU's mirror, {@link MirrorBench}), or {@code all} (the engine's own costs: copy
+ * proportional hostwrite bitmap pacing cache copy-vs-qemu sparse-copy). docs/BENCHMARKS.md lists
+ * them with what each needs.
  */
 public final class Scenarios {
   private static final int TRACK = 64 * 1024;

@@ -147,7 +147,7 @@ public final class FileVolume implements Volume {
    * ({@code /sys/dev/block/MAJOR:MINOR/queue/max_sectors_kb}, the partition's disk for a
    * partition), as a power of two from 1 MiB to 4 MiB; 1 MiB when the device does not say.
    * Measured on a virtio disk that takes 4 MiB requests: an O_DIRECT copy in 4 MiB I/Os ran at
-   * 1.1-1.4 GB/s against 0.76-0.95 GB/s in 1 MiB I/Os (docs/BENCHMARKS.md).
+   * 1.1-1.4 GB/s against 0.76-0.95 GB/s in 1 MiB I/Os (docs/BENCHMARKS.md, initial copy).
    */
   static int deviceRequestSize(Path path) {
     try {
