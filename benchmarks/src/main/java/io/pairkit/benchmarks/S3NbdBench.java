@@ -106,12 +106,31 @@ final class S3NbdBench {
             wr = s3backer(store, bucket, prefix, src);
           }
         }
+        deletePrefix(store, bucket, prefix); // a one-OSD test cluster fills up otherwise
         write.computeIfAbsent(who, k -> new ArrayList<>()).add(wr[0]);
         read.computeIfAbsent(who, k -> new ArrayList<>()).add(wr[1]);
       }
     }
     Files.deleteIfExists(src);
+    try (S3Client s3 = store.client()) {
+      s3.deleteBucket(b -> b.bucket(bucket));
+    }
     print(store, write, read, randomWrites, putMillis, s3backerMissing);
+  }
+
+  /** Deletes every object under {@code prefix}. */
+  private static void deletePrefix(TestStore store, String bucket, String prefix) {
+    try (S3Client s3 = store.client()) {
+      String token = null;
+      do {
+        String t = token;
+        var page = s3.listObjectsV2(l -> l.bucket(bucket).prefix(prefix).continuationToken(t));
+        for (var o : page.contents()) {
+          s3.deleteObject(d -> d.bucket(bucket).key(o.key()));
+        }
+        token = Boolean.TRUE.equals(page.isTruncated()) ? page.nextContinuationToken() : null;
+      } while (token != null);
+    }
   }
 
   /** The plain loop: {write MiB/s, read MiB/s, median ms per chunk PUT}. */
