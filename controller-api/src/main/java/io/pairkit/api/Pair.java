@@ -108,10 +108,25 @@ public interface Pair {
   CopyRequest request(RequestKind kind, ExtentSet region);
 
   /**
-   * Restarts the copy of every pending track after a backend failure suspended the pair. At its
-   * instant the pair leaves SUSPENDED; while it copies, the pair shows the state of the work it
-   * resumes (FORMING, RESYNCING, SPLIT, ... as the strategy derives it). If the backend still
-   * fails, the pair suspends again.
+   * Suspends the pair by request ({@code pairsplit -E}): from its instant no host write and no
+   * copy reaches the secondary (a synchronous mirror stops writing it too, and running initial
+   * copies and resyncs stop); host writes to the primary go on and their tracks are recorded as
+   * pending, so {@link #resume()} copies only those. The suspension is durable: a restarted
+   * controller finds the pair SUSPENDED. The secondary stays read-only to hosts where it is
+   * mirrored. Returns once the suspension is recorded.
+   *
+   * @throws io.pairkit.api.error.PairStateException unless the pair is FORMING, FORMED,
+   *     RESYNCING or EXTENT_SPLIT (a split pair copies nothing to stop; a split or extent request
+   *     in progress must complete first); the message names the state and the way out
+   * @throws io.pairkit.api.error.AlreadyClosedException if the controller is closed
+   */
+  void suspend();
+
+  /**
+   * Restarts the copy of every pending track after the pair was suspended, by a backend failure
+   * or by {@link #suspend()}. At its instant the pair leaves SUSPENDED; while it copies, the pair
+   * shows the state of the work it resumes (FORMING, RESYNCING, SPLIT, ... as the strategy
+   * derives it). If the backend still fails, the pair suspends again.
    *
    * @throws io.pairkit.api.error.PairStateException if the pair is not {@link PairState#SUSPENDED}
    *     (or was deleted)
@@ -123,7 +138,9 @@ public interface Pair {
    * Completes when no mirrored track of the pair needs a copy and no mirror copy is in flight
    * (the asynchronous mirror has caught up). Host writes after this completes may make it need
    * copies again. Completes exceptionally with the {@link io.pairkit.api.error.VolumeIOException}
-   * if the pair suspends while it waits; on a pair already suspended it waits for a
+   * if a backend failure suspends the pair while it waits (a
+   * {@link io.pairkit.api.error.PairStateException} if {@link #suspend()} does); on a pair
+   * already suspended it waits for a
    * {@link #resume()}. Completes at once, normally, on a deleted pair or after close, whatever is
    * left to copy.
    */
@@ -143,6 +160,24 @@ public interface Pair {
    * @throws io.pairkit.api.error.AlreadyClosedException if the controller is closed
    */
   void setMirrorMode(MirrorMode mode);
+
+  /**
+   * Caps this pair's background copies (initial copy, requests' copies, the asynchronous mirror)
+   * at {@code bytesPerSecond} from now on, 0 for no cap of its own; the controller's cap applies
+   * as well. Host writes are never paced, so a synchronous mirror is not either. Recorded with a
+   * durable pair; returns once recorded.
+   *
+   * @throws io.pairkit.api.error.InvalidArgumentException if {@code bytesPerSecond} is negative
+   * @throws io.pairkit.api.error.PairStateException on a deleted pair
+   * @throws io.pairkit.api.error.AlreadyClosedException if the controller is closed
+   */
+  void setCopyPace(long bytesPerSecond);
+
+  /**
+   * The pair's options as they are now: the mirror mode and copy pace last set, and whether it
+   * was created with an initial copy.
+   */
+  PairOptions options();
 
   /**
    * Tells {@code listener} of this pair's state changes, on the controller's event thread, before

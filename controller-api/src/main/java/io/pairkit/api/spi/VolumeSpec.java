@@ -80,33 +80,9 @@ public record VolumeSpec(String name, String type, Map<String, String> propertie
   }
 
   private long parseSize(String key, String raw) {
-    String s = raw.trim().toLowerCase(Locale.ROOT);
-    if (s.endsWith("ib")) {
-      s = s.substring(0, s.length() - 2);
-    } else if (s.endsWith("b") && s.length() > 1 && !Character.isDigit(s.charAt(s.length() - 2))) {
-      s = s.substring(0, s.length() - 1);
-    }
-    int shift = 0;
-    if (!s.isEmpty()) {
-      switch (s.charAt(s.length() - 1)) {
-        case 'k' -> shift = 10;
-        case 'm' -> shift = 20;
-        case 'g' -> shift = 30;
-        case 't' -> shift = 40;
-        case 'p' -> shift = 50;
-        default -> shift = 0;
-      }
-    }
-    if (shift != 0) {
-      s = s.substring(0, s.length() - 1).trim();
-    }
     try {
-      long n = Long.parseLong(s);
-      if (n < 0 || (shift > 0 && n > (Long.MAX_VALUE >> shift))) {
-        throw new NumberFormatException();
-      }
-      return n << shift;
-    } catch (NumberFormatException e) {
+      return Volumes.parseSize(raw);
+    } catch (IllegalArgumentException e) {
       throw new VolumeConfigException("volume '" + name + "' property '" + key + "' is '" + raw
           + "': give a byte count such as 67108864 or 64MiB");
     }

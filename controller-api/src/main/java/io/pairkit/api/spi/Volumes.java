@@ -12,6 +12,44 @@ public final class Volumes {
   }
 
   /**
+   * A byte count as people write it: {@code 67108864}, {@code 64M}, {@code 64MiB}, {@code 64 mb}
+   * (binary units K, M, G, T, P; case and a trailing {@code B} or {@code iB} do not matter).
+   *
+   * @throws IllegalArgumentException if {@code text} is none of these, negative or too large
+   */
+  public static long parseSize(String text) {
+    String s = text.trim().toLowerCase(java.util.Locale.ROOT);
+    if (s.endsWith("ib")) {
+      s = s.substring(0, s.length() - 2);
+    } else if (s.endsWith("b") && s.length() > 1 && !Character.isDigit(s.charAt(s.length() - 2))) {
+      s = s.substring(0, s.length() - 1);
+    }
+    int shift = 0;
+    if (!s.isEmpty()) {
+      switch (s.charAt(s.length() - 1)) {
+        case 'k' -> shift = 10;
+        case 'm' -> shift = 20;
+        case 'g' -> shift = 30;
+        case 't' -> shift = 40;
+        case 'p' -> shift = 50;
+        default -> shift = 0;
+      }
+    }
+    if (shift != 0) {
+      s = s.substring(0, s.length() - 1).trim();
+    }
+    try {
+      long n = Long.parseLong(s);
+      if (n < 0 || (shift > 0 && n > (Long.MAX_VALUE >> shift))) {
+        throw new NumberFormatException();
+      }
+      return n << shift;
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("'" + text + "' is not a byte count");
+    }
+  }
+
+  /**
    * Throws the {@link IndexOutOfBoundsException} the {@link Volume} contract asks for when
    * {@code [offset, offset + length)} is not inside {@code [0, size)}.
    */

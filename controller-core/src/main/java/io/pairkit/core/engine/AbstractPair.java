@@ -62,7 +62,9 @@ abstract class AbstractPair implements Pair {
   private final Mirror mirror;
   final PairLifecycle lifecycle = new PairLifecycle();
   final RequestAdmission admission;
-  private final CopyJob initialCopy;
+  private volatile CopyJob initialCopy;
+  /** Whether the pair was created with an initial copy ({@code PairOptions.initialCopy}). */
+  private volatile boolean createdWithCopy = true;
   /** Split tracks a restored pair copies again with a request of its own (see constructor). */
   private long recoveredSplitTracks;
 
@@ -129,8 +131,14 @@ abstract class AbstractPair implements Pair {
     }
     CopyJob create = null;
     Roaring64Bitmap covered = new Roaring64Bitmap();
+    boolean suspendedByRequest = PairLifecycle.BY_REQUEST.equals(restored.suspendedBecause());
     for (RequestInfo r : restored.requests()) {
       RequestKind kind = RequestKind.valueOf(r.kind());
+      if (suspendedByRequest && r.drainsMirror()) {
+        // Abandoned by the suspension, whose end was not recorded before the crash.
+        engine.store.done(id, r.id(), false);
+        continue;
+      }
       CopyJob job = admission.restartJob(r.id(), kind, r.region(), r.drainsMirror());
       covered.or(job.tracks());
       if (kind == RequestKind.CREATE) {
@@ -147,10 +155,28 @@ abstract class AbstractPair implements Pair {
     this.recoveredSplitTracks = orphans.getLongCardinality();
     // A pair whose initial copy finished before the restart answers a done, empty request.
     this.initialCopy = create != null ? create : admission.finishedJob(RequestKind.CREATE, scope);
-    lifecycle.restore(restored.initialCopyDone(), restored.suspendedBecause() == null ? null
-        : new VolumeIOException("pair '" + id + "' was suspended before the controller "
-            + "restarted: " + restored.suspendedBecause() + "; fix the backend and call "
-            + "resume()"));
+    if (suspendedByRequest) {
+      lifecycle.restore(restored.initialCopyDone(), new PairStateException(id,
+          PairState.SUSPENDED, "pair '" + id + "' was suspended by request before the "
+              + "controller restarted; resume() it to copy what changed meanwhile"), true);
+      syncMirror.hold(true);
+      copier.hold(true);
+    } else {
+      lifecycle.restore(restored.initialCopyDone(), restored.suspendedBecause() == null ? null
+          : new VolumeIOException("pair '" + id + "' was suspended before the controller "
+              + "restarted: " + restored.suspendedBecause() + "; fix the backend and call "
+              + "resume()"), false);
+    }
+  }
+
+  /**
+   * Creation without an initial copy ({@code paircreate -nocopy}): nothing is pending and the
+   * initial copy counts as done. Before {@link #start()}, with both barriers held.
+   */
+  void skipInitialCopy() {
+    bitmaps.unpendScope();
+    lifecycle.finished(initialCopy, null);
+    initialCopy = admission.finishedJob(RequestKind.CREATE, scope);
   }
 
   /** Starts the mirror and the copies of running requests; called once the pair is registered. */
@@ -365,14 +391,7 @@ abstract class AbstractPair implements Pair {
     }
     long ticket = 0;
     synchronized (lifecycle) {
-      if (lifecycle.closed()) {
-        throw new io.pairkit.api.error.AlreadyClosedException("pair '" + id + "' belongs to a "
-            + "closed controller; open a new controller to change it");
-      }
-      if (lifecycle.gone()) {
-        throw new PairStateException(id, PairState.DELETED, "pair '" + id + "' was deleted: "
-            + "its mirror mode cannot change; create a new pair");
-      }
+      checkChangeable("its mirror mode");
       if (engine.store != null) {
         ticket = engine.store.options(id, PairOptionsCodec.toMap(options().withMirrorMode(mode)));
       }
@@ -384,14 +403,57 @@ abstract class AbstractPair implements Pair {
     mirror.wake(); // an asynchronous pair's backlog, or a synchronous one's, goes on copying
   }
 
-  /** The pair's options as they are now. */
-  PairOptions options() {
-    return PairOptions.defaults().withMirrorMode(syncMirror.configured());
+  @Override
+  public PairOptions options() {
+    return PairOptions.defaults().withMirrorMode(syncMirror.configured())
+        .withCopyPace(copier.pace.bytesPerSecond()).withInitialCopy(createdWithCopy);
   }
 
   /** Applies creation or recorded options; before the pair starts. */
   void applyOptions(PairOptions options) {
     syncMirror.set(options.mirrorMode());
+    copier.pace.set(options.copyPace());
+    createdWithCopy = options.initialCopy();
+  }
+
+  @Override
+  public void setCopyPace(long bytesPerSecond) {
+    if (bytesPerSecond < 0) {
+      throw new InvalidArgumentException("pair '" + id + "': copy pace " + bytesPerSecond
+          + " bytes per second; give 0 for no cap of its own or a positive rate");
+    }
+    long ticket = 0;
+    synchronized (lifecycle) {
+      checkChangeable("its copy pace");
+      if (engine.store != null) {
+        ticket = engine.store.options(id,
+            PairOptionsCodec.toMap(options().withCopyPace(bytesPerSecond)));
+      }
+      copier.pace.set(bytesPerSecond);
+    }
+    if (ticket > 0) {
+      engine.store.awaitDurable(ticket);
+    }
+    mirror.wake(); // copies held back by the old pace may go now
+  }
+
+  @Override
+  public void suspend() {
+    admission.suspend();
+    publishState();
+    mirror.completeDrainWaitersIfIdle(lifecycle.suspendedBy());
+  }
+
+  /** Refuses a settings change on a closed controller or a deleted pair; holds lifecycle. */
+  private void checkChangeable(String what) {
+    if (lifecycle.closed()) {
+      throw new io.pairkit.api.error.AlreadyClosedException("pair '" + id + "' belongs to a "
+          + "closed controller; open a new controller to change " + what);
+    }
+    if (lifecycle.gone()) {
+      throw new PairStateException(id, PairState.DELETED, "pair '" + id + "' was deleted: "
+          + what + " cannot change; create a new pair");
+    }
   }
 
   /**
@@ -417,6 +479,8 @@ abstract class AbstractPair implements Pair {
         throw wrongState(RequestKind.RESUME, state, "resume() is only for a SUSPENDED pair");
       }
       lifecycle.clearSuspension();
+      syncMirror.hold(false);
+      copier.hold(false);
       return bitmaps.scope();
     });
   }

@@ -417,11 +417,17 @@ public final class DefaultPairController implements PairController {
       try {
         pair = factory.make(p, s);
         pair.applyOptions(options);
+        long createId = pair.initialCopy().id();
+        if (!options.initialCopy()) {
+          pair.skipInitialCopy();
+        }
         if (info != null) {
           PairInfo recorded = new PairInfo(info.id(), pair.strategy().name(), info.trackSize(),
               info.scope(), info.wholeVolume(), info.primary(), info.secondary(),
               info.options());
-          ticket = store.create(recorded, pair.initialCopy().id(), pair.bitmaps.scope());
+          ticket = options.initialCopy()
+              ? store.create(recorded, createId, pair.bitmaps.scope())
+              : store.createWithoutCopy(recorded, createId, pair.bitmaps.scope());
         }
         p.primaryOf.add(pair);
         s.secondaryOf = pair;

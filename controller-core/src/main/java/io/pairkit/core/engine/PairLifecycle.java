@@ -34,10 +34,15 @@ final class PairLifecycle {
     }
   }
 
+  /** The reason metadata records for a suspension by request (not a backend failure). */
+  static final String BY_REQUEST = "suspended by request";
+
   private final List<CopyJob> activeJobs = new ArrayList<>();
   private int jobsDrainingMirror;
   private boolean initialCopyDone;
-  private VolumeIOException suspendedBy;
+  /** Why the pair is suspended (a backend failure, or a suspension by request), or null. */
+  private RuntimeException suspendedBy;
+  private boolean suspendedByRequest;
   private boolean deleted;
   /** The state when the controller closed, kept so a closed pair does not look deleted. */
   private PairState closedAs;
@@ -61,9 +66,23 @@ final class PairLifecycle {
   }
 
   /** The facts of a pair restored from durable metadata. */
-  synchronized void restore(boolean initialCopyDone, VolumeIOException suspendedBy) {
+  synchronized void restore(boolean initialCopyDone, RuntimeException suspendedBy,
+      boolean byRequest) {
     this.initialCopyDone = initialCopyDone;
     this.suspendedBy = suspendedBy;
+    this.suspendedByRequest = suspendedBy != null && byRequest;
+  }
+
+  /** Suspends the pair by request ({@code why} says so to callers), unless it is gone. */
+  synchronized void suspendByRequest(RuntimeException why) {
+    if (!deleted && closedAs == null) {
+      suspendedBy = why;
+      suspendedByRequest = true;
+    }
+  }
+
+  synchronized boolean suspendedByRequest() {
+    return suspendedBy != null && suspendedByRequest;
   }
 
   synchronized void add(CopyJob job) {
@@ -100,9 +119,10 @@ final class PairLifecycle {
   /** Leaves SUSPENDED (resume's instant). */
   synchronized void clearSuspension() {
     suspendedBy = null;
+    suspendedByRequest = false;
   }
 
-  synchronized VolumeIOException suspendedBy() {
+  synchronized RuntimeException suspendedBy() {
     return suspendedBy;
   }
 

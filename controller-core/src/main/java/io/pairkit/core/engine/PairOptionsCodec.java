@@ -8,6 +8,8 @@ import java.util.Map;
 /** A pair's options as the metadata records them: a map of names to values. */
 final class PairOptionsCodec {
   static final String MIRROR_MODE = "mirrorMode";
+  static final String COPY_PACE = "copyPace";
+  static final String INITIAL_COPY = "initialCopy";
 
   private PairOptionsCodec() {
   }
@@ -15,6 +17,8 @@ final class PairOptionsCodec {
   static Map<String, String> toMap(PairOptions options) {
     Map<String, String> out = new LinkedHashMap<>();
     out.put(MIRROR_MODE, options.mirrorMode().name());
+    out.put(COPY_PACE, Long.toString(options.copyPace()));
+    out.put(INITIAL_COPY, Boolean.toString(options.initialCopy()));
     return out;
   }
 
@@ -24,6 +28,14 @@ final class PairOptionsCodec {
     String mode = map.get(MIRROR_MODE);
     if (mode != null) {
       o = o.withMirrorMode(MirrorMode.valueOf(mode));
+    }
+    String pace = map.get(COPY_PACE);
+    if (pace != null) {
+      o = o.withCopyPace(Long.parseLong(pace));
+    }
+    String copy = map.get(INITIAL_COPY);
+    if (copy != null) {
+      o = o.withInitialCopy(Boolean.parseBoolean(copy));
     }
     return o;
   }

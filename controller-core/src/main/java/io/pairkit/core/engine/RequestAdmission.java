@@ -61,9 +61,11 @@ final class RequestAdmission {
           throw pair.wrongState(kind, state, "the pair was deleted; create a new pair");
         }
         if (state == PairState.SUSPENDED && kind != RequestKind.RESUME) {
-          throw pair.wrongState(kind, state, "a background copy failed ("
-              + pair.lifecycle.suspendedBy().getMessage() + "); fix the backend, then call "
-              + "resume()");
+          throw pair.wrongState(kind, state, pair.lifecycle.suspendedByRequest()
+              ? "it was suspended by request; resume() it first (that copies what changed "
+                  + "meanwhile)"
+              : "a background copy failed (" + pair.lifecycle.suspendedBy().getMessage()
+                  + "); fix the backend, then call resume()");
         }
         synchronized (pair.bitmaps) { // the record lands in the order of the bit changes
           Roaring64Bitmap tracks = instant.apply(state);
@@ -200,6 +202,64 @@ final class RequestAdmission {
     }
     pair.onDelete.run();
     pair.publishState();
+  }
+
+  /**
+   * Suspends the pair by request at an instant: from then on host writes to mirrored tracks are
+   * recorded pending and go to the primary only, and background copies stop (the initial copy,
+   * a resync or a resume is abandoned; {@code resume()} drains what they left). Returns once the
+   * suspension is durable and no copy is still writing the secondary.
+   */
+  void suspend() {
+    List<CopyJob> draining = new java.util.ArrayList<>();
+    long ticket = 0;
+    lockBarriers();
+    try {
+      synchronized (pair.lifecycle) {
+        PairState state = pair.state();
+        if (pair.lifecycle.closed()) {
+          throw new AlreadyClosedException("pair '" + pair.id() + "' belongs to a closed "
+              + "controller and cannot be suspended; open a new controller");
+        }
+        String refusal = switch (state) {
+          case FORMING, FORMED, RESYNCING, EXTENT_SPLIT -> null;
+          case SPLIT -> "a split pair copies nothing to the secondary; resync it first if it "
+              + "should mirror, then suspend";
+          case SPLITTING, EXTENT_SPLITTING, EXTENT_JOINING -> "wait for the running request's "
+              + "completion(), then suspend";
+          case SUSPENDED -> pair.lifecycle.suspendedByRequest() ? "it is suspended already; "
+              + "resume() it to copy what changed" : "a backend failure suspended it already ("
+              + pair.lifecycle.suspendedBy().getMessage() + ")";
+          case DELETED -> "the pair was deleted; create a new pair";
+        };
+        if (refusal != null) {
+          throw new PairStateException(pair.id(), state, "pair '" + pair.id() + "' ("
+              + pair.strategy() + ") is " + state + " and cannot be suspended: " + refusal);
+        }
+        for (CopyJob j : pair.lifecycle.activeJobs()) {
+          if (j.drainsMirror()) {
+            draining.add(j);
+          }
+        }
+        if (pair.engine.store != null) {
+          ticket = pair.engine.store.suspend(pair.id(), PairLifecycle.BY_REQUEST);
+        }
+        pair.lifecycle.suspendByRequest(new PairStateException(pair.id(), PairState.SUSPENDED,
+            "pair '" + pair.id() + "' was suspended by request; resume() it to copy what "
+                + "changed meanwhile"));
+        pair.syncMirror.hold(true);
+        pair.copier.hold(true);
+      }
+      pair.copier.awaitRunsInFlight(); // none lands on the secondary after suspend returns
+    } finally {
+      unlockBarriers();
+    }
+    if (ticket > 0) {
+      pair.engine.store.awaitDurable(ticket); // rule 4: it returns once recorded
+    }
+    for (CopyJob j : draining) {
+      j.cancel("the pair was suspended by request; resume() copies what is left");
+    }
   }
 
   private void lockBarriers() {

@@ -322,6 +322,19 @@ public final class MetadataStore implements AutoCloseable {
   }
 
   /**
+   * Records a pair created without an initial copy ({@code PairOptions.initialCopy} false): as
+   * {@link #create}, then nothing pending and the create request done. A crash between these
+   * records finds the pair created with its copy to make: safe, only slower. Returns the ticket
+   * of the last.
+   */
+  public synchronized long createWithoutCopy(PairInfo info, long createRequestId,
+      Roaring64Bitmap scope) {
+    create(info, createRequestId, scope);
+    append(DurableState.CLEAR, encode(out -> out.str(info.id()).bitmap(scope)));
+    return done(info.id(), createRequestId, true);
+  }
+
+  /**
    * A host write is about to land in tracks {@code [first, end)} of {@code pair}, a write-intent
    * region: records the region dirty unless the metadata says so already. Returns 0 if that is
    * durable, else the ticket of the record that says so (appended now, or earlier and not yet

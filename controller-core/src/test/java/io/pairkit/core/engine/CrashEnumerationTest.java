@@ -11,6 +11,7 @@ import io.pairkit.api.ExtentSplitPair;
 import io.pairkit.api.HostVolume;
 import io.pairkit.api.MirrorMode;
 import io.pairkit.api.Pair;
+import io.pairkit.api.PairOptions;
 import io.pairkit.api.PairState;
 import io.pairkit.api.PairStrategy;
 import io.pairkit.api.TrackState;
@@ -284,20 +285,26 @@ class CrashEnumerationTest {
     try {
       HostVolume p = pk.openVolume(VolumeSpec.builder("p", TYPE).build());
       HostVolume s = pk.openVolume(VolumeSpec.builder("s", TYPE).build());
+      boolean equalSides = true;
       if (rnd.nextBoolean()) { // every track holds data before the pair
         writeP(h, p, 0, TRACKS, stamps);
+        equalSides = false;
       }
       for (int i = rnd.nextInt(4); i > 0; i--) {
         writeP(h, log, p, rnd, stamps);
+        equalSides = false;
       }
+      // Both sides all zeros: a quarter of these pairs are created without a copy (-nocopy).
+      PairOptions options = PairOptions.defaults()
+          .withInitialCopy(!(equalSides && rnd.nextInt(4) == 0));
       boolean paused = rnd.nextBoolean();
       if (paused) {
         pk.pauseBackgroundCopies();
       }
       AbstractPair pair = (AbstractPair) switch (strategy) {
-        case VOLUME_PAIR -> pk.createVolumePair("x", p, s);
-        case EXTENT_PAIR -> pk.createExtentPair("x", p, s, EXTENTS);
-        case EXTENT_SPLIT_PAIR -> pk.createExtentSplitPair("x", p, s);
+        case VOLUME_PAIR -> pk.createVolumePair("x", p, s, options);
+        case EXTENT_PAIR -> pk.createExtentPair("x", p, s, EXTENTS, options);
+        case EXTENT_SPLIT_PAIR -> pk.createExtentSplitPair("x", p, s, options);
       };
       h.createAck = log.size();
       for (int step = 0; step < 40; step++) {
@@ -321,8 +328,18 @@ class CrashEnumerationTest {
           pk.resumeBackgroundCopies();
           paused = false;
           settle(pair);
-        } else if (r < 72) {
+        } else if (r < 70) {
           pair.lazyRound(); // one round of lazy clearing
+        } else if (r < 74) {
+          try { // suspension by request, or its resume (the model's images do not change)
+            if (pair.state() == PairState.SUSPENDED) {
+              pair.resume();
+            } else {
+              pair.suspend();
+            }
+          } catch (PairStateException refused) {
+            // not in this state: nothing changed
+          }
         } else {
           if (!paused && rnd.nextBoolean()) { // the request's tracks stay pending a while
             pk.pauseBackgroundCopies();
@@ -346,7 +363,14 @@ class CrashEnumerationTest {
   private static void settle(Pair pair) {
     try {
       for (CopyRequest r : pair.activeRequests()) {
-        r.completion().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        try {
+          r.completion().get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        } catch (java.util.concurrent.CancellationException abandoned) {
+          // stopped by a suspension; the resume copies what it left
+        }
+      }
+      if (pair.state() == PairState.SUSPENDED) {
+        return; // nothing copies until the resume
       }
       pair.mirrorDrained().get(WAIT.toSeconds(), TimeUnit.SECONDS);
     } catch (Exception e) {
@@ -511,6 +535,10 @@ class CrashEnumerationTest {
         return h.createAck <= k ? "the pair, created before the crash, is gone" : null;
       }
       Pair pair = pairs.get(0);
+      if (pair.state() == PairState.SUSPENDED
+          && pair.mirrorStatus().reason().contains("suspended by request")) {
+        pair.resume(); // as its admin would: what changed meanwhile is copied now
+      }
       settle(pair);
       if (pair.state() == PairState.SUSPENDED) {
         return "suspended after recovery";

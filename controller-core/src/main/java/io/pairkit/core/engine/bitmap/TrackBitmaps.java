@@ -110,6 +110,12 @@ public final class TrackBitmaps {
     partial.clear();
   }
 
+  /** create without a copy: nothing is pending (the caller asserts both sides are equal). */
+  public synchronized void unpendScope() {
+    mirrorPending.andNot(scope);
+    partial.clear();
+  }
+
   /**
    * The write rule's bookkeeping for a host write to the primary's track {@code t} (caller holds
    * its lock): marks it, or says it must be copied first. Adds the journal's ticket to

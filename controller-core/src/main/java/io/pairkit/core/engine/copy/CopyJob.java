@@ -56,6 +56,8 @@ public final class CopyJob implements CopyRequest, CopyScheduler.Source {
   private long copied;
   private long bytes;
   private String cancelledBecause;
+  /** Where the job runs (set by {@link #start}); guarded by this. */
+  private CopyScheduler scheduler;
   private VolumeIOException failure;
 
   /**
@@ -78,6 +80,9 @@ public final class CopyJob implements CopyRequest, CopyScheduler.Source {
 
   /** Hands the job to {@code scheduler}; a job with nothing to copy completes at once. */
   public void start(CopyScheduler scheduler) {
+    synchronized (this) {
+      this.scheduler = scheduler;
+    }
     if (tracksToCopy == 0) {
       finishIfIdle();
     } else {
@@ -88,6 +93,11 @@ public final class CopyJob implements CopyRequest, CopyScheduler.Source {
   @Override
   public synchronized Runnable poll() {
     if (exhausted() || inFlight >= copier.concurrency()) {
+      return null;
+    }
+    long wakeAt = copier.pace.tryStart(copier.runBytes());
+    if (wakeAt != 0) {
+      scheduler.wakeAt(wakeAt);
       return null;
     }
     long first = remaining.next();

@@ -41,6 +41,11 @@ public final class CopyScheduler {
    */
   private final AtomicInteger idle = new AtomicInteger();
   private boolean running = true;
+  /**
+   * When a source held back by its pair's pace ({@link PairPace}) may hand out a run
+   * ({@code nanoTime}), 0 for none; an idle worker waits no longer than that. Guarded by this.
+   */
+  private long wakeAtNanos;
 
   public CopyScheduler(int threads) {
     for (int i = 0; i < threads; i++) {
@@ -92,7 +97,7 @@ public final class CopyScheduler {
               return;
             }
             try {
-              wait();
+              waitForWork();
             } catch (InterruptedException e) {
               // Workers are never interrupted on purpose; keep serving until shutdown.
             }
@@ -107,6 +112,31 @@ public final class CopyScheduler {
         LOG.log(Level.SEVERE, "a background copy run failed unexpectedly", e);
       }
       // No signal here: this worker looks for the next run itself.
+    }
+  }
+
+  /**
+   * A source has a run for {@code nanoTime} {@code at} but not before (its pair's pace): an
+   * idle worker looks again then. Called from a source's {@code poll()}.
+   */
+  public synchronized void wakeAt(long at) {
+    if (wakeAtNanos == 0 || at - wakeAtNanos < 0) {
+      wakeAtNanos = at;
+    }
+  }
+
+  /** Waits to be signalled, or until a paced source may hand out a run. */
+  private void waitForWork() throws InterruptedException {
+    if (wakeAtNanos == 0) {
+      wait();
+      return;
+    }
+    long millis = TimeUnit.NANOSECONDS.toMillis(wakeAtNanos - System.nanoTime()) + 1;
+    if (millis > 0) {
+      wait(millis);
+    }
+    if (wakeAtNanos - System.nanoTime() <= 0) {
+      wakeAtNanos = 0; // its time came: the sources that are still held back say so again
     }
   }
 

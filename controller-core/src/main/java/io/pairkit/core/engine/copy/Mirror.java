@@ -80,6 +80,11 @@ public final class Mirror implements CopyScheduler.Source {
     if (run == null) {
       return null;
     }
+    long wakeAt = copier.pace.tryStart(copier.runBytes());
+    if (wakeAt != 0) {
+      scheduler.wakeAt(wakeAt);
+      return null;
+    }
     long first = run[0];
     long end = run[1];
     cursor = end;
@@ -140,7 +145,7 @@ public final class Mirror implements CopyScheduler.Source {
    * Completes waiting {@link #drained()} futures if the mirror is idle, or with {@code failure}
    * (or when it ended) whatever the backlog.
    */
-  public void completeDrainWaitersIfIdle(VolumeIOException failure) {
+  public void completeDrainWaitersIfIdle(RuntimeException failure) {
     List<CompletableFuture<Void>> done;
     synchronized (this) {
       boolean idle = inFlight == 0 && copier.bitmaps.noMirrorBacklog();

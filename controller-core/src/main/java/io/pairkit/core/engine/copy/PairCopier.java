@@ -43,6 +43,10 @@ public final class PairCopier {
   /** Background copies hold it shared; {@link #stop()} takes it exclusive to wait them out. */
   private final ReentrantReadWriteLock gate = new ReentrantReadWriteLock();
   private volatile boolean stopped;
+  /** This pair's own cap on its background copies; sources ask it before handing out a run. */
+  public final PairPace pace = new PairPace(0);
+  /** Suspended by request: runs copy nothing ({@link #hold}). */
+  private volatile boolean held;
 
   public PairCopier(BackendVolume primary, BackendVolume secondary, TrackGeometry geometry,
       ExtentSet scope, boolean wholeVolume, TrackBitmaps bitmaps, TrackLocks primaryLocks,
@@ -79,6 +83,11 @@ public final class PairCopier {
   /** Tracks per background copy I/O: the volumes' preferred I/O size in whole tracks. */
   public int runTracks() {
     return runTracks;
+  }
+
+  /** The bytes of a whole run, what a source charges its pair's pace before handing one out. */
+  public long runBytes() {
+    return (long) runTracks * geometry.trackSize();
   }
 
   /** Copy I/Os worth keeping in flight: the lesser of the two volumes' concurrency. */
@@ -150,6 +159,7 @@ public final class PairCopier {
   /** What one background copy run did. */
   public record RunResult(long copiedTracks, long skippedTracks, long bytes, boolean stopped) {
     static final RunResult STOPPED = new RunResult(0, 0, 0, true);
+    static final RunResult HELD = new RunResult(0, 0, 0, false);
   }
 
   /**
@@ -170,6 +180,9 @@ public final class PairCopier {
     try {
       if (stopped) {
         return RunResult.STOPPED;
+      }
+      if (held) {
+        return RunResult.HELD;
       }
       long copiedTracks = 0;
       long skippedTracks = 0;
@@ -223,6 +236,7 @@ public final class PairCopier {
       gate.readLock().unlock();
       pacer.end(permits);
       pacer.charge(moved + zeroed - planned);
+      pace.refund(runBytes() - moved - zeroed); // its source charged a whole run
     }
   }
 
@@ -335,11 +349,24 @@ public final class PairCopier {
     return stopped;
   }
 
+  /**
+   * Holds background copies back (the pair is suspended by request: a run that starts copies
+   * nothing and leaves its bits) or lets them go again; see {@link #awaitRunsInFlight()}.
+   */
+  public void hold(boolean hold) {
+    held = hold;
+  }
+
+  /** Returns once no run that started before this call is still copying. */
+  public void awaitRunsInFlight() {
+    gate.writeLock().lock();
+    gate.writeLock().unlock();
+  }
+
   /** No background copy starts after this returns, and none is still running. */
   public void stop() {
     stopped = true;
     pacer.wakeWaiters();
-    gate.writeLock().lock();
-    gate.writeLock().unlock();
+    awaitRunsInFlight();
   }
 }

@@ -42,6 +42,8 @@ public final class SyncMirror {
   private final MirrorMode controllerMode;
   private volatile MirrorMode configured;
   private volatile boolean synchronous;
+  /** Suspended by request: nothing goes to the secondary, whatever the mode. */
+  private volatile boolean held;
   /** Why the pair runs asynchronously though configured otherwise, or null. */
   private volatile String degradedBecause;
   private volatile long degradedAt;
@@ -86,7 +88,16 @@ public final class SyncMirror {
 
   /** Whether host writes to mirrored tracks go to the secondary too, now. */
   public boolean synchronous() {
-    return synchronous;
+    return synchronous && !held;
+  }
+
+  /**
+   * Holds host writes back from the secondary while the pair is suspended by request (they are
+   * recorded pending instead), or lets them go to it again. Called at an instant, with host
+   * writes held off.
+   */
+  public void hold(boolean hold) {
+    this.held = hold;
   }
 
   public MirrorMode configured() {
@@ -95,6 +106,10 @@ public final class SyncMirror {
 
   /** The status for {@link io.pairkit.api.Pair#mirrorStatus()}. */
   public synchronized MirrorStatus status() {
+    if (held) {
+      return new MirrorStatus(configured, MirrorMode.ASYNCHRONOUS, "suspended by request: host "
+          + "writes are recorded, not mirrored, until the pair is resumed");
+    }
     MirrorMode effective = synchronous ? MirrorMode.SYNCHRONOUS : MirrorMode.ASYNCHRONOUS;
     String reason = degradedBecause;
     if (reason == null && configured == MirrorMode.AUTOMATIC) {
