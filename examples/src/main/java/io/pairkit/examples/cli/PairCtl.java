@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.pairkit.examples.config.ConfigException;
 import io.pairkit.examples.config.ExtentSyntax;
 import io.pairkit.examples.config.MirrorModeWords;
+import io.pairkit.examples.config.RateWords;
 import io.pairkit.examples.control.ControlApi;
 import io.pairkit.examples.server.Pairkitd;
 import java.io.IOException;
@@ -309,7 +310,8 @@ public final class PairCtl {
 
   @Command(name = "pair", description = "Create, split, resync, delete, display and wait for "
       + "pairs.", subcommands = {PairCmd.CreateCmd.class, PairCmd.SplitCmd.class,
-          PairCmd.ResyncCmd.class, PairCmd.ResumeCmd.class, PairCmd.DeleteCmd.class,
+          PairCmd.ResyncCmd.class, PairCmd.SuspendCmd.class, PairCmd.ResumeCmd.class,
+          PairCmd.DeleteCmd.class,
           PairCmd.DisplayCmd.class, PairCmd.WaitCmd.class, PairCmd.SetCmd.class})
   static final class PairCmd {
     @ParentCommand
@@ -342,6 +344,14 @@ public final class PairCtl {
           + "sync for a local secondary, async for a remote one)")
       String mirror;
 
+      @Option(names = "--pace", description = "cap this pair's copies at RATE bytes per second "
+          + "(50M = 50 MiB/s, 800K, 1G; default none: only the daemon's cap)")
+      String pace;
+
+      @Option(names = "--nocopy", description = "no initial copy (paircreate -nocopy): you "
+          + "assert that both volumes already hold the same data; check with pairctl verify")
+      boolean nocopy;
+
       @Override
       public Integer call() {
         PairCtl r = parent.root;
@@ -349,16 +359,22 @@ public final class PairCtl {
           checkExtents(extents);
         }
         checkMirror(mirror);
+        if (pace != null) {
+          checkPace(pace);
+        }
         ControlApi.PairView p = r.call("POST", "pairs",
-            new ControlApi.CreatePair(id, strategy, primary, secondary, extents, mirror),
-            ControlApi.PairView.class);
+            new ControlApi.CreatePair(id, strategy, primary, secondary, extents, mirror, pace,
+                nocopy), ControlApi.PairView.class);
         r.print(p, () -> r.out.println("pair " + p.id() + " created: " + p.primary() + " -> "
-            + p.secondary() + ", " + p.state() + ", mirroring " + mode(p)));
+            + p.secondary() + ", " + p.state() + ", mirroring " + mode(p)
+            + (p.copyPace() > 0 ? ", pace " + RateWords.format(p.copyPace()) : "")
+            + (p.initialCopy() ? "" : ", no initial copy (both volumes taken as equal)")));
         return OK;
       }
     }
 
-    @Command(name = "set", description = "Change a pair's settings: --mirror sync|async|auto.")
+    @Command(name = "set", description = "Change a pair's settings: --mirror sync|async|auto, "
+        + "--pace RATE|none.")
     static final class SetCmd implements Callable<Integer> {
       @ParentCommand
       PairCmd parent;
@@ -366,18 +382,68 @@ public final class PairCtl {
       @Parameters(paramLabel = "PAIR")
       String id;
 
-      @Option(names = "--mirror", required = true, description = "sync, async or auto")
+      @Option(names = "--mirror", description = "sync, async or auto")
       String mirror;
+
+      @Option(names = "--pace", description = "cap this pair's copies at RATE bytes per second "
+          + "(50M = 50 MiB/s), or none")
+      String pace;
 
       @Override
       public Integer call() {
         PairCtl r = parent.root;
-        checkMirror(mirror);
-        ControlApi.PairView p = r.call("POST", "pairs/" + seg(id) + "/mirror",
-            new ControlApi.MirrorSetting(mirror), ControlApi.PairView.class);
-        r.print(p, () -> r.out.println("pair " + p.id() + " mirroring " + mode(p)
-            + (p.mirrorReason() == null ? "" : " (" + p.mirrorReason() + ")")));
+        if (mirror == null && pace == null) {
+          throw new Failure(USAGE, "pair set needs --mirror sync|async|auto or --pace RATE|none");
+        }
+        if (mirror != null) {
+          checkMirror(mirror);
+        }
+        if (pace != null) {
+          checkPace(pace);
+        }
+        ControlApi.PairView p = null;
+        if (mirror != null) {
+          p = r.call("POST", "pairs/" + seg(id) + "/mirror",
+              new ControlApi.MirrorSetting(mirror), ControlApi.PairView.class);
+        }
+        if (pace != null) {
+          p = r.call("POST", "pairs/" + seg(id) + "/pace", new ControlApi.PaceSetting(pace),
+              ControlApi.PairView.class);
+        }
+        ControlApi.PairView v = p;
+        r.print(v, () -> r.out.println("pair " + v.id() + " mirroring " + mode(v)
+            + (v.mirrorReason() == null ? "" : " (" + v.mirrorReason() + ")") + ", pace "
+            + RateWords.format(v.copyPace())));
         return OK;
+      }
+    }
+
+    @Command(name = "suspend", description = "Stop copying to the secondary and keep recording "
+        + "what changes (pairsplit -E); pair resume copies it.")
+    static final class SuspendCmd implements Callable<Integer> {
+      @ParentCommand
+      PairCmd parent;
+
+      @Parameters(paramLabel = "PAIR")
+      String id;
+
+      @Override
+      public Integer call() {
+        PairCtl r = parent.root;
+        ControlApi.PairView p = r.call("POST", "pairs/" + seg(id) + "/suspend",
+            java.util.Map.of(), ControlApi.PairView.class);
+        r.print(p, () -> r.out.println("pair " + p.id() + " " + p.state() + ": host writes go "
+            + "to " + p.primary() + " only and are recorded; pair resume " + p.id()
+            + " copies them"));
+        return OK;
+      }
+    }
+
+    static void checkPace(String pace) {
+      try {
+        RateWords.parse(pace);
+      } catch (IllegalArgumentException e) {
+        throw new Failure(USAGE, "--pace " + e.getMessage());
       }
     }
 
@@ -433,8 +499,8 @@ public final class PairCtl {
       }
     }
 
-    @Command(name = "resume", description = "Restart copying after a backend failure "
-        + "suspended the pair.")
+    @Command(name = "resume", description = "Copy what changed while the pair was suspended "
+        + "(by pair suspend or a backend failure), and mirror again.")
     static final class ResumeCmd extends RequestCmd {
       String kind() {
         return "RESUME";
@@ -480,8 +546,8 @@ public final class PairCtl {
                 ControlApi.PairView.class)};
         r.print(id == null ? pairs : pairs[0], () -> {
           List<String[]> rows = new ArrayList<>();
-          rows.add(new String[] {"PAIR", "P", "S", "STRATEGY", "STATE", "MIRROR", "%SYNC",
-              "PENDING", "CHANGED", "REQUESTS"});
+          rows.add(new String[] {"PAIR", "P", "S", "STRATEGY", "STATE", "MIRROR", "PACE",
+              "%SYNC", "PENDING", "CHANGED", "REQUESTS"});
           for (ControlApi.PairView p : pairs) {
             StringBuilder reqs = new StringBuilder();
             for (ControlApi.RequestView q : p.requests()) {
@@ -490,7 +556,8 @@ public final class PairCtl {
                   .append(q.tracksToCopy());
             }
             rows.add(new String[] {p.id(), p.primary(), p.secondary(), p.strategy(), p.state(),
-                mode(p), String.format(Locale.ROOT, "%.1f", p.inSyncPercent()),
+                mode(p), p.copyPace() > 0 ? RateWords.format(p.copyPace()) : "-",
+                String.format(Locale.ROOT, "%.1f", p.inSyncPercent()),
                 Long.toString(p.pendingTracks()), Long.toString(p.changedTracks()),
                 reqs.length() == 0 ? "-" : reqs.toString()});
           }

@@ -55,15 +55,21 @@ public final class ControlApi {
       String secondary, int trackSize, long scopeTracks, double inSyncPercent,
       long pendingTracks, long changedTracks, long frozenTracks, long mirrorBacklogTracks,
       String splitExtents, List<RequestView> requests, String mirror, String mirroring,
-      String mirrorReason) {
+      String mirrorReason, long copyPace, boolean initialCopy) {
   }
 
   /**
    * Strategy: {@code volume}, {@code extent} (needs extents) or {@code extent-split}; mirror:
-   * {@code auto} (default), {@code sync} or {@code async}.
+   * {@code auto} (default), {@code sync} or {@code async}; pace: the pair's copy rate cap
+   * ({@code 50M}, {@code none}: the default); nocopy: no initial copy, the caller asserts both
+   * volumes hold the same data.
    */
   public record CreatePair(String id, String strategy, String primary, String secondary,
-      String extents, String mirror) {
+      String extents, String mirror, String pace, boolean nocopy) {
+  }
+
+  /** A pair's copy pace: {@code 50M}, {@code 800K}, {@code none}. */
+  public record PaceSetting(String pace) {
   }
 
   /** A pair's mirror mode: {@code auto}, {@code sync} or {@code async}. */

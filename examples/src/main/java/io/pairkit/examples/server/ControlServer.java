@@ -24,6 +24,7 @@ import io.pairkit.api.error.PairStateException;
 import io.pairkit.api.error.VolumeIOException;
 import io.pairkit.examples.config.ExtentSyntax;
 import io.pairkit.examples.config.MirrorModeWords;
+import io.pairkit.examples.config.RateWords;
 import io.pairkit.examples.control.ControlApi;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -139,6 +140,14 @@ final class ControlServer implements AutoCloseable {
           if (parts.get(2).equals("mirror")) {
             Pair p = pair(parts.get(1));
             p.setMirrorMode(mirrorMode(parse(body, ControlApi.MirrorSetting.class).mode()));
+            result = view(p);
+          } else if (parts.get(2).equals("pace")) {
+            Pair p = pair(parts.get(1));
+            p.setCopyPace(rate(parse(body, ControlApi.PaceSetting.class).pace()));
+            result = view(p);
+          } else if (parts.get(2).equals("suspend")) {
+            Pair p = pair(parts.get(1));
+            p.suspend();
             result = view(p);
           } else if (parts.get(2).equals("requests")) {
             result = request(pair(parts.get(1)), parse(body, ControlApi.Request.class));
@@ -284,7 +293,17 @@ final class ControlServer implements AutoCloseable {
         p.primary().name(), p.secondary().name(), p.trackSize(), scopeTracks,
         Math.round(inSync * 10) / 10.0, pending, s.changedTracks(), s.frozenTracks(),
         s.mirrorBacklogTracks(), ExtentSyntax.format(p.splitExtents()), requests,
-        m.configured().name(), m.effective().name(), m.reason());
+        m.configured().name(), m.effective().name(), m.reason(), p.options().copyPace(),
+        p.options().initialCopy());
+  }
+
+  /** A rate in pairctl's words ({@code 50M}, {@code none}). */
+  static long rate(String word) {
+    try {
+      return RateWords.parse(word);
+    } catch (IllegalArgumentException e) {
+      throw new InvalidArgumentException("pace " + e.getMessage());
+    }
   }
 
   /** A mirror mode in pairctl's words ({@code auto}, {@code sync}, {@code async}). */
@@ -330,7 +349,8 @@ final class ControlServer implements AutoCloseable {
     HostVolume p = volume(c.primary());
     HostVolume s = volume(c.secondary());
     String strategy = c.strategy() == null ? "volume" : c.strategy().toLowerCase(Locale.ROOT);
-    PairOptions options = PairOptions.defaults().withMirrorMode(mirrorMode(c.mirror()));
+    PairOptions options = PairOptions.defaults().withMirrorMode(mirrorMode(c.mirror()))
+        .withCopyPace(c.pace() == null ? 0 : rate(c.pace())).withInitialCopy(!c.nocopy());
     Pair pair = switch (strategy) {
       case "volume" -> controller.createVolumePair(c.id(), p, s, options);
       case "extent" -> controller.createExtentPair(c.id(), p, s, ExtentSyntax.parse(c.extents()),

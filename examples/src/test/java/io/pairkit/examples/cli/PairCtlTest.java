@@ -1,6 +1,7 @@
 package io.pairkit.examples.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -103,7 +104,7 @@ class PairCtlTest {
     assertEquals(0, ctl("verify", "prod", "copy").code);
     Result table = ctl("pair", "display");
     assertTrue(table.out.startsWith("PAIR") && table.out.lines().anyMatch(l -> l.matches(
-        "p1\\s+prod\\s+copy\\s+VOLUME_PAIR\\s+SPLIT\\s+sync \\(auto\\)\\s+100.0\\s+0\\s+0\\s+-")),
+        "p1\\s+prod\\s+copy\\s+VOLUME_PAIR\\s+SPLIT\\s+sync \\(auto\\)\\s+-\\s+100.0\\s+0\\s+0\\s+-")),
         table.out);
     ControlApi.PairView p = json.readValue(ctl("--json", "pair", "display", "p1").out,
         ControlApi.PairView.class);
@@ -246,5 +247,47 @@ class PairCtlTest {
     assertEquals(PairCtl.USAGE, bad.code);
     assertTrue(bad.err.contains("'fast' is not one of sync, async, auto"), bad.err);
     assertEquals(PairCtl.NOT_FOUND, ctl("pair", "set", "nope", "--mirror", "sync").code);
+  }
+  @Test
+  void suspendAndResume_paceAndNocopy_throughMain() throws Exception {
+    Result created = ctl("pair", "create", "m2", "-p", "prod", "-s", "copy", "--mirror",
+        "async", "--pace", "64M");
+    assertEquals(0, created.code, created.err);
+    assertTrue(created.out.contains("pace 64 MiB/s"), created.out);
+    assertEquals(0, ctl("pair", "wait", "m2", "--state", "FORMED", "--timeout", "60s").code);
+    Result suspended = ctl("pair", "suspend", "m2");
+    assertEquals(0, suspended.code, suspended.err);
+    assertTrue(suspended.out.contains("SUSPENDED") && suspended.out.contains("pair resume m2"),
+        suspended.out);
+    Result again = ctl("pair", "suspend", "m2");
+    assertEquals(PairCtl.WRONG_STATE, again.code, again.out);
+    assertTrue(again.err.contains("suspended already"), again.err);
+    rig.daemon.controller().volume("prod").write(0, new byte[4096]);
+    ControlApi.PairView v = json.readValue(ctl("--json", "pair", "display", "m2").out,
+        ControlApi.PairView.class);
+    assertEquals("SUSPENDED", v.state());
+    assertEquals(1, v.pendingTracks(), "the write is recorded, not copied");
+    assertEquals(64L << 20, v.copyPace());
+    Result split = ctl("pair", "split", "m2");
+    assertEquals(PairCtl.WRONG_STATE, split.code);
+    assertTrue(split.err.contains("resume"), split.err);
+    assertEquals(0, ctl("pair", "resume", "m2").code);
+    assertEquals(0, ctl("pair", "wait", "m2", "--state", "FORMED", "--timeout", "60s").code);
+    Result pace = ctl("pair", "set", "m2", "--pace", "none");
+    assertEquals(0, pace.code, pace.err);
+    assertTrue(pace.out.contains("pace none"), pace.out);
+    assertEquals(0, rig.daemon.controller().pair("m2").options().copyPace());
+    Result badPace = ctl("pair", "set", "m2", "--pace", "fast");
+    assertEquals(PairCtl.USAGE, badPace.code);
+    assertTrue(badPace.err.contains("'fast' is not a rate"), badPace.err);
+    assertEquals(PairCtl.USAGE, ctl("pair", "set", "m2").code, "set needs a setting");
+    Result display = ctl("pair", "display");
+    assertTrue(display.out.contains("PACE"), display.out);
+    assertEquals(0, ctl("pair", "delete", "m2").code);
+    Result nocopy = ctl("pair", "create", "n1", "-p", "prod", "-s", "copy", "--nocopy");
+    assertEquals(0, nocopy.code, nocopy.err);
+    assertTrue(nocopy.out.contains("FORMED") && nocopy.out.contains("no initial copy"),
+        nocopy.out);
+    assertFalse(rig.daemon.controller().pair("n1").options().initialCopy());
   }
 }
