@@ -351,7 +351,7 @@ final class MirrorBench {
 
   private long backlog(String endpoint, String pair) throws IOException {
     ControlApi.PairView v = json.readValue(ctl(endpoint, "--json", "pair", "display", pair),
-        ControlApi.PairView.class);
+        ControlApi.PairView[].class)[0];
     return v.pendingTracks();
   }
 

@@ -195,13 +195,15 @@ public interface Pair {
    * Forgets the pair; both volumes become plain volumes, and the id is free again. Running
    * requests are cancelled (their futures complete with a
    * {@link java.util.concurrent.CancellationException}); copies in flight finish first, so none
-   * lands on the secondary after this returns. Refused while any split track still waits for its
-   * point-in-time copy (a split, extent split or extent update still draining, or one a backend
-   * failure left unfinished), because the secondary would keep a half-copied image with no record
-   * of what is missing: wait for the request, resume a suspended pair, or use
-   * {@link #forceDelete()}. Harmless on a deleted pair; does nothing after the controller closed.
+   * lands on the secondary after this returns. Refused while the secondary is not a complete
+   * image, because it would keep a half-copied image with no record of what is missing: while
+   * the initial copy has not completed (FORMING, or suspended before it completed), while a
+   * resync runs, and while any split track still waits for its point-in-time copy (a split,
+   * extent split or extent update still draining, or one a backend failure left unfinished).
+   * Wait for the request, resume a suspended pair, or use {@link #forceDelete()}. Harmless on a
+   * deleted pair; does nothing after the controller closed.
    *
-   * @throws io.pairkit.api.error.PairStateException if frozen tracks still wait for their copy;
+   * @throws io.pairkit.api.error.PairStateException if the secondary is not a complete image;
    *     nothing changed
    */
   void delete();

@@ -83,7 +83,8 @@ public interface PairController extends Closeable {
    * (see {@link Pair#initialCopy()}). Embodiment 1. The pair starts at an instant atomic with host
    * writes to both volumes. A refused creation changes nothing.
    *
-   * @throws io.pairkit.api.error.InvalidArgumentException if {@code pairId} is null or blank
+   * @throws io.pairkit.api.error.InvalidArgumentException if {@code pairId} is null or blank, or
+   *     is not 1 to 64 of {@code [A-Za-z0-9._-]} (not {@code .} or {@code ..} alone)
    * @throws io.pairkit.api.error.NotFoundException if a volume is null or was not opened by this
    *     controller
    * @throws io.pairkit.api.error.PairStateException if a live pair already has that id

@@ -377,12 +377,23 @@ public final class DefaultPairController implements PairController {
     T make(ManagedVolume primary, ManagedVolume secondary);
   }
 
+  /** Longest pair id. */
+  static final int MAX_ID_LENGTH = 64;
+  /** What a pair id may hold: safe in a URL path segment, a file name and a log line. */
+  private static final java.util.regex.Pattern VALID_ID =
+      java.util.regex.Pattern.compile("[A-Za-z0-9._-]{1," + MAX_ID_LENGTH + "}");
+
   private <T extends AbstractPair> T create(String pairId, HostVolume primaryView,
       HostVolume secondaryView, ExtentSet extents, PairOptions options, PairFactory<T> factory) {
     checkOpen();
     if (pairId == null || pairId.isBlank()) {
       throw new InvalidArgumentException("a pair needs a non-blank id, got "
           + (pairId == null ? "null" : "'" + pairId + "'") + "; give a name such as \"nightly\"");
+    }
+    if (!VALID_ID.matcher(pairId).matches() || pairId.equals(".") || pairId.equals("..")) {
+      throw new InvalidArgumentException("pair id '" + pairId + "' is not allowed: use 1 to "
+          + MAX_ID_LENGTH + " letters, digits, '.', '_' or '-' (not '.' or '..' alone), such as "
+          + "\"db-nightly.1\"; ids name pairs in paths, URLs and logs");
     }
     if (options == null) {
       throw new InvalidArgumentException("pair '" + pairId + "' needs options; give "

@@ -131,6 +131,11 @@ final class PairLifecycle {
     return !deleted && closedAs == null && suspendedBy == null && jobsDrainingMirror == 0;
   }
 
+  /** Whether the initial copy (or a resume after it) completed. */
+  synchronized boolean initialCopyDone() {
+    return initialCopyDone;
+  }
+
   synchronized boolean gone() {
     return deleted || closedAs != null;
   }

@@ -178,6 +178,15 @@ final class RequestAdmission {
               + "copied, and the secondary would keep a half-copied image; wait for the split "
               + "request's completion() or call forceDelete()");
         }
+        boolean copying = !pair.lifecycle.initialCopyDone() || state == PairState.RESYNCING;
+        if (!force && copying) {
+          throw new PairStateException(pair.id(), state, "pair '" + pair.id() + "' is " + state
+              + " and cannot be deleted yet: its secondary '" + pair.secondary.name()
+              + "' does not hold a complete image (" + pair.bitmaps.pendingCount()
+              + " tracks still to copy" + (state == PairState.RESYNCING ? ", the rest mixed "
+                  + "with the split image" : "") + "); wait for the copy's completion(), or "
+              + "call forceDelete() to leave it incomplete");
+        }
         jobs = pair.lifecycle.markDeleted();
         if (pair.engine.store != null) {
           ticket = pair.engine.store.delete(pair.id());

@@ -234,6 +234,12 @@ class BadInputTest {
         .build(), "at least 16 tracks");
     assertError(InvalidArgumentException.class, () -> rig.pk.createVolumePair(" ", p, s),
         "non-blank id");
+    for (String bad : new String[] {"a/b", "..", "x y", "é", "a".repeat(65), "back\\up"}) {
+      assertError(InvalidArgumentException.class, () -> rig.pk.createVolumePair(bad, p, s),
+          "pair id '" + bad + "' is not allowed", "letters, digits");
+    }
+    assertTrue(rig.pk.pairs().isEmpty(), "a refused id creates nothing");
+    rig.pk.createVolumePair("db-nightly.1_" + "a".repeat(51), p, s).forceDelete();
     assertError(InvalidArgumentException.class, () -> rig.pk.attachVolume(null), "null");
     try (Rig other = new Rig(false)) {
       HostVolume foreign = other.volume("f", SIZE, TS);

@@ -173,7 +173,7 @@ public final class PairCtl {
       r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
     } catch (ConnectException e) {
       throw new Failure(NOT_RUNNING, "pairkitd is not running at " + base() + " (connection "
-          + "refused); start it with pairkitd --config FILE, or point pairctl at it with "
+          + "refused); start it with pairctl daemon --config FILE, or point pairctl at it with "
           + "--endpoint or --config");
     } catch (java.net.http.HttpConnectTimeoutException e) {
       throw new Failure(NOT_RUNNING, "pairkitd at " + base() + " does not answer");
@@ -251,13 +251,13 @@ public final class PairCtl {
 
   // ------------------------------------------------------------------ volume
 
-  @Command(name = "volume", description = "List or show volumes.",
+  @Command(name = "volume", mixinStandardHelpOptions = true, description = "List or show volumes.",
       subcommands = {VolumeCmd.ListCmd.class, VolumeCmd.InfoCmd.class})
   static final class VolumeCmd {
     @ParentCommand
     PairCtl root;
 
-    @Command(name = "list", description = "List the daemon's volumes.")
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List the daemon's volumes.")
     static final class ListCmd implements Callable<Integer> {
       @ParentCommand
       VolumeCmd parent;
@@ -280,7 +280,7 @@ public final class PairCtl {
       }
     }
 
-    @Command(name = "info", description = "Show one volume.")
+    @Command(name = "info", mixinStandardHelpOptions = true, description = "Show one volume.")
     static final class InfoCmd implements Callable<Integer> {
       @ParentCommand
       VolumeCmd parent;
@@ -308,7 +308,7 @@ public final class PairCtl {
 
   // ------------------------------------------------------------------ pair
 
-  @Command(name = "pair", description = "Create, split, resync, delete, display and wait for "
+  @Command(name = "pair", mixinStandardHelpOptions = true, description = "Create, split, resync, delete, display and wait for "
       + "pairs.", subcommands = {PairCmd.CreateCmd.class, PairCmd.SplitCmd.class,
           PairCmd.ResyncCmd.class, PairCmd.SuspendCmd.class, PairCmd.ResumeCmd.class,
           PairCmd.DeleteCmd.class,
@@ -317,7 +317,7 @@ public final class PairCtl {
     @ParentCommand
     PairCtl root;
 
-    @Command(name = "create", description = "Pair two volumes and start the initial copy "
+    @Command(name = "create", mixinStandardHelpOptions = true, description = "Pair two volumes and start the initial copy "
         + "(paircreate).")
     static final class CreateCmd implements Callable<Integer> {
       @ParentCommand
@@ -373,7 +373,7 @@ public final class PairCtl {
       }
     }
 
-    @Command(name = "set", description = "Change a pair's settings: --mirror sync|async|auto, "
+    @Command(name = "set", mixinStandardHelpOptions = true, description = "Change a pair's settings: --mirror sync|async|auto, "
         + "--pace RATE|none.")
     static final class SetCmd implements Callable<Integer> {
       @ParentCommand
@@ -418,7 +418,7 @@ public final class PairCtl {
       }
     }
 
-    @Command(name = "suspend", description = "Stop copying to the secondary and keep recording "
+    @Command(name = "suspend", mixinStandardHelpOptions = true, description = "Stop copying to the secondary and keep recording "
         + "what changes (pairsplit -E); pair resume copies it.")
     static final class SuspendCmd implements Callable<Integer> {
       @ParentCommand
@@ -484,14 +484,14 @@ public final class PairCtl {
       }
     }
 
-    @Command(name = "split", description = "Freeze the copy at this instant (pairsplit).")
+    @Command(name = "split", mixinStandardHelpOptions = true, description = "Freeze the copy at this instant (pairsplit).")
     static final class SplitCmd extends RequestCmd {
       String kind() {
         return "SPLIT";
       }
     }
 
-    @Command(name = "resync", description = "Mirror again, copying only differences "
+    @Command(name = "resync", mixinStandardHelpOptions = true, description = "Mirror again, copying only differences "
         + "(pairresync).")
     static final class ResyncCmd extends RequestCmd {
       String kind() {
@@ -499,7 +499,7 @@ public final class PairCtl {
       }
     }
 
-    @Command(name = "resume", description = "Copy what changed while the pair was suspended "
+    @Command(name = "resume", mixinStandardHelpOptions = true, description = "Copy what changed while the pair was suspended "
         + "(by pair suspend or a backend failure), and mirror again.")
     static final class ResumeCmd extends RequestCmd {
       String kind() {
@@ -507,7 +507,7 @@ public final class PairCtl {
       }
     }
 
-    @Command(name = "delete", description = "Delete a pair (pairsplit -S); --force even while a "
+    @Command(name = "delete", mixinStandardHelpOptions = true, description = "Delete a pair (pairsplit -S); --force even while a "
         + "split copy is incomplete.")
     static final class DeleteCmd implements Callable<Integer> {
       @ParentCommand
@@ -529,7 +529,7 @@ public final class PairCtl {
       }
     }
 
-    @Command(name = "display", description = "Show pairs like pairdisplay.")
+    @Command(name = "display", mixinStandardHelpOptions = true, description = "Show pairs like pairdisplay.")
     static final class DisplayCmd implements Callable<Integer> {
       @ParentCommand
       PairCmd parent;
@@ -544,7 +544,7 @@ public final class PairCtl {
             ? r.call("GET", "pairs", null, ControlApi.PairView[].class)
             : new ControlApi.PairView[] {r.call("GET", "pairs/" + seg(id), null,
                 ControlApi.PairView.class)};
-        r.print(id == null ? pairs : pairs[0], () -> {
+        r.print(pairs, () -> { // --json: always a list, of one pair when one is named
           List<String[]> rows = new ArrayList<>();
           rows.add(new String[] {"PAIR", "P", "S", "STRATEGY", "STATE", "MIRROR", "PACE",
               "%SYNC", "PENDING", "CHANGED", "REQUESTS"});
@@ -567,7 +567,7 @@ public final class PairCtl {
       }
     }
 
-    @Command(name = "wait", description = "Wait until the pair reaches a state or a request "
+    @Command(name = "wait", mixinStandardHelpOptions = true, description = "Wait until the pair reaches a state or a request "
         + "completes (pairevtwait).")
     static final class WaitCmd implements Callable<Integer> {
       @ParentCommand
@@ -592,6 +592,11 @@ public final class PairCtl {
         PairCtl r = parent.root;
         if ((state == null) == (request == null)) {
           throw new Failure(USAGE, "pair wait needs exactly one of --state or --request");
+        }
+        if (state != null && java.util.Arrays.stream(io.pairkit.api.PairState.values())
+            .noneMatch(s -> s.name().equalsIgnoreCase(state))) {
+          throw new Failure(USAGE, "--state " + state + " is not a pair state; use one of "
+              + java.util.Arrays.toString(io.pairkit.api.PairState.values()));
         }
         Duration limit = duration(timeout);
         long deadline = System.nanoTime() + limit.toNanos();
@@ -623,8 +628,9 @@ public final class PairCtl {
             }
             if (state != null && p.state().equals("SUSPENDED")
                 && !state.equalsIgnoreCase("SUSPENDED")) {
-              throw new Failure(WRONG_STATE, "pair " + id + " is SUSPENDED (a backend failed): "
-                  + "fix the backend and run pairctl pair resume " + id);
+              throw new Failure(WRONG_STATE, "pair " + id + " is SUSPENDED (by pair suspend or "
+                  + "a backend failure): run pairctl pair resume " + id + " (after fixing the "
+                  + "backend, if one failed)");
             }
             long total = watched != null ? watched.tracksToCopy() : p.scopeTracks();
             long done = watched != null ? watched.tracksDone()
@@ -687,7 +693,7 @@ public final class PairCtl {
 
   // ------------------------------------------------------------------ extent
 
-  @Command(name = "extent", description = "Extent update, split and join.",
+  @Command(name = "extent", mixinStandardHelpOptions = true, description = "Extent update, split and join.",
       subcommands = {ExtentCmd.UpdateCmd.class, ExtentCmd.SplitCmd.class,
           ExtentCmd.JoinCmd.class})
   static final class ExtentCmd {
@@ -713,21 +719,21 @@ public final class PairCtl {
       }
     }
 
-    @Command(name = "update", description = "Refresh only these extents of a split copy.")
+    @Command(name = "update", mixinStandardHelpOptions = true, description = "Refresh only these extents of a split copy.")
     static final class UpdateCmd extends ExtentRequest {
       String kind() {
         return "EXTENT_UPDATE";
       }
     }
 
-    @Command(name = "split", description = "Freeze these extents; the rest keeps mirroring.")
+    @Command(name = "split", mixinStandardHelpOptions = true, description = "Freeze these extents; the rest keeps mirroring.")
     static final class SplitCmd extends ExtentRequest {
       String kind() {
         return "EXTENT_SPLIT";
       }
     }
 
-    @Command(name = "join", description = "Unfreeze these extents and copy their differences.")
+    @Command(name = "join", mixinStandardHelpOptions = true, description = "Unfreeze these extents and copy their differences.")
     static final class JoinCmd extends ExtentRequest {
       String kind() {
         return "EXTENT_JOIN";
@@ -737,7 +743,7 @@ public final class PairCtl {
 
   // ------------------------------------------------------------------ verify, daemon
 
-  @Command(name = "verify", description = "Compare two volumes track by track over extents and "
+  @Command(name = "verify", mixinStandardHelpOptions = true, description = "Compare two volumes track by track over extents and "
       + "list the tracks that differ.")
   static final class VerifyCmd implements Callable<Integer> {
     @ParentCommand
@@ -771,7 +777,7 @@ public final class PairCtl {
     }
   }
 
-  @Command(name = "daemon", description = "Run pairkitd in this JVM: daemon --config FILE.")
+  @Command(name = "daemon", mixinStandardHelpOptions = true, description = "Run pairkitd in this JVM: daemon --config FILE.")
   static final class DaemonCmd implements Callable<Integer> {
     @Option(names = {"-c", "--config"}, required = true)
     Path config;

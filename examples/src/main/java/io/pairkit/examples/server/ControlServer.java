@@ -250,7 +250,7 @@ final class ControlServer implements AutoCloseable {
   }
 
   private static ControlApi.ErrorView error(RuntimeException e) {
-    return new ControlApi.ErrorView(e.getClass().getSimpleName(), e.getMessage());
+    return new ControlApi.ErrorView(e.getClass().getSimpleName(), PairctlWords.of(e.getMessage()));
   }
 
   private void send(HttpExchange ex, int status, Object body) throws IOException {
@@ -273,7 +273,7 @@ final class ControlServer implements AutoCloseable {
   private ControlApi.VolumeView view(HostVolume v) {
     Daemon.VolumeEntry e = volumes.get(v.name());
     return new ControlApi.VolumeView(v.name(), e == null ? "?" : e.spec().type(), v.size(),
-        e != null && e.export(), e != null && e.readOnly(),
+        e != null && e.export(), VolumeExport.readOnly(v, e != null && e.readOnly()),
         v.pairs().stream().map(Pair::id).toList());
   }
 

@@ -86,11 +86,20 @@ public final class Daemon implements AutoCloseable {
           exports.put(name, new VolumeExport(volume, v.readOnly()));
         }
       }
-      nbd = NbdServer.start(new InetSocketAddress(config.nbdAddress(), config.nbdPort()),
-          exports::get, () -> List.copyOf(exports.values()), Daemon::errno);
+      try {
+        nbd = NbdServer.start(new InetSocketAddress(config.nbdAddress(), config.nbdPort()),
+            exports::get, () -> List.copyOf(exports.values()), Daemon::errno);
+      } catch (java.net.BindException e) {
+        throw bindFailure("NBD", "server.nbd.port", config.nbdAddress(), config.nbdPort(), e);
+      }
       NbdServer started = nbd;
-      control = new ControlServer(new InetSocketAddress(config.controlAddress(),
-          config.controlPort()), controller, entries, started::port, config.trackSize());
+      try {
+        control = new ControlServer(new InetSocketAddress(config.controlAddress(),
+            config.controlPort()), controller, entries, started::port, config.trackSize());
+      } catch (java.net.BindException e) {
+        throw bindFailure("control", "server.control.port", config.controlAddress(),
+            config.controlPort(), e);
+      }
       return new Daemon(controller, providers, nbd, control, entries);
     } catch (IOException | RuntimeException e) {
       if (control != null) {
@@ -103,6 +112,17 @@ public final class Daemon implements AutoCloseable {
       providers.close();
       throw e;
     }
+  }
+
+  /** A listener that cannot bind, named with its address, port and configuration key. */
+  private static java.net.BindException bindFailure(String what, String key, String address,
+      int port, java.net.BindException e) {
+    java.net.BindException named = new java.net.BindException("cannot listen for " + what
+        + " on " + address + ":" + port + " (" + e.getMessage() + "): another process holds "
+        + "the port, or the address is not this host's; stop it or set " + key
+        + " in the configuration");
+    named.initCause(e);
+    return named;
   }
 
   /** NBD error numbers for the SDK's typed errors. */

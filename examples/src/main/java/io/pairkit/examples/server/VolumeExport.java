@@ -55,6 +55,14 @@ final class VolumeExport implements NbdExport {
 
   @Override
   public boolean readOnly() {
+    return readOnly(volume, configuredReadOnly);
+  }
+
+  /**
+   * Whether {@code volume}'s export is read-only now: configured so, or the secondary of a pair
+   * that refuses host writes there.
+   */
+  static boolean readOnly(HostVolume volume, boolean configuredReadOnly) {
     if (configuredReadOnly) {
       return true;
     }

@@ -107,7 +107,7 @@ class PairCtlTest {
         "p1\\s+prod\\s+copy\\s+VOLUME_PAIR\\s+SPLIT\\s+sync \\(auto\\)\\s+-\\s+100.0\\s+0\\s+0\\s+-")),
         table.out);
     ControlApi.PairView p = json.readValue(ctl("--json", "pair", "display", "p1").out,
-        ControlApi.PairView.class);
+        ControlApi.PairView[].class)[0];
     assertEquals("SPLIT", p.state());
     assertEquals(256, p.scopeTracks());
     assertEquals(0, ctl("pair", "resync", "p1").code);
@@ -235,7 +235,7 @@ class PairCtlTest {
     assertEquals(0, created.code, created.err);
     assertTrue(created.out.contains("mirroring async"), created.out);
     ControlApi.PairView p = json.readValue(ctl("--json", "pair", "display", "m1").out,
-        ControlApi.PairView.class);
+        ControlApi.PairView[].class)[0];
     assertEquals("ASYNCHRONOUS", p.mirror());
     assertEquals("ASYNCHRONOUS", p.mirroring());
     Result set = ctl("pair", "set", "m1", "--mirror", "sync");
@@ -264,7 +264,7 @@ class PairCtlTest {
     assertTrue(again.err.contains("suspended already"), again.err);
     rig.daemon.controller().volume("prod").write(0, new byte[4096]);
     ControlApi.PairView v = json.readValue(ctl("--json", "pair", "display", "m2").out,
-        ControlApi.PairView.class);
+        ControlApi.PairView[].class)[0];
     assertEquals("SUSPENDED", v.state());
     assertEquals(1, v.pendingTracks(), "the write is recorded, not copied");
     assertEquals(64L << 20, v.copyPace());
@@ -289,5 +289,63 @@ class PairCtlTest {
     assertTrue(nocopy.out.contains("FORMED") && nocopy.out.contains("no initial copy"),
         nocopy.out);
     assertFalse(rig.daemon.controller().pair("n1").options().initialCopy());
+  }
+  @Test
+  void papercuts_ids_deleteWhileCopying_help_waitState_jsonShapes_exportModes_vocabulary()
+      throws Exception {
+    Result badId = ctl("pair", "create", "a/b", "-p", "prod", "-s", "copy");
+    assertEquals(PairCtl.USAGE, badId.code, badId.out);
+    assertTrue(badId.err.contains("pair id 'a/b' is not allowed"), badId.err);
+    rig.daemon.controller().pauseBackgroundCopies(); // the initial copy cannot finish
+    try {
+      assertEquals(0, ctl("pair", "create", "c1", "-p", "prod", "-s", "copy").code);
+      Result refused = ctl("pair", "delete", "c1");
+      assertEquals(PairCtl.WRONG_STATE, refused.code, refused.out);
+      assertTrue(refused.err.contains("does not hold a complete image")
+          && refused.err.contains("pairctl pair delete c1 --force")
+          && !refused.err.contains("forceDelete()"), refused.err);
+      ControlApi.VolumeView[] vs = json.readValue(ctl("--json", "volume", "list").out,
+          ControlApi.VolumeView[].class);
+      for (ControlApi.VolumeView v : vs) {
+        assertEquals(v.name().equals("copy"), v.exportReadOnly(),
+            v.name() + ": a FORMING pair's secondary is exported read-only, the primary not");
+      }
+      assertEquals(0, ctl("pair", "delete", "c1", "--force").code);
+    } finally {
+      rig.daemon.controller().resumeBackgroundCopies();
+    }
+    Result help = ctl("pair", "create", "--help");
+    assertEquals(0, help.code, help.err);
+    assertTrue(help.out.contains("--nocopy") && help.out.contains("--primary"), help.out);
+    Result bogus = ctl("pair", "wait", "x", "--state", "BOGUS");
+    assertEquals(PairCtl.USAGE, bogus.code);
+    assertTrue(bogus.err.contains("not a pair state") && bogus.err.contains("FORMED"), bogus.err);
+    assertEquals(0, ctl("pair", "create", "j1", "-p", "prod", "-s", "copy").code);
+    assertEquals(0, ctl("pair", "wait", "j1", "--state", "FORMED", "--timeout", "60s").code);
+    ControlApi.PairView[] one = json.readValue(ctl("--json", "pair", "display", "j1").out,
+        ControlApi.PairView[].class);
+    ControlApi.PairView[] all = json.readValue(ctl("--json", "pair", "display").out,
+        ControlApi.PairView[].class);
+    assertEquals(1, one.length, "one named pair is a list of one, like the full list");
+    assertEquals(all[0].id(), one[0].id());
+    Result resumeFormed = ctl("pair", "resume", "j1");
+    assertEquals(PairCtl.WRONG_STATE, resumeFormed.code);
+    assertTrue(!resumeFormed.err.contains("resume()"), resumeFormed.err);
+  }
+
+  @Test
+  void aPortClashNamesThePortAndTheKey() throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0)) {
+      Path other = dir.resolve("other");
+      java.nio.file.Files.createDirectories(other);
+      Path config = io.pairkit.examples.server.DaemonRig.writeConfig(other, SIZE, "");
+      java.nio.file.Files.writeString(config, java.nio.file.Files.readString(config)
+          .replace("server.nbd.port=0", "server.nbd.port=" + taken.getLocalPort()));
+      java.net.BindException e = org.junit.jupiter.api.Assertions.assertThrows(
+          java.net.BindException.class, () -> io.pairkit.examples.server.Daemon.start(
+              new io.pairkit.examples.config.ConfigLoader().load(config)));
+      assertTrue(e.getMessage().contains(":" + taken.getLocalPort())
+          && e.getMessage().contains("server.nbd.port"), e.getMessage());
+    }
   }
 }
