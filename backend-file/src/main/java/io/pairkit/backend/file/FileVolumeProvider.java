@@ -17,6 +17,12 @@ public final class FileVolumeProvider implements VolumeProvider {
   /** The backend type name. */
   public static final String TYPE = "file";
 
+  /** {@code trackSize} is known so that its own message explains it belongs to the controller. */
+  @Override
+  public java.util.Set<String> knownProperties() {
+    return java.util.Set.of("path", "size", "mode", "direct", "concurrency", "trackSize");
+  }
+
   @Override
   public String type() {
     return TYPE;

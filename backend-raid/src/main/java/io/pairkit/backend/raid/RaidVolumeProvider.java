@@ -25,6 +25,12 @@ public final class RaidVolumeProvider implements VolumeProvider {
     return TYPE;
   }
 
+  @Override
+  public java.util.Set<String> knownProperties() {
+    return java.util.Set.of("level", "stripeUnit", "size", "mode", "bitmapChunk",
+        "bitmapClearDelayMs", "pplSlots", "rebuildSpeedLimit", "writeHole", "member.*");
+  }
+
   /** Once created, the array and members that said {@code mode=create} reopen with open. */
   @Override
   public VolumeSpec reopenSpec(VolumeSpec opened) {

@@ -62,6 +62,14 @@ public final class S3VolumeProvider implements VolumeProvider {
     }
   }
 
+  /** {@code trackSize} is known so that its own message explains it belongs to the controller. */
+  @Override
+  public java.util.Set<String> knownProperties() {
+    return java.util.Set.of("endpoint", "region", "bucket", "prefix", "accessKey", "secretKey",
+        "pathStyle", "size", "chunkSize", "mode", "concurrency", "fencing", "leaseSeconds",
+        "trackSize");
+  }
+
   @Override
   public String type() {
     return TYPE;

@@ -53,6 +53,17 @@ public interface VolumeProvider extends AutoCloseable {
     return java.util.Set.of();
   }
 
+  /**
+   * The properties this backend reads, so that a configuration can refuse a misspelt one
+   * ({@code direkt=true}) instead of ignoring it; null if the backend does not say (default).
+   * A name ending in {@code .*} stands for every property under that prefix: a composite
+   * backend's {@code member.*} are its members' own properties ({@code member.N.type} and what
+   * that member's backend reads).
+   */
+  default java.util.Set<String> knownProperties() {
+    return null;
+  }
+
   /** Releases what the provider's volumes shared; harmless when repeated. Default: nothing. */
   @Override
   default void close() {

@@ -262,6 +262,9 @@ public final class PairCtl {
       @ParentCommand
       VolumeCmd parent;
 
+      @Option(names = "--bytes", description = "sizes in bytes (default: KiB, MiB, GiB, TiB)")
+      boolean bytes;
+
       @Override
       public Integer call() {
         PairCtl r = parent.root;
@@ -270,7 +273,8 @@ public final class PairCtl {
           List<String[]> rows = new ArrayList<>();
           rows.add(new String[] {"VOLUME", "TYPE", "SIZE", "EXPORT", "PAIRS"});
           for (ControlApi.VolumeView v : vs) {
-            rows.add(new String[] {v.name(), v.type(), Long.toString(v.size()),
+            rows.add(new String[] {v.name(), v.type(), bytes ? Long.toString(v.size())
+                : human(v.size()),
                 !v.exported() ? "-" : v.exportReadOnly() ? "ro" : "rw",
                 v.pairs().isEmpty() ? "-" : String.join(",", v.pairs())});
           }
@@ -296,7 +300,7 @@ public final class PairCtl {
         r.print(v, () -> {
           r.out.println("volume:  " + v.name());
           r.out.println("type:    " + v.type());
-          r.out.println("size:    " + v.size());
+          r.out.println("size:    " + human(v.size()) + " (" + v.size() + " bytes)");
           r.out.println("export:  " + (!v.exported() ? "no" : v.exportReadOnly() ? "read-only"
               : "read-write"));
           r.out.println("pairs:   " + (v.pairs().isEmpty() ? "-" : String.join(", ", v.pairs())));
@@ -304,6 +308,19 @@ public final class PairCtl {
         return OK;
       }
     }
+  }
+
+  /** A size for people: {@code 16 MiB}, {@code 1.5 GiB}; exact bytes below 1 KiB. */
+  static String human(long bytes) {
+    String[] units = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    double v = bytes;
+    int u = 0;
+    while (v >= 1024 && u < units.length - 1) {
+      v /= 1024;
+      u++;
+    }
+    return u == 0 ? bytes + " B" : v == Math.rint(v) ? String.format(Locale.ROOT, "%.0f %s", v,
+        units[u]) : String.format(Locale.ROOT, "%.1f %s", v, units[u]);
   }
 
   // ------------------------------------------------------------------ pair

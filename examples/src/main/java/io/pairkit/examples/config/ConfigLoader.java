@@ -210,13 +210,14 @@ public final class ConfigLoader {
       throw new ConfigException(file + ": key 'volume." + name + ".type': " + e.getMessage(), e);
     }
     for (String key : props.keySet()) {
-      for (String daemonKey : List.of("export", "exportReadOnly", "type")) {
+      for (String daemonKey : DAEMON_KEYS) {
         if (key.equalsIgnoreCase(daemonKey) && !key.equals(daemonKey)) {
           throw new ConfigException(file + ": key 'volume." + name + "." + key + "' is spelled "
               + "differently from 'volume." + name + "." + daemonKey + "'; did you mean that?");
         }
       }
     }
+    checkKnown(file, name, "", provider, props.keySet(), props, providers);
     boolean export = parseBool(file, "volume." + name + ".export",
         props.remove("export"), true);
     boolean readOnly = parseBool(file, "volume." + name + ".exportReadOnly",
@@ -251,6 +252,87 @@ public final class ConfigLoader {
     } catch (RuntimeException e) {
       throw new ConfigException(file + ": volume '" + name + "': " + e.getMessage(), e);
     }
+  }
+
+  /** Keys of a volume that pairkitd reads itself, whatever the backend. */
+  private static final List<String> DAEMON_KEYS = List.of("export", "exportReadOnly", "type");
+
+  /**
+   * Refuses a property the backend does not read (when it says which it reads), naming the
+   * closest known one: a misspelt {@code direkt=true} must not be ignored silently. A composite
+   * backend's {@code member.N.KEY} are checked against member N's own backend.
+   */
+  private static void checkKnown(Path file, String volume, String prefix,
+      VolumeProvider provider, Set<String> keys, Map<String, String> all,
+      VolumeProviders providers) {
+    Set<String> known = provider.knownProperties();
+    if (known == null) {
+      return;
+    }
+    Map<String, Set<String>> members = new java.util.TreeMap<>();
+    for (String key : keys) {
+      if (prefix.isEmpty() && DAEMON_KEYS.contains(key) || known.contains(key)) {
+        continue;
+      }
+      Matcher m = Pattern.compile("(member\\.\\d+)\\.(.+)").matcher(key);
+      if (known.contains("member.*") && m.matches()) {
+        members.computeIfAbsent(m.group(1), k -> new java.util.TreeSet<>()).add(m.group(2));
+        continue;
+      }
+      List<String> choices = new ArrayList<>(new java.util.TreeSet<>(known));
+      if (prefix.isEmpty()) {
+        choices.addAll(DAEMON_KEYS);
+      }
+      String closest = closest(key, choices);
+      throw new ConfigException(file + ": key 'volume." + volume + "." + prefix + key + "' is not "
+          + "a property of " + provider.type() + " volumes"
+          + (closest != null ? "; did you mean '" + prefix + closest + "'?" : "")
+          + " (known: " + String.join(", ", choices) + ")");
+    }
+    for (Map.Entry<String, Set<String>> member : members.entrySet()) {
+      String type = all.get(member.getKey() + ".type");
+      if (type == null || !providers.types().contains(type)) {
+        continue; // the composite backend names what is missing or wrong
+      }
+      Set<String> memberKeys = new java.util.TreeSet<>(member.getValue());
+      memberKeys.remove("type");
+      checkKnown(file, volume, member.getKey() + ".", providers.get(type, volume), memberKeys,
+          all, providers);
+    }
+  }
+
+  /** The choice within two edits of {@code key} (case ignored), or null. */
+  private static String closest(String key, List<String> choices) {
+    String best = null;
+    int bestDistance = 3;
+    for (String c : choices) {
+      int d = distance(key.toLowerCase(java.util.Locale.ROOT), c.toLowerCase(java.util.Locale.ROOT));
+      if (d < bestDistance) {
+        best = c;
+        bestDistance = d;
+      }
+    }
+    return best;
+  }
+
+  /** Levenshtein distance. */
+  private static int distance(String a, String b) {
+    int[] prev = new int[b.length() + 1];
+    int[] cur = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) {
+      prev[j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      cur[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+        cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
+      }
+      int[] t = prev;
+      prev = cur;
+      cur = t;
+    }
+    return prev[b.length()];
   }
 
   /**

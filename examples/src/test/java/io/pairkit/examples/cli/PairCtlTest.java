@@ -62,6 +62,10 @@ class PairCtlTest {
     assertEquals(0, list.code, list.err);
     assertTrue(list.out.startsWith("VOLUME") && list.out.contains("prod") && list.out
         .contains("copy"), list.out);
+    assertTrue(list.out.lines().anyMatch(l -> l.matches("prod\\s+file\\s+16 MiB\\s+rw\\s+-")),
+        "sizes for people: " + list.out);
+    assertTrue(ctl("volume", "list", "--bytes").out.contains(Long.toString(SIZE)));
+    assertTrue(ctl("volume", "info", "prod").out.contains("16 MiB (" + SIZE + " bytes)"));
     ControlApi.VolumeView[] vs = json.readValue(ctl("--json", "volume", "list").out,
         ControlApi.VolumeView[].class);
     assertEquals(2, vs.length);

@@ -79,7 +79,13 @@ class ConfigLoaderTest {
       "region below the track size|controller.writeIntentRegionSize=4k|"
           + "'controller.writeIntentRegionSize'",
       "member secret inline|volume.r.type=raid\\nvolume.r.member.0.type=secretive-test\\n"
-          + "volume.r.member.0.password=hunter2|${env:"})
+          + "volume.r.member.0.password=hunter2|${env:",
+      "misspelt volume property|volume.prod.direkt=true|did you mean 'direct'?",
+      "unknown volume property|volume.prod.colour=blue|'volume.prod.colour' is not a property "
+          + "of file volumes",
+      "misspelt member property|volume.r.type=raid\\nvolume.r.level=1\\n"
+          + "volume.r.member.0.type=file\\nvolume.r.member.0.pth=/tmp/m0|"
+          + "did you mean 'member.0.path'?"})
   void badInput_isRefusedNamingTheKeyAndTheFix(String what, String line, String mentioned)
       throws Exception {
     ConfigException e = refused(BASE + line.replace("\\n", "\n") + "\n");
