@@ -160,6 +160,28 @@ public interface PairController extends Closeable {
    *
    * @throws io.pairkit.api.error.AlreadyClosedException after {@link #close()}
    */
+  /**
+   * Groups existing pairs so that their requests take effect at one instant (see
+   * {@link ConsistencyGroup}). Recorded with durable metadata.
+   *
+   * @throws io.pairkit.api.error.InvalidArgumentException if the name is not 1 to 64 of
+   *     {@code [A-Za-z0-9._-]}, no pair is given, or a pair is given twice
+   * @throws io.pairkit.api.error.NotFoundException if a pair does not exist
+   * @throws io.pairkit.api.error.PairStateException if a group of that name exists, or a pair
+   *     belongs to another group
+   */
+  ConsistencyGroup createGroup(String name, List<String> pairIds);
+
+  /**
+   * The group of that name.
+   *
+   * @throws io.pairkit.api.error.NotFoundException if there is none
+   */
+  ConsistencyGroup group(String name);
+
+  /** Every group, by name. */
+  List<ConsistencyGroup> groups();
+
   void pauseBackgroundCopies();
 
   /**

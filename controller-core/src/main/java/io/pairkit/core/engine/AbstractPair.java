@@ -478,10 +478,12 @@ abstract class AbstractPair implements Pair {
       if (state != PairState.SUSPENDED) {
         throw wrongState(RequestKind.RESUME, state, "resume() is only for a SUSPENDED pair");
       }
-      lifecycle.clearSuspension();
-      syncMirror.hold(false);
-      copier.hold(false);
-      return bitmaps.scope();
+      return () -> {
+        lifecycle.clearSuspension();
+        syncMirror.hold(false);
+        copier.hold(false);
+        return bitmaps.scope();
+      };
     });
   }
 
@@ -495,7 +497,17 @@ abstract class AbstractPair implements Pair {
   }
 
   /** The strategy's handling of {@link #request(RequestKind, ExtentSet)}. */
-  abstract CopyRequest dispatch(RequestKind kind, ExtentSet region);
+  final CopyRequest dispatch(RequestKind kind, ExtentSet region) {
+    return admission.request(plan(kind, region));
+  }
+
+  /**
+   * A request of {@code kind} on {@code region} as the strategy defines it, not yet admitted.
+   *
+   * @throws UnsupportedRequestException if the strategy does not offer it
+   * @throws InvalidExtentException if a kind that needs a region got a bad one
+   */
+  abstract RequestAdmission.Planned plan(RequestKind kind, ExtentSet region);
 
   /** Refuses a request kind this strategy does not offer. */
   UnsupportedRequestException unsupported(RequestKind kind, String instead) {

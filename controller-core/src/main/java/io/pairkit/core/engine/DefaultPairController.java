@@ -55,6 +55,8 @@ public final class DefaultPairController implements PairController {
   private final boolean ownsProviders;
   private final Map<String, ManagedVolume> volumes = new LinkedHashMap<>();
   private final Map<String, AbstractPair> pairs = new LinkedHashMap<>();
+  /** Consistency groups by name; guarded by this. */
+  private final Map<String, ConsistencyGroupImpl> groups = new LinkedHashMap<>();
   private final TrackCache cache;
   private final MetadataStore store;
   private RecoveryReport recovery = RecoveryReport.none();
@@ -189,6 +191,13 @@ public final class DefaultPairController implements PairController {
         }
         found.add(new RecoveryReport.PairRecovery(id, st.pendingTracks(), st.changedTracks(),
             v.impliedTracks(), v.requests().size() + (orphans > 0 ? 1 : 0), reason));
+      }
+      for (Map.Entry<String, List<String>> g : store.groups().entrySet()) {
+        List<AbstractPair> members = new ArrayList<>();
+        for (String id : g.getValue()) {
+          members.add(pairs.get(id));
+        }
+        groups.put(g.getKey(), new ConsistencyGroupImpl(g.getKey(), members, this));
       }
       recovery = store.report(found);
       clean = recovery.cleanStop();
@@ -500,7 +509,97 @@ public final class DefaultPairController implements PairController {
   }
 
   private synchronized void forget(String pairId) {
-    pairs.remove(pairId);
+    AbstractPair gone = pairs.remove(pairId);
+    // Its group loses it (the metadata's DELETE record says the same on replay).
+    groups.values().removeIf(g -> gone != null && g.drop(gone));
+  }
+
+  /** The metadata store, or null without a metadata directory. */
+  io.pairkit.core.metadata.MetadataStore store() {
+    return store;
+  }
+
+  @Override
+  public io.pairkit.api.ConsistencyGroup createGroup(String name, List<String> pairIds) {
+    checkOpen();
+    if (name == null || !VALID_ID.matcher(name).matches()) {
+      throw new InvalidArgumentException("group name " + (name == null ? "null" : "'" + name
+          + "'") + " is not allowed: use 1 to " + MAX_ID_LENGTH + " letters, digits, '.', '_' "
+          + "or '-', such as \"db\"");
+    }
+    if (pairIds == null || pairIds.isEmpty()) {
+      throw new InvalidArgumentException("group '" + name + "' needs at least one pair");
+    }
+    if (new java.util.HashSet<>(pairIds).size() != pairIds.size()) {
+      throw new InvalidArgumentException("group '" + name + "' names a pair twice: " + pairIds);
+    }
+    long ticket = 0;
+    ConsistencyGroupImpl group;
+    synchronized (this) {
+      checkOpen();
+      if (groups.containsKey(name)) {
+        throw new PairStateException(pairIds.get(0), pairs.containsKey(pairIds.get(0))
+            ? pairs.get(pairIds.get(0)).state() : io.pairkit.api.PairState.DELETED,
+            "a group named '" + name + "' exists already (" + groups.get(name) + "); delete "
+                + "it or choose another name");
+      }
+      List<AbstractPair> members = new ArrayList<>();
+      for (String id : pairIds) {
+        AbstractPair p = (AbstractPair) pair(id);
+        for (ConsistencyGroupImpl g : groups.values()) {
+          if (g.members().contains(p)) {
+            throw new PairStateException(id, p.state(), "pair '" + id + "' belongs to group '"
+                + g.name() + "' already; a pair belongs to at most one group: delete that group "
+                + "first");
+          }
+        }
+        members.add(p);
+      }
+      group = new ConsistencyGroupImpl(name, members, this);
+      if (store != null) {
+        ticket = store.group(name, List.copyOf(pairIds));
+      }
+      groups.put(name, group);
+    }
+    if (ticket > 0) {
+      store.awaitDurable(ticket);
+    }
+    return group;
+  }
+
+  @Override
+  public synchronized io.pairkit.api.ConsistencyGroup group(String name) {
+    checkOpen();
+    ConsistencyGroupImpl g = groups.get(name);
+    if (g == null) {
+      throw new NotFoundException("no consistency group named '" + name + "' (groups: "
+          + groups.keySet() + "); create it with createGroup");
+    }
+    return g;
+  }
+
+  @Override
+  public synchronized List<io.pairkit.api.ConsistencyGroup> groups() {
+    checkOpen();
+    return List.copyOf(groups.values());
+  }
+
+  /** Dissolves {@code group}; harmless if it is gone already. */
+  void deleteGroup(ConsistencyGroupImpl group) {
+    long ticket = 0;
+    synchronized (this) {
+      checkOpen();
+      if (groups.get(group.name()) != group) {
+        return;
+      }
+      groups.remove(group.name());
+      if (store != null) {
+        ticket = store.groupDeleted(group.name());
+      }
+    }
+    if (ticket > 0) {
+      store.awaitDurable(ticket);
+    }
   }
 
   @Override

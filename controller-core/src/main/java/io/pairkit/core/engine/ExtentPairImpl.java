@@ -23,7 +23,7 @@ final class ExtentPairImpl extends WholeScopeSplitPair implements ExtentPair {
   }
 
   @Override
-  CopyRequest dispatchOther(RequestKind kind, ExtentSet region) {
+  RequestAdmission.Planned planOther(RequestKind kind, ExtentSet region) {
     throw unsupported(kind, "an extent pair splits and resyncs all its extents at once: use "
         + "split() or resync(); for per-extent requests create a VOLUME_PAIR (extent update) or "
         + "an EXTENT_SPLIT_PAIR (extent split/join)");

@@ -48,38 +48,50 @@ final class ExtentSplitPairImpl extends AbstractPair implements ExtentSplitPair 
 
   @Override
   public CopyRequest extentSplit(ExtentSet extents) {
+    return admission.request(planSplit(extents));
+  }
+
+  private RequestAdmission.Planned planSplit(ExtentSet extents) {
     Roaring64Bitmap tracks = regionTracks(RequestKind.EXTENT_SPLIT, extents);
-    return admission.request(RequestKind.EXTENT_SPLIT, extents, false, state -> {
+    return new RequestAdmission.Planned(RequestKind.EXTENT_SPLIT, extents, false, state -> {
       if (bitmaps.anyFrozen(tracks)) {
         throw wrongState(RequestKind.EXTENT_SPLIT, state, "extents " + extents
             + " overlap tracks already split (" + splitExtents() + "); join those first "
             + "or split a disjoint area");
       }
-      bitmaps.freeze(tracks);
-      return tracks;
+      return () -> {
+        bitmaps.freeze(tracks);
+        return tracks;
+      };
     });
   }
 
   @Override
   public CopyRequest extentJoin(ExtentSet extents) {
+    return admission.request(planJoin(extents));
+  }
+
+  private RequestAdmission.Planned planJoin(ExtentSet extents) {
     Roaring64Bitmap tracks = regionTracks(RequestKind.EXTENT_JOIN, extents);
-    return admission.request(RequestKind.EXTENT_JOIN, extents, true, state -> {
+    return new RequestAdmission.Planned(RequestKind.EXTENT_JOIN, extents, true, state -> {
       Roaring64Bitmap notFrozen = bitmaps.notFrozen(tracks);
       if (!notFrozen.isEmpty()) {
         throw wrongState(RequestKind.EXTENT_JOIN, state, "extents " + extents + " are not all "
             + "split (" + notFrozen.getLongCardinality() + " tracks are mirrored; split now: "
             + splitExtents() + "); join only split extents");
       }
-      bitmaps.join(tracks);
-      return tracks;
+      return () -> {
+        bitmaps.join(tracks);
+        return tracks;
+      };
     });
   }
 
   @Override
-  CopyRequest dispatch(RequestKind kind, ExtentSet region) {
+  RequestAdmission.Planned plan(RequestKind kind, ExtentSet region) {
     return switch (kind) {
-      case EXTENT_SPLIT -> extentSplit(region);
-      case EXTENT_JOIN -> extentJoin(region);
+      case EXTENT_SPLIT -> planSplit(region);
+      case EXTENT_JOIN -> planJoin(region);
       case CREATE -> throw unsupported(kind, "the initial copy starts when the pair is created; "
           + "see initialCopy()");
       default -> throw unsupported(kind, "use extentSplit(extents) and extentJoin(extents); "

@@ -28,10 +28,27 @@ final class RequestAdmission {
   @FunctionalInterface
   interface Instant {
     /**
-     * Checks admission (throwing leaves everything unchanged), applies the change to the
-     * bitmaps, and returns the region's tracks, whose pending ones the job drains.
+     * Checks admission in {@code state}, changing nothing (a refusal throws), and returns the
+     * change to make. Admission and change are split so that a consistency group can admit every
+     * member's request before it changes any.
      */
-    Roaring64Bitmap apply(PairState state);
+    Change admit(PairState state);
+  }
+
+  /** The bit change of an admitted request. */
+  @FunctionalInterface
+  interface Change {
+    /** Applies it to the bitmaps; returns the region's tracks, whose pending ones the job drains. */
+    Roaring64Bitmap apply();
+  }
+
+  /** A request as a strategy defines it, before admission. */
+  record Planned(RequestKind kind, ExtentSet region, boolean drainsMirror, Instant instant) {
+  }
+
+  /** Admits a planned request at its instant, then starts its copy. */
+  CopyRequest request(Planned p) {
+    return request(p.kind(), p.region(), p.drainsMirror(), p.instant());
   }
 
   /** Admits a request at its instant, then starts its copy. */
@@ -53,22 +70,9 @@ final class RequestAdmission {
       }
       synchronized (pair.lifecycle) {
         PairState state = pair.state();
-        if (pair.lifecycle.closed()) {
-          throw new AlreadyClosedException("pair '" + pair.id() + "' belongs to a closed "
-              + "controller and cannot accept " + kind + "; open a new controller");
-        }
-        if (state == PairState.DELETED) {
-          throw pair.wrongState(kind, state, "the pair was deleted; create a new pair");
-        }
-        if (state == PairState.SUSPENDED && kind != RequestKind.RESUME) {
-          throw pair.wrongState(kind, state, pair.lifecycle.suspendedByRequest()
-              ? "it was suspended by request; resume() it first (that copies what changed "
-                  + "meanwhile)"
-              : "a background copy failed (" + pair.lifecycle.suspendedBy().getMessage()
-                  + "); fix the backend, then call resume()");
-        }
+        checkLive(kind, state);
         synchronized (pair.bitmaps) { // the record lands in the order of the bit changes
-          Roaring64Bitmap tracks = instant.apply(state);
+          Roaring64Bitmap tracks = instant.admit(state).apply();
           job = newJob(kind, region, tracks, drainsMirror);
           if (pair.engine.store != null) {
             ticket = pair.engine.store.instant(pair.id(), job.id(), kind.name(), region,
@@ -96,6 +100,29 @@ final class RequestAdmission {
     return job;
   }
 
+  /** Refuses any request but resume on a closed, deleted or suspended pair; holds lifecycle. */
+  void checkLive(RequestKind kind, PairState state) {
+    if (pair.lifecycle.closed()) {
+      throw new AlreadyClosedException("pair '" + pair.id() + "' belongs to a closed "
+          + "controller and cannot accept " + kind + "; open a new controller");
+    }
+    if (state == PairState.DELETED) {
+      throw pair.wrongState(kind, state, "the pair was deleted; create a new pair");
+    }
+    if (state == PairState.SUSPENDED && kind != RequestKind.RESUME) {
+      throw pair.wrongState(kind, state, pair.lifecycle.suspendedByRequest()
+          ? "it was suspended by request; resume() it first (that copies what changed "
+              + "meanwhile)"
+          : "a background copy failed (" + pair.lifecycle.suspendedBy().getMessage()
+              + "); fix the backend, then call resume()");
+    }
+  }
+
+  /** What a request kind does to the bitmaps, as its record names it. */
+  static String transitionName(RequestKind kind) {
+    return transitionOf(kind).name();
+  }
+
   /**
    * With durable metadata, makes the synchronous mirror writes not yet covered by a flush durable
    * on the secondary. A split freezes tracks those writes left in step without a pending bit; once
@@ -105,7 +132,7 @@ final class RequestAdmission {
    * @throws io.pairkit.api.error.VolumeIOException if the secondary's flush fails; the request
    *     then changes nothing
    */
-  private void settleSynchronousWrites() {
+  void settleSynchronousWrites() {
     if (pair.engine.store != null && pair.intent.anyUnsettled()) {
       pair.copier.secondary().flush(); // no settle: the marks go with the next one's P flush
     }

@@ -22,18 +22,24 @@ final class VolumePairImpl extends WholeScopeSplitPair implements VolumePair {
 
   @Override
   public CopyRequest extentUpdate(ExtentSet extents) {
+    return admission.request(planUpdate(extents));
+  }
+
+  private RequestAdmission.Planned planUpdate(ExtentSet extents) {
     Roaring64Bitmap tracks = regionTracks(RequestKind.EXTENT_UPDATE, extents);
-    return admission.request(RequestKind.EXTENT_UPDATE, extents, false, state -> {
+    return new RequestAdmission.Planned(RequestKind.EXTENT_UPDATE, extents, false, state -> {
       requireSplit(RequestKind.EXTENT_UPDATE, state);
-      bitmaps.update(tracks);
-      return tracks;
+      return () -> {
+        bitmaps.update(tracks);
+        return tracks;
+      };
     });
   }
 
   @Override
-  CopyRequest dispatchOther(RequestKind kind, ExtentSet region) {
+  RequestAdmission.Planned planOther(RequestKind kind, ExtentSet region) {
     if (kind == RequestKind.EXTENT_UPDATE) {
-      return extentUpdate(region);
+      return planUpdate(region);
     }
     throw unsupported(kind, "use split(), extentUpdate(extents) or resync(), or create an "
         + "EXTENT_SPLIT_PAIR for extent split/join");

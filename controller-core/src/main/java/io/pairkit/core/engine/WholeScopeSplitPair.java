@@ -34,23 +34,35 @@ abstract class WholeScopeSplitPair extends AbstractPair {
 
   /** Freezes the whole scope at this instant. Allowed in FORMING and FORMED. */
   public CopyRequest split() {
-    return admission.request(RequestKind.SPLIT, scope(), false, state -> {
+    return admission.request(planSplit());
+  }
+
+  private RequestAdmission.Planned planSplit() {
+    return new RequestAdmission.Planned(RequestKind.SPLIT, scope(), false, state -> {
       if (state != PairState.FORMING && state != PairState.FORMED) {
         throw wrongState(RequestKind.SPLIT, state, state == PairState.RESYNCING
             ? "wait for the resync's completion(), then split"
             : "the pair is already split; resync() it first");
       }
-      bitmaps.freeze(bitmaps.scope());
-      return bitmaps.scope();
+      return () -> {
+        bitmaps.freeze(bitmaps.scope());
+        return bitmaps.scope();
+      };
     });
   }
 
   /** Unfreezes the whole scope and copies the differences. Allowed in SPLIT. */
   public CopyRequest resync() {
-    return admission.request(RequestKind.RESYNC, scope(), true, state -> {
+    return admission.request(planResync());
+  }
+
+  private RequestAdmission.Planned planResync() {
+    return new RequestAdmission.Planned(RequestKind.RESYNC, scope(), true, state -> {
       requireSplit(RequestKind.RESYNC, state);
-      bitmaps.join(bitmaps.scope());
-      return bitmaps.scope();
+      return () -> {
+        bitmaps.join(bitmaps.scope());
+        return bitmaps.scope();
+      };
     });
   }
 
@@ -62,17 +74,17 @@ abstract class WholeScopeSplitPair extends AbstractPair {
     }
   }
 
-  /** Handles split, resync and create; others are the strategy's. */
+  /** Plans split, resync and create; others are the strategy's. */
   @Override
-  final CopyRequest dispatch(RequestKind kind, ExtentSet region) {
+  final RequestAdmission.Planned plan(RequestKind kind, ExtentSet region) {
     return switch (kind) {
-      case SPLIT -> split();
-      case RESYNC -> resync();
+      case SPLIT -> planSplit();
+      case RESYNC -> planResync();
       case CREATE -> throw unsupported(kind, "the initial copy starts when the pair is created; "
           + "see initialCopy()");
-      default -> dispatchOther(kind, region);
+      default -> planOther(kind, region);
     };
   }
 
-  abstract CopyRequest dispatchOther(RequestKind kind, ExtentSet region);
+  abstract RequestAdmission.Planned planOther(RequestKind kind, ExtentSet region);
 }

@@ -105,6 +105,15 @@ final class DurableState {
   static final int CLEAN = 14;
   /** Version 2: a pair's options replaced. */
   static final int OPTIONS = 15;
+  /** Version 3: records applied together or not at all (a consistency group's instants). */
+  static final int BATCH = 16;
+  /** Version 3: a consistency group created: its name and member pairs. */
+  static final int GROUP = 17;
+  /** Version 3: a consistency group dissolved. */
+  static final int GROUP_DELETE = 18;
+
+  /** Consistency groups: name to member pair ids, in creation order. */
+  final Map<String, List<String>> groups = new LinkedHashMap<>();
 
   /**
    * Applies one journal record written by format {@code version}; a malformed one is an
@@ -166,7 +175,40 @@ final class DurableState {
           p.suspendedBecause = because;
         }
       }
-      case DELETE -> pairs.remove(in.str());
+      case DELETE -> {
+        String id = in.str();
+        pairs.remove(id);
+        groups.replaceAll((g, members) -> members.stream().filter(m -> !m.equals(id)).toList());
+        groups.values().removeIf(List::isEmpty);
+      }
+      case BATCH -> {
+        int n = in.i32();
+        if (n < 0 || n > 100_000) {
+          throw new IOException("a batch of " + n + " records");
+        }
+        for (int i = 0; i < n; i++) {
+          int childType = in.i32();
+          if (childType == BATCH) {
+            throw new IOException("a batch inside a batch");
+          }
+          apply(childType, in.blob(), version);
+        }
+      }
+      case GROUP -> {
+        String name = in.str();
+        int n = in.i32();
+        if (n <= 0 || n > 100_000) {
+          throw new IOException("group '" + name + "' with " + n + " members");
+        }
+        List<String> members = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+          String id = in.str();
+          pair(id); // a member the metadata does not have is a damaged record
+          members.add(id);
+        }
+        groups.put(name, List.copyOf(members));
+      }
+      case GROUP_DELETE -> groups.remove(in.str());
       case SYNCED -> in.i64(); // says what was synced; changes nothing
       case MARK_DIRTY -> pair(in.str()).dirty.or(in.bitmap());
       case CLEAN -> {
@@ -267,9 +309,21 @@ final class DurableState {
       o.bitmap(p.dirty);
       out.add(RecordCodec.frame(PAIR, o.bytes()));
     }
+    for (Map.Entry<String, List<String>> g : groups.entrySet()) {
+      out.add(RecordCodec.frame(GROUP, groupPayload(g.getKey(), g.getValue())));
+    }
     out.add(RecordCodec.frame(END, new RecordCodec.Out().i32(pairs.size()).bool(clean)
         .i64(nextRequestId).bytes()));
     return out;
+  }
+
+  /** A GROUP record's payload. */
+  static byte[] groupPayload(String name, List<String> members) throws IOException {
+    RecordCodec.Out o = new RecordCodec.Out().str(name).i32(members.size());
+    for (String m : members) {
+      o.str(m);
+    }
+    return o.bytes();
   }
 
   /** Reads one PAIR record of a checkpoint written by format {@code version}. */

@@ -28,7 +28,7 @@ import org.roaringbitmap.longlong.Roaring64Bitmap;
  */
 public final class MetadataStore implements AutoCloseable {
   /** The on-disk format this code writes. */
-  public static final int FORMAT_VERSION = 2;
+  public static final int FORMAT_VERSION = 3;
   /** The oldest format this code still reads (a version 1 directory opens, then moves to 2). */
   public static final int OLDEST_READABLE_VERSION = 1;
   private static final long CHECKPOINT_AFTER_BYTES = 32L << 20;
@@ -193,6 +193,10 @@ public final class MetadataStore implements AutoCloseable {
     }
     try {
       for (RecordCodec.Frame f : frames.subList(1, frames.size() - 1)) {
+        if (f.type() == DurableState.GROUP && version >= 3) {
+          state.apply(f.type(), f.payload(), version);
+          continue;
+        }
         if (f.type() != DurableState.PAIR) {
           throw new IOException("record type " + f.type() + " at byte " + f.offset());
         }
@@ -461,6 +465,64 @@ public final class MetadataStore implements AutoCloseable {
       }
       return ticket;
     }
+  }
+
+  /** One member's instant in {@link #instants}: the arguments of {@link #instant}. */
+  public record InstantRecord(String pair, long requestId, String kind, ExtentSet region,
+      boolean drainsMirror, String transition, Roaring64Bitmap tracks,
+      Roaring64Bitmap pendingAfter) {
+  }
+
+  /**
+   * A consistency group's instant: every member's instant in one record, so that recovery finds
+   * all of them or none (a torn record is dropped whole). Returns its ticket.
+   */
+  public long instants(List<InstantRecord> members) {
+    byte[] payload = encode(out -> {
+      out.i32(members.size());
+      for (InstantRecord r : members) {
+        out.i32(DurableState.INSTANT).blob(encode(o -> o.str(r.pair()).i64(r.requestId())
+            .str(r.kind()).extents(r.region()).bool(r.drainsMirror()).str(r.transition())
+            .bitmap(r.tracks()).bitmap(r.pendingAfter())));
+      }
+    });
+    synchronized (this) {
+      Map<String, Roaring64Bitmap> before = new java.util.HashMap<>();
+      for (InstantRecord r : members) {
+        DurablePair p = state.pairs.get(r.pair());
+        if (p != null) {
+          before.put(r.pair(), p.pending.clone());
+        }
+      }
+      long ticket = append(DurableState.BATCH, payload);
+      for (Map.Entry<String, Roaring64Bitmap> e : before.entrySet()) {
+        DurablePair p = state.pairs.get(e.getKey());
+        if (p != null) {
+          rememberDrops(e.getKey(), e.getValue(), p.pending, ticket);
+        }
+      }
+      return ticket;
+    }
+  }
+
+  /** A consistency group created with these member pairs. */
+  public long group(String name, List<String> members) {
+    return append(DurableState.GROUP, encode(out -> {
+      out.str(name).i32(members.size());
+      for (String m : members) {
+        out.str(m);
+      }
+    }));
+  }
+
+  /** A consistency group dissolved. */
+  public long groupDeleted(String name) {
+    return append(DurableState.GROUP_DELETE, encode(out -> out.str(name)));
+  }
+
+  /** The recorded consistency groups: name to member pair ids. */
+  public synchronized Map<String, List<String>> groups() {
+    return new java.util.LinkedHashMap<>(state.groups);
   }
 
   /** A pair's options, replaced (its mirror mode, ...). */

@@ -140,6 +140,13 @@ final class RecordCodec {
       return this;
     }
 
+    /** A length-prefixed byte string (a nested record's payload). */
+    Out blob(byte[] b) throws IOException {
+      out.writeInt(b.length);
+      out.write(b);
+      return this;
+    }
+
     Out extents(ExtentSet set) throws IOException {
       out.writeInt(set.extents().size());
       for (Extent e : set.extents()) {
@@ -196,6 +203,18 @@ final class RecordCodec {
 
     boolean bool() throws IOException {
       return in.readBoolean();
+    }
+
+    byte[] blob() throws IOException {
+      int n = in.readInt();
+      if (n < 0 || n > MAX_RECORD) {
+        throw new IOException("a nested record of " + n + " bytes");
+      }
+      byte[] b = in.readNBytes(n);
+      if (b.length != n) {
+        throw new IOException("a nested record cut short");
+      }
+      return b;
     }
 
     String str() throws IOException {

@@ -42,10 +42,12 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The checked-in samples {@code src/test/resources/metadata-v1/} and {@code metadata-v2/}: a
- * metadata directory (a checkpoint holding one pair and a journal after it holding another, as an
- * unclean stop leaves them) written by format version 1 and by version 2 (write-intent regions of
- * two tracks, lazy rounds off), with the images of their volumes. Every later version must keep
+ * The checked-in samples {@code src/test/resources/metadata-v1/}, {@code metadata-v2/} and
+ * {@code metadata-v3/}: a metadata directory (a checkpoint holding one pair and a journal after
+ * it holding another, as an unclean stop leaves them) written by format version 1, by version 2
+ * (write-intent regions of two tracks, lazy rounds off) and by version 3 (the same plus a
+ * consistency group of each pair, one checkpointed and one in the journal), with the images of
+ * their volumes. Every later version must keep
  * opening them: change the format and this test says whether old directories still open.
  *
  * <p>The sample's volumes are of type {@code sample-file}: file images named relative to the
@@ -68,6 +70,7 @@ class FormatSampleTest {
   private static final long SIZE = (long) TS * TRACKS;
   private static final Path SOURCE_V1 = Path.of("src/test/resources/metadata-v1");
   private static final Path SOURCE_V2 = Path.of("src/test/resources/metadata-v2");
+  private static final Path SOURCE_V3 = Path.of("src/test/resources/metadata-v3");
   /** The version 2 sample's write-intent regions: two tracks each. */
   private static final long REGION = 2L * TS;
 
@@ -180,6 +183,7 @@ class FormatSampleTest {
       vp.initialCopy().await(WAIT);
       vp.split().await(WAIT);
       p.write(2L * TS, random(2, TS));
+      pk.createGroup("g1", List.of("vp")); // version 3: a group in the checkpoint
     }
     // The clean close checkpointed vp; what follows goes to the journal after that checkpoint.
     try (PairController pk = controller(sample, true)) {
@@ -187,6 +191,7 @@ class FormatSampleTest {
       ExtentSplitPair xs = pk.createExtentSplitPair("xs", p, pk.openVolume(spec("s2")));
       xs.initialCopy().await(WAIT);
       xs.extentSplit(ExtentSet.of(4L * TS, 6L * TS)).await(WAIT);
+      pk.createGroup("g2", List.of("xs")); // and one in the journal
       p.write(5L * TS, random(5, TS));
       xs.secondary().write(4L * TS, random(4, 100));
       p.write(0, random(6, TS));
@@ -217,9 +222,21 @@ class FormatSampleTest {
   }
 
   @Test
-  void theVersion2SampleOpensWithItsPairsStatesBitsAndData() throws Exception {
-    assertEquals(2, MetadataStore.FORMAT_VERSION, "a new format: add a metadata-v"
+  void theVersion3SampleOpensWithItsPairsGroupsStatesBitsAndData() throws Exception {
+    assertEquals(3, MetadataStore.FORMAT_VERSION, "a new format: add a metadata-v"
         + MetadataStore.FORMAT_VERSION + " sample and keep the tests of the older ones");
+    openAndCheck(SOURCE_V3, List.of(0L, 1L, 2L, 4L, 5L), 4);
+    Path sample = dir.resolve("sample");
+    try (PairController pk = controller(sample, false)) {
+      assertEquals(List.of("g1", "g2"), pk.groups().stream()
+          .map(io.pairkit.api.ConsistencyGroup::name).toList());
+      assertEquals(List.of("vp"), pk.group("g1").pairs().stream().map(Pair::id).toList());
+      assertEquals(List.of("xs"), pk.group("g2").pairs().stream().map(Pair::id).toList());
+    }
+  }
+
+  @Test
+  void theVersion2SampleOpensWithItsPairsStatesBitsAndData() throws Exception {
     // Version 2 recorded track 2 exactly (its split copy was still recorded pending) and the
     // writes to tracks 0 and 5 by their regions ({0, 1} and {4, 5}), left dirty by the unclean
     // stop: every split track of a dirty region counts as changed, four of them.

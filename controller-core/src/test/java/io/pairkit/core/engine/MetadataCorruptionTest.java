@@ -302,13 +302,14 @@ class MetadataCorruptionTest {
     byte[] b = Files.readAllBytes(checkpoint);
     ByteBuffer bb = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
     int length = bb.getInt(0);
-    b[9] = 0; // the payload's version, a big-endian i32 after the type byte: 2 -> 7
+    b[9] = 0; // the payload's version, a big-endian i32 after the type byte: 3 -> 7
     b[12] = 7;
     CRC32C crc = new CRC32C();
     crc.update(b, 8, length);
     bb.putInt(4, (int) crc.getValue());
     Files.write(checkpoint, b);
-    refused(checkpoint.getFileName().toString(), "format version 7", "reads versions 1 to 2",
+    refused(checkpoint.getFileName().toString(), "format version 7",
+        "reads versions 1 to " + io.pairkit.core.metadata.MetadataStore.FORMAT_VERSION,
         "written by a newer PairKit");
   }
 
