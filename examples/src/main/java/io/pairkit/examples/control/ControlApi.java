@@ -68,6 +68,21 @@ public final class ControlApi {
       String extents, String mirror, String pace, boolean nocopy) {
   }
 
+  /** A consistency group: its name and its members' views, in member order. */
+  public record GroupView(String name, List<PairView> pairs) {
+  }
+
+  /** A consistency group to create from existing pairs. */
+  public record CreateGroup(String name, List<String> pairs) {
+  }
+
+  /**
+   * A request to every member of a group at one instant; extents by pair id where the kind
+   * needs them (a member without an entry gets its scope).
+   */
+  public record GroupRequest(String kind, java.util.Map<String, String> extents) {
+  }
+
   /** A pair's copy pace: {@code 50M}, {@code 800K}, {@code none}. */
   public record PaceSetting(String pace) {
   }

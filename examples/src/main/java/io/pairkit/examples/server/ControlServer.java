@@ -167,6 +167,27 @@ final class ControlServer implements AutoCloseable {
           result = view(p);
         }
         case "POST verify/1" -> result = verify(parse(body, ControlApi.Verify.class));
+        case "GET groups/1" -> result = controller.groups().stream().map(ControlServer::view)
+            .toList();
+        case "GET groups/2" -> result = view(controller.group(parts.get(1)));
+        case "POST groups/1" -> {
+          ControlApi.CreateGroup g = parse(body, ControlApi.CreateGroup.class);
+          result = view(controller.createGroup(g.name(), g.pairs()));
+          status = 201;
+        }
+        case "POST groups/3" -> {
+          if (!parts.get(2).equals("requests")) {
+            throw new NotFoundException("no such path: " + path);
+          }
+          result = groupRequest(controller.group(parts.get(1)),
+              parse(body, ControlApi.GroupRequest.class));
+          status = 202;
+        }
+        case "DELETE groups/2" -> {
+          io.pairkit.api.ConsistencyGroup g = controller.group(parts.get(1));
+          result = view(g);
+          g.delete();
+        }
         default -> throw new NotFoundException("no such call: " + method + " " + path
             + " (see pairctl --help for what the daemon offers)");
       }
@@ -363,18 +384,41 @@ final class ControlServer implements AutoCloseable {
     return view(pair);
   }
 
-  private ControlApi.RequestView request(Pair pair, ControlApi.Request r) {
-    if (r.kind() == null) {
+  static ControlApi.GroupView view(io.pairkit.api.ConsistencyGroup g) {
+    return new ControlApi.GroupView(g.name(), g.pairs().stream().map(ControlServer::view)
+        .toList());
+  }
+
+  private List<ControlApi.RequestView> groupRequest(io.pairkit.api.ConsistencyGroup g,
+      ControlApi.GroupRequest r) {
+    RequestKind kind = kind(r.kind());
+    java.util.Map<String, ExtentSet> regions = new java.util.LinkedHashMap<>();
+    if (r.extents() != null) {
+      r.extents().forEach((pair, extents) -> regions.put(pair, ExtentSyntax.parse(extents)));
+    }
+    List<ControlApi.RequestView> out = new java.util.ArrayList<>();
+    for (CopyRequest req : g.request(kind, regions)) {
+      requests.put(req.id(), req);
+      out.add(view(req));
+    }
+    return out;
+  }
+
+  private static RequestKind kind(String word) {
+    if (word == null) {
       throw new InvalidArgumentException("a request needs a kind: SPLIT, RESYNC, EXTENT_UPDATE, "
           + "EXTENT_SPLIT, EXTENT_JOIN or RESUME");
     }
-    RequestKind kind;
     try {
-      kind = RequestKind.valueOf(r.kind().toUpperCase(Locale.ROOT).replace('-', '_'));
+      return RequestKind.valueOf(word.toUpperCase(Locale.ROOT).replace('-', '_'));
     } catch (IllegalArgumentException e) {
-      throw new InvalidArgumentException("request kind '" + r.kind() + "' is not one of "
+      throw new InvalidArgumentException("request kind '" + word + "' is not one of "
           + Arrays.toString(RequestKind.values()));
     }
+  }
+
+  private ControlApi.RequestView request(Pair pair, ControlApi.Request r) {
+    RequestKind kind = kind(r.kind());
     ExtentSet region = r.extents() == null || r.extents().isBlank() ? null
         : ExtentSyntax.parse(r.extents());
     CopyRequest req = kind == RequestKind.RESUME ? pair.resume() : pair.request(kind, region);

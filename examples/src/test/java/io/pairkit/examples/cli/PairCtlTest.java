@@ -352,4 +352,41 @@ class PairCtlTest {
           && e.getMessage().contains("server.nbd.port"), e.getMessage());
     }
   }
+  @Test
+  void groups_createSplitUpdateResyncDisplayDelete_throughMain() throws Exception {
+    rig.close();
+    rig = io.pairkit.examples.server.DaemonRig.start(dir, SIZE, String.join("\n",
+        "volume.log.type=file", "volume.log.path=" + dir.resolve("log.img"),
+        "volume.log.size=" + SIZE, "volume.log.mode=openOrCreate",
+        "volume.logcopy.type=file", "volume.logcopy.path=" + dir.resolve("logcopy.img"),
+        "volume.logcopy.size=" + SIZE, "volume.logcopy.mode=openOrCreate"));
+    assertEquals(0, ctl("pair", "create", "data", "-p", "prod", "-s", "copy").code);
+    assertEquals(0, ctl("pair", "create", "log", "-p", "log", "-s", "logcopy").code);
+    assertEquals(0, ctl("pair", "wait", "data", "--state", "FORMED", "--timeout", "60s").code);
+    assertEquals(0, ctl("pair", "wait", "log", "--state", "FORMED", "--timeout", "60s").code);
+    Result created = ctl("group", "create", "db", "data", "log");
+    assertEquals(0, created.code, created.err);
+    assertTrue(created.out.contains("group db created: [data, log]"), created.out);
+    Result split = ctl("group", "split", "db");
+    assertEquals(0, split.code, split.err);
+    assertTrue(split.out.contains("pair data") && split.out.contains("pair log"), split.out);
+    assertEquals(0, ctl("pair", "wait", "data", "--state", "SPLIT", "--timeout", "60s").code);
+    assertEquals(0, ctl("pair", "wait", "log", "--state", "SPLIT", "--timeout", "60s").code);
+    rig.daemon.controller().volume("prod").write(0, new byte[] {7});
+    Result update = ctl("--json", "group", "update", "db", "data=0-4k");
+    assertEquals(0, update.code, update.err);
+    ControlApi.RequestView[] qs = json.readValue(update.out, ControlApi.RequestView[].class);
+    assertEquals(2, qs.length, "every member takes part; log with its whole scope");
+    Result again = ctl("group", "split", "db");
+    assertEquals(PairCtl.WRONG_STATE, again.code);
+    assertTrue(again.err.contains("group 'db'") && again.err.contains("no member"), again.err);
+    Result display = ctl("group", "display");
+    assertTrue(display.out.startsWith("GROUP") && display.out.contains("db")
+        && display.out.contains("SPLIT"), display.out);
+    assertEquals(0, ctl("group", "resync", "db").code);
+    assertEquals(0, ctl("pair", "wait", "data", "--state", "FORMED", "--timeout", "60s").code);
+    assertEquals(0, ctl("group", "delete", "db").code);
+    assertEquals(PairCtl.NOT_FOUND, ctl("group", "display", "db").code);
+    assertEquals(PairCtl.USAGE, ctl("group", "update", "db", "nonsense").code);
+  }
 }
