@@ -233,6 +233,25 @@ public final class PairCtl {
     }
   }
 
+  /**
+   * Extents as the daemon gets them: sorted, overlapping or touching ones merged. Says so on
+   * stderr when that changed what was typed (repeated, unsorted or overlapping extents).
+   */
+  String normalisedExtents(String text) {
+    checkExtents(text);
+    io.pairkit.api.ExtentSet set = ExtentSyntax.parse(text);
+    List<io.pairkit.api.Extent> typed = new ArrayList<>();
+    for (String part : text.split(",")) {
+      typed.add(ExtentSyntax.parse(part).extents().get(0));
+    }
+    String normal = ExtentSyntax.format(set);
+    if (!typed.equals(set.extents())) {
+      err.println("note: extents " + text + " taken as " + normal + " (sorted; repeated, "
+          + "overlapping or touching extents merged)");
+    }
+    return normal;
+  }
+
   static void table(PrintWriter out, List<String[]> rows) {
     int[] width = new int[rows.get(0).length];
     for (String[] r : rows) {
@@ -373,7 +392,7 @@ public final class PairCtl {
       public Integer call() {
         PairCtl r = parent.root;
         if (extents != null) {
-          checkExtents(extents);
+          extents = r.normalisedExtents(extents);
         }
         checkMirror(mirror);
         if (pace != null) {
@@ -887,7 +906,21 @@ public final class PairCtl {
 
       @Override
       public Integer call() {
-        return submit(parent.root, id, kind(), checkExtents(extents));
+        PairCtl r = parent.root;
+        String normal = r.normalisedExtents(extents);
+        int code = submit(r, id, kind(), normal);
+        if (!r.json && kind().equals("EXTENT_UPDATE")) {
+          ControlApi.PairView p = r.call("GET", "pairs/" + seg(id), null,
+              ControlApi.PairView.class);
+          long asked = 0;
+          for (io.pairkit.api.Extent e : ExtentSyntax.parse(normal).extents()) {
+            asked += e.end() - e.start();
+          }
+          r.out.println("asked for " + asked + " bytes; an update copies whole tracks of "
+              + human(p.trackSize()) + ", so other bytes in the tracks these extents touch are "
+              + "refreshed from " + p.primary() + " too");
+        }
+        return code;
       }
     }
 

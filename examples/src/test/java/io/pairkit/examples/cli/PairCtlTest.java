@@ -389,4 +389,19 @@ class PairCtlTest {
     assertEquals(PairCtl.NOT_FOUND, ctl("group", "display", "db").code);
     assertEquals(PairCtl.USAGE, ctl("group", "update", "db", "nonsense").code);
   }
+  @Test
+  void extentsAreNormalisedAndSaidSo_andAnUpdateSaysItCopiesWholeTracks() throws Exception {
+    assertEquals(0, ctl("pair", "create", "e1", "-p", "prod", "-s", "copy").code);
+    assertEquals(0, ctl("pair", "wait", "e1", "--state", "FORMED", "--timeout", "60s").code);
+    assertEquals(0, ctl("pair", "split", "e1").code);
+    assertEquals(0, ctl("pair", "wait", "e1", "--state", "SPLIT", "--timeout", "60s").code);
+    Result update = ctl("extent", "update", "e1", "8m-9m,0-4k,8m-10m,0-4k");
+    assertEquals(0, update.code, update.err);
+    assertTrue(update.err.contains("taken as 0-4096,8388608-10485760"), update.err);
+    assertTrue(update.out.contains("asked for 2101248 bytes")
+        && update.out.contains("whole tracks of 64 KiB"), update.out);
+    Result sorted = ctl("extent", "update", "e1", "0-4k,8m-9m");
+    assertEquals(0, sorted.code, sorted.err);
+    assertTrue(sorted.err.isEmpty(), "nothing to say when nothing changed: " + sorted.err);
+  }
 }
