@@ -41,6 +41,8 @@ final class MirrorBench {
 
   private static final String QEMU_NBD = "qemu-nbd, plain";
   private static final String PK_PLAIN = "pairkitd, plain";
+  /** pairkitd's control token (made beside its metadata directory). */
+  private Path tokenFile;
   private static final String QEMU_ASYNC = "QEMU mirror, background";
   private static final String PK_ASYNC = "pairkitd mirror, async";
   private static final String QEMU_SYNC = "QEMU mirror, write-blocking";
@@ -105,6 +107,7 @@ final class MirrorBench {
       }
     }
     Path meta = dir.resolve("mirror-meta");
+    tokenFile = io.pairkit.examples.config.ConfigLoader.defaultTokenFile(meta);
     DurableBench.deleteTree(meta);
     int nbdPort = freePort();
     int controlPort = freePort();
@@ -334,13 +337,15 @@ final class MirrorBench {
     throw new IOException("pairkitd did not start:\n" + seen);
   }
 
-  private static String ctl(String endpoint, String... args) {
+  private String ctl(String endpoint, String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    String[] all = new String[args.length + 2];
+    String[] all = new String[args.length + 4];
     all[0] = "--endpoint";
     all[1] = endpoint;
-    System.arraycopy(args, 0, all, 2, args.length);
+    all[2] = "--token-file"; // pairkitd made it beside its metadata directory
+    all[3] = tokenFile.toString();
+    System.arraycopy(args, 0, all, 4, args.length);
     int code = PairCtl.run(new PrintWriter(out), new PrintWriter(err), all);
     if (code != 0) {
       throw new IllegalStateException("pairctl " + String.join(" ", args) + " exited " + code

@@ -87,7 +87,8 @@ public final class BackendSwap {
     DaemonConfig cfg = new DaemonConfig(loaded.source(), loaded.trackSize(),
         loaded.copyThreads(), loaded.copyBytesPerSecond(), loaded.trackCache(),
         loaded.metadataDirectory(), loaded.mirrorMode(), loaded.writeIntentRegionSize(),
-        loaded.nbdAddress(), 0, loaded.controlAddress(), 0, loaded.volumes());
+        loaded.nbdAddress(), 0, loaded.controlAddress(), 0, loaded.volumes(),
+        loaded.controlTokenFile(), loaded.openReads());
     List<Path> created = new ArrayList<>();
     for (Path p : pathsOf(cfg)) {
       Path top = p.toAbsolutePath();
@@ -128,6 +129,7 @@ public final class BackendSwap {
 
   private void workflow(Daemon daemon, DaemonConfig cfg) throws Exception {
     String endpoint = "--endpoint=http://127.0.0.1:" + daemon.controlPort();
+    tokenFile = cfg.controlTokenFile(); // pairkitd made it; pairctl proves it may call
     story.say("1. pairkitd serves NBD on port %d, control on port %d. pairctl volume list:",
         daemon.nbdPort(), daemon.controlPort());
     pairctl(0, endpoint, "volume", "list");
@@ -190,10 +192,16 @@ public final class BackendSwap {
    * Runs {@code pairctl ARGS} in this JVM, prints what it printed, indented; returns its exit
    * code. If {@code expect} is not negative, an exit code other than it is a failed check.
    */
+  /** pairkitd's control token, for every pairctl call of the story. */
+  private Path tokenFile;
+
   private int pairctl(int expect, String... args) {
     StringWriter o = new StringWriter();
     StringWriter e = new StringWriter();
-    int code = PairCtl.run(new PrintWriter(o, true), new PrintWriter(e, true), args);
+    List<String> all = new ArrayList<>(List.of("--token-file=" + tokenFile));
+    all.addAll(List.of(args));
+    int code = PairCtl.run(new PrintWriter(o, true), new PrintWriter(e, true),
+        all.toArray(String[]::new));
     List<String> shown = new ArrayList<>(List.of(args));
     shown.removeIf(a -> a.startsWith("--endpoint"));
     out.println("   $ pairctl " + String.join(" ", shown) + (code == 0 ? "" : "   (exit " + code

@@ -72,6 +72,11 @@ public final class PairCtl {
       + "control endpoint's address)")
   Path config;
 
+  @Option(names = "--token-file", description = "pairkitd's control token (default: "
+      + "$PAIRKIT_TOKEN_FILE, else server.control.tokenFile of --config, else control.token "
+      + "beside its metadata directory)")
+  Path tokenFile;
+
   @Option(names = "--json", description = "Print JSON instead of tables", scope =
       CommandLine.ScopeType.INHERIT)
   boolean json;
@@ -146,6 +151,55 @@ public final class PairCtl {
     return URI.create(url.endsWith("/") ? url : url + "/");
   }
 
+  /** Where the control token is, or null if nothing says. */
+  Path tokenPath() {
+    if (tokenFile != null) {
+      return tokenFile;
+    }
+    String env = System.getenv("PAIRKIT_TOKEN_FILE");
+    if (env != null && !env.isBlank()) {
+      return Path.of(env);
+    }
+    if (config != null) {
+      Properties p = new Properties();
+      try (Reader r = Files.newBufferedReader(config, StandardCharsets.UTF_8)) {
+        p.load(r);
+      } catch (IOException | IllegalArgumentException e) {
+        throw new Failure(BAD_CONFIG, config + ": cannot read it (" + e.getMessage() + ")");
+      }
+      String file = p.getProperty("server.control.tokenFile");
+      if (file != null) {
+        return Path.of(file.trim());
+      }
+      String meta = p.getProperty("controller.metadataDirectory");
+      if (meta != null) {
+        return io.pairkit.examples.config.ConfigLoader.defaultTokenFile(Path.of(meta.trim()));
+      }
+    }
+    return null;
+  }
+
+  /** Why the token could not be read, for the refusal's message; null once read. */
+  private String tokenProblem;
+
+  /** The {@code Authorization} header value, or null. */
+  private String authorization() {
+    Path file = tokenPath();
+    if (file == null) {
+      tokenProblem = "no token file given (--token-file, --config or $PAIRKIT_TOKEN_FILE)";
+      return null;
+    }
+    try {
+      return "Bearer " + Files.readString(file, StandardCharsets.UTF_8).trim();
+    } catch (java.nio.file.AccessDeniedException e) {
+      tokenProblem = file + " is not readable by you: run pairctl as the user that runs "
+          + "pairkitd (or root)";
+    } catch (IOException e) {
+      tokenProblem = "cannot read " + file + " (" + e + ")";
+    }
+    return null;
+  }
+
   /** Encodes one path segment (an id or name) for the control endpoint's URLs. */
   static String seg(String text) {
     return java.net.URLEncoder.encode(text, StandardCharsets.UTF_8).replace("+", "%20");
@@ -164,6 +218,10 @@ public final class PairCtl {
         http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
       }
       HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(Duration.ofHours(1));
+      String auth = authorization();
+      if (auth != null) {
+        b.header("Authorization", auth);
+      }
       if (body != null) {
         b.header("Content-Type", "application/json")
             .method(method, HttpRequest.BodyPublishers.ofByteArray(mapper.writeValueAsBytes(body)));
@@ -201,7 +259,8 @@ public final class PairCtl {
             ? USAGE : FAILED;
         default -> FAILED;
       };
-      throw new Failure(code, e.message());
+      throw new Failure(code, e.message() + (r.statusCode() == 401 && tokenProblem != null
+          ? " (pairctl: " + tokenProblem + ")" : ""));
     }
     try {
       return mapper.readValue(r.body(), type);

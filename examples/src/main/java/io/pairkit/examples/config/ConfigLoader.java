@@ -49,6 +49,9 @@ import java.util.regex.Pattern;
  * controller.writeIntentRegionSize=8m   (durable write-intent regions: docs/RELIABILITY.md)
  * server.nbd.address=127.0.0.1          server.nbd.port=10809
  * server.control.address=127.0.0.1      server.control.port=10810
+ * server.control.tokenFile=FILE         (default METADATA_DIRECTORY/../control.token: the bearer
+ *                                        token every call needs, mode 0600, made if missing)
+ * server.control.openReads=false        (true: list and display need no token)
  * server.allowRemote=false
  * volume.NAME.type=file|raid|s3|...     volume.NAME.PROPERTY=VALUE (the backend's properties)
  * volume.NAME.export=true               volume.NAME.exportReadOnly=false
@@ -61,7 +64,8 @@ public final class ConfigLoader {
       "controller.cache.writeThrough", "controller.metadataDirectory", "controller.mirrorMode",
       "controller.writeIntentRegionSize");
   private static final Set<String> SERVER_KEYS = Set.of("server.nbd.address", "server.nbd.port",
-      "server.control.address", "server.control.port", "server.allowRemote");
+      "server.control.address", "server.control.port", "server.allowRemote",
+      "server.control.tokenFile", "server.control.openReads");
 
   private final Function<String, String> environment;
 
@@ -192,8 +196,21 @@ public final class ConfigLoader {
       throw new ConfigException(file + ": no volumes; add at least volume.NAME.type and the "
           + "backend's properties");
     }
+    Path tokenFile = Optional.ofNullable(all.get("server.control.tokenFile")).map(String::trim)
+        .map(Path::of).orElse(defaultTokenFile(meta));
+    boolean openReads = bool(file, all, "server.control.openReads", false);
     return new DaemonConfig(file, trackSize, copyThreads, rate, cache, meta, mirrorMode,
-        regionSize, nbdAddress, nbdPort, controlAddress, controlPort, list);
+        regionSize, nbdAddress, nbdPort, controlAddress, controlPort, list, tokenFile, openReads);
+  }
+
+  /**
+   * Where the control token lives unless configured: beside the metadata directory (not in it:
+   * the directory is the controller's).
+   */
+  public static Path defaultTokenFile(Path metadataDirectory) {
+    Path abs = metadataDirectory.toAbsolutePath();
+    return abs.getParent() == null ? abs.resolve("control.token")
+        : abs.getParent().resolve("control.token");
   }
 
   private DaemonConfig.VolumeConfig volume(Path file, String name, Map<String, String> props,

@@ -23,11 +23,14 @@ import java.util.Optional;
  * @param controlAddress    control endpoint listen address
  * @param controlPort       control endpoint port (0 picks one)
  * @param volumes           the volumes, in file order
+ * @param controlTokenFile  the control endpoint's bearer token (mode 0600, made if missing)
+ * @param openReads         whether read-only calls (list, display) need no token
  */
 public record DaemonConfig(Path source, int trackSize, int copyThreads, long copyBytesPerSecond,
     Optional<TrackCacheConfig> trackCache, Path metadataDirectory,
     io.pairkit.api.MirrorMode mirrorMode, long writeIntentRegionSize, String nbdAddress, int nbdPort,
-    String controlAddress, int controlPort, List<VolumeConfig> volumes) {
+    String controlAddress, int controlPort, List<VolumeConfig> volumes, Path controlTokenFile,
+    boolean openReads) {
 
   /**
    * One volume.

@@ -65,9 +65,15 @@ final class ControlServer implements AutoCloseable {
       });
   private static final int MAX_BODY = 1 << 20;
 
+  /** Every call but health needs it (reads too, unless {@link #openReads}). */
+  private final ControlToken token;
+  private final boolean openReads;
+
   ControlServer(InetSocketAddress bind, PairController controller,
       Map<String, Daemon.VolumeEntry> volumes, java.util.function.IntSupplier nbdPort,
-      int trackSize) throws IOException {
+      int trackSize, ControlToken token, boolean openReads) throws IOException {
+    this.token = token;
+    this.openReads = openReads;
     this.trackSize = trackSize;
     this.controller = controller;
     this.volumes = volumes;
@@ -86,6 +92,12 @@ final class ControlServer implements AutoCloseable {
     return http.getAddress().getPort();
   }
 
+  /** The caller for the log: its local user where the kernel says, and its address. */
+  private String caller(HttpExchange ex) {
+    String who = PeerCredentials.describe(ex.getRemoteAddress(), port());
+    return (who.isEmpty() ? "" : who + " at ") + ex.getRemoteAddress();
+  }
+
   @Override
   public void close() {
     http.stop(1);
@@ -101,9 +113,20 @@ final class ControlServer implements AutoCloseable {
       String refusal = refusal(ex, mutating);
       if (refusal != null) {
         LOG.warning("control: refused " + method + " " + ex.getRequestURI() + " from "
-            + ex.getRemoteAddress() + ": " + refusal);
+            + caller(ex) + ": " + refusal);
         send(ex, refusal.startsWith("415") ? 415 : 403, new ControlApi.ErrorView(
             "RequestRefused", refusal.substring(4)));
+        return;
+      }
+      String caller = caller(ex);
+      boolean health = method.equals("GET") && path.equals("/v1/health");
+      if (!health && !(openReads && !mutating)
+          && !token.accepts(ex.getRequestHeaders().getFirst("Authorization"))) {
+        LOG.warning("control: refused " + method + " " + ex.getRequestURI() + " from " + caller
+            + ": no valid control token");
+        send(ex, 401, new ControlApi.ErrorView("Unauthorized", "this call needs pairkitd's "
+            + "control token, in " + token.file() + " (readable by its owner only): run pairctl "
+            + "as that user (or root), with --config or --token-file"));
         return;
       }
       byte[] body = ex.getRequestBody().readNBytes(MAX_BODY + 1);
@@ -112,7 +135,7 @@ final class ControlServer implements AutoCloseable {
       }
       if (mutating) {
         LOG.info("control: " + method + " " + ex.getRequestURI() + " from "
-            + ex.getRemoteAddress() + (body.length > 0 ? " " + new String(body,
+            + caller + (body.length > 0 ? " " + new String(body,
                 java.nio.charset.StandardCharsets.UTF_8) : ""));
       }
       Object result;
@@ -192,7 +215,8 @@ final class ControlServer implements AutoCloseable {
             + " (see pairctl --help for what the daemon offers)");
       }
       if (mutating) {
-        LOG.info("control: " + method + " " + ex.getRequestURI() + " -> " + status);
+        LOG.info("control: " + method + " " + ex.getRequestURI() + " by " + caller + " -> "
+            + status);
       }
       send(ex, status, result);
     } catch (com.fasterxml.jackson.core.JacksonException e) {

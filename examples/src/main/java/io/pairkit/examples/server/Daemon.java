@@ -95,7 +95,8 @@ public final class Daemon implements AutoCloseable {
       NbdServer started = nbd;
       try {
         control = new ControlServer(new InetSocketAddress(config.controlAddress(),
-            config.controlPort()), controller, entries, started::port, config.trackSize());
+            config.controlPort()), controller, entries, started::port, config.trackSize(),
+            ControlToken.loadOrCreate(config.controlTokenFile()), config.openReads());
       } catch (java.net.BindException e) {
         throw bindFailure("control", "server.control.port", config.controlAddress(),
             config.controlPort(), e);

@@ -44,6 +44,11 @@ public final class DaemonRig implements AutoCloseable {
     return config;
   }
 
+  /** The control token file the daemon made (beside its metadata directory). */
+  public Path tokenFile() {
+    return io.pairkit.examples.config.ConfigLoader.defaultTokenFile(dir.resolve("meta"));
+  }
+
   public String endpoint() {
     return "http://127.0.0.1:" + daemon.controlPort();
   }

@@ -39,6 +39,11 @@ class PairkitdProcessTest {
   private record Running(Process process, int controlPort, List<String> output, Thread drain) {
   }
 
+  /** The control token pairkitd makes beside the rig's metadata directory. */
+  private Path token() {
+    return io.pairkit.examples.config.ConfigLoader.defaultTokenFile(dir.resolve("meta"));
+  }
+
   private Running start(Path config) throws Exception {
     List<String> cmd = io.pairkit.examples.nbd.Tools.javaCommand(Pairkitd.class.getName(),
         "--config", config.toString());
@@ -73,16 +78,19 @@ class PairkitdProcessTest {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
     int code = PairCtl.run(new PrintWriter(out), new PrintWriter(err), "--endpoint",
-        "http://127.0.0.1:" + d.controlPort, "--json", "pair", "display");
+        "http://127.0.0.1:" + d.controlPort, "--token-file", token().toString(), "--json", "pair",
+        "display");
     assertEquals(0, code, err.toString());
     return json.readValue(out.toString(), ControlApi.PairView[].class);
   }
 
   private int ctl(Running d, String... args) {
-    String[] all = new String[args.length + 2];
+    String[] all = new String[args.length + 4];
     all[0] = "--endpoint";
     all[1] = "http://127.0.0.1:" + d.controlPort;
-    System.arraycopy(args, 0, all, 2, args.length);
+    all[2] = "--token-file";
+    all[3] = token().toString();
+    System.arraycopy(args, 0, all, 4, args.length);
     return PairCtl.run(new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()),
         all);
   }
