@@ -55,4 +55,21 @@ public interface NbdExport {
   default ExtentSet allocated(long offset, long length) throws IOException {
     return ExtentSet.of(offset, offset + length);
   }
+
+  /**
+   * The dirty bitmaps this export offers as {@code qemu:dirty-bitmap:NAME} meta contexts (QEMU's
+   * convention, read by {@code nbdinfo --map} and {@code qemu-img map} with
+   * {@code x-dirty-bitmap}). Default: none.
+   */
+  default java.util.List<String> dirtyBitmaps() {
+    return java.util.List.of();
+  }
+
+  /**
+   * The dirty parts of the range in bitmap {@code name} (one of {@link #dirtyBitmaps()}).
+   * Default: none.
+   */
+  default ExtentSet dirty(String name, long offset, long length) throws IOException {
+    return ExtentSet.of(java.util.List.of());
+  }
 }

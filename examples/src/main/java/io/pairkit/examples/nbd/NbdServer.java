@@ -130,7 +130,10 @@ public final class NbdServer implements Closeable {
   /** How long close waits for requests in flight before it cuts connections. */
   static final long DRAIN_SECONDS = 10;
   static final int MAX_DESCRIPTORS = 1 << 16;
-  private static final int ALLOCATION_CONTEXT_ID = 1;
+  /** QEMU's name space for dirty bitmaps as meta contexts. */
+  static final String DIRTY_BITMAP_PREFIX = "qemu:dirty-bitmap:";
+  /** A dirty bitmap's block status flag: the range is dirty. */
+  static final int STATE_DIRTY = 1;
   private static final String ALLOCATION_CONTEXT = "base:allocation";
 
   private final ServerSocket listener;
@@ -260,7 +263,9 @@ public final class NbdServer implements Closeable {
     private DataInputStream in;
     private DataOutputStream out;
     private boolean structured;
-    private boolean allocationContext;
+    /** The meta contexts SET_META_CONTEXT selected, by id (1 is base:allocation). */
+    private final java.util.LinkedHashMap<Integer, String> contexts =
+        new java.util.LinkedHashMap<>();
     private NbdExport export;
 
     Connection(Socket socket) {
@@ -450,42 +455,53 @@ public final class NbdServer implements Closeable {
         return;
       }
       if (option == OPT_SET_META_CONTEXT) {
-        allocationContext = false; // a failed SET leaves nothing selected
+        contexts.clear(); // a failed SET leaves nothing selected
       }
       ByteBuffer b = ByteBuffer.wrap(data);
       try {
         byte[] name = new byte[checkedLength(b)];
         b.get(name);
-        if (lookup(new String(name, StandardCharsets.UTF_8)) == null) {
+        NbdExport e = lookup(new String(name, StandardCharsets.UTF_8));
+        if (e == null) {
           optionError(option, REP_ERR_UNKNOWN, "no such export");
           return;
         }
+        // Every context the export has: base:allocation (id 1), then its dirty bitmaps (2, ...).
+        List<String> offered = new ArrayList<>();
+        offered.add(ALLOCATION_CONTEXT);
+        for (String bitmap : e.dirtyBitmaps()) {
+          offered.add(DIRTY_BITMAP_PREFIX + bitmap);
+        }
         int queries = b.getInt();
-        boolean matched = false;
+        java.util.LinkedHashSet<String> matched = new java.util.LinkedHashSet<>();
         for (int i = 0; i < queries; i++) {
           byte[] q = new byte[checkedLength(b)];
           b.get(q);
           String query = new String(q, StandardCharsets.UTF_8);
-          if (query.equals(ALLOCATION_CONTEXT)
-              || (option == OPT_LIST_META_CONTEXT && query.equals("base:"))) {
-            matched = true;
+          for (String ctx : offered) {
+            boolean listed = option == OPT_LIST_META_CONTEXT && query.endsWith(":")
+                && ctx.startsWith(query);
+            if (ctx.equals(query) || listed) {
+              matched.add(ctx);
+            }
           }
         }
         if (queries == 0 && option == OPT_LIST_META_CONTEXT) {
-          matched = true;
+          matched.addAll(offered);
         }
         if (b.hasRemaining()) {
           optionError(option, REP_ERR_INVALID, "trailing bytes in meta context request");
           return;
         }
-        if (matched) {
-          byte[] ctx = ALLOCATION_CONTEXT.getBytes(StandardCharsets.UTF_8);
-          ByteBuffer r = ByteBuffer.allocate(4 + ctx.length);
-          r.putInt(option == OPT_SET_META_CONTEXT ? ALLOCATION_CONTEXT_ID : 0).put(ctx);
+        for (String ctx : matched) {
+          int id = offered.indexOf(ctx) + 1;
+          byte[] bytes = ctx.getBytes(StandardCharsets.UTF_8);
+          ByteBuffer r = ByteBuffer.allocate(4 + bytes.length);
+          r.putInt(option == OPT_SET_META_CONTEXT ? id : 0).put(bytes);
           optionReply(option, REP_META_CONTEXT, r.array());
-        }
-        if (option == OPT_SET_META_CONTEXT) {
-          allocationContext = matched;
+          if (option == OPT_SET_META_CONTEXT) {
+            contexts.put(id, ctx);
+          }
         }
         optionReply(option, REP_ACK, new byte[0]);
       } catch (java.nio.BufferUnderflowException | NegativeArraySizeException e) {
@@ -695,14 +711,21 @@ public final class NbdServer implements Closeable {
             }
           }
           case CMD_BLOCK_STATUS -> {
-            if (!structured || !allocationContext) {
-              error(handle, EINVAL, "block status needs the base:allocation meta context");
+            if (!structured || contexts.isEmpty()) {
+              error(handle, EINVAL, "block status needs a meta context (base:allocation or "
+                  + DIRTY_BITMAP_PREFIX + "NAME)");
             } else if (offset < 0 || offset >= e.size() || length == 0) {
               error(handle, EINVAL, "block status outside the export");
             } else {
               long len = Math.min(length, e.size() - offset);
-              blockStatus(handle, offset, len, e.allocated(offset, len),
-                  (flags & CMD_FLAG_REQ_ONE) != 0);
+              int left = contexts.size();
+              for (Map.Entry<Integer, String> ctx : contexts.entrySet()) {
+                boolean allocation = ctx.getValue().equals(ALLOCATION_CONTEXT);
+                ExtentSet set = allocation ? e.allocated(offset, len)
+                    : e.dirty(ctx.getValue().substring(DIRTY_BITMAP_PREFIX.length()), offset, len);
+                blockStatus(handle, ctx.getKey(), offset, len, set, allocation,
+                    (flags & CMD_FLAG_REQ_ONE) != 0, --left == 0);
+              }
             }
           }
           default -> error(handle, EINVAL, "command " + type + " not supported");
@@ -758,25 +781,32 @@ public final class NbdServer implements Closeable {
       }
     }
 
-    private void blockStatus(long handle, long offset, long length, ExtentSet allocated,
-        boolean one) throws IOException {
+    /**
+     * One context's block status chunk. For {@code base:allocation}, {@code set} is what may
+     * hold data (the rest is a hole reading as zeros); for a dirty bitmap, what is dirty (flag
+     * 1). {@code last}: the reply's final chunk.
+     */
+    private void blockStatus(long handle, int contextId, long offset, long length,
+        ExtentSet set, boolean allocation, boolean one, boolean last) throws IOException {
+      long outside = allocation ? STATE_HOLE | STATE_ZERO : 0;
+      long inside = allocation ? 0 : STATE_DIRTY;
       List<long[]> descriptors = new ArrayList<>(); // {length, flags}
       long at = offset;
       long end = offset + length;
-      for (Extent x : allocated.extents()) {
+      for (Extent x : set.extents()) {
         long start = Math.max(x.start(), offset);
         long stop = Math.min(x.end(), end);
         if (start >= stop) {
           continue;
         }
         if (start > at) {
-          descriptors.add(new long[] {start - at, STATE_HOLE | STATE_ZERO});
+          descriptors.add(new long[] {start - at, outside});
         }
-        descriptors.add(new long[] {stop - start, 0});
+        descriptors.add(new long[] {stop - start, inside});
         at = stop;
       }
       if (at < end) {
-        descriptors.add(new long[] {end - at, STATE_HOLE | STATE_ZERO});
+        descriptors.add(new long[] {end - at, outside});
       }
       // Descriptor lengths are 32-bit: split long ones.
       List<long[]> split = new ArrayList<>();
@@ -793,8 +823,9 @@ public final class NbdServer implements Closeable {
         split = split.subList(0, MAX_DESCRIPTORS); // a reply may cover less than was asked
       }
       synchronized (writeLock) {
-        structuredHeader(REPLY_FLAG_DONE, REPLY_TYPE_BLOCK_STATUS, handle, 4 + 8 * split.size());
-        out.writeInt(ALLOCATION_CONTEXT_ID);
+        structuredHeader(last ? REPLY_FLAG_DONE : 0, REPLY_TYPE_BLOCK_STATUS, handle,
+            4 + 8 * split.size());
+        out.writeInt(contextId);
         for (long[] d : split) {
           out.writeInt((int) d[0]);
           out.writeInt((int) d[1]);

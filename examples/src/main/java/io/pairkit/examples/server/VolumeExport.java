@@ -4,7 +4,11 @@ import io.pairkit.api.HostVolume;
 import io.pairkit.api.Pair;
 import io.pairkit.api.PairState;
 import io.pairkit.examples.nbd.NbdExport;
+import io.pairkit.api.TrackState;
+import io.pairkit.api.TrackStates;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -111,6 +115,49 @@ final class VolumeExport implements NbdExport {
           + "holes: " + e.getMessage());
       return io.pairkit.api.ExtentSet.of(offset, offset + length);
     }
+  }
+
+  /** The pairs of which this volume is the primary: each is a dirty bitmap of its export. */
+  @Override
+  public List<String> dirtyBitmaps() {
+    List<String> out = new ArrayList<>();
+    for (Pair p : volume.pairs()) {
+      if (p.primary().name().equals(volume.name())) {
+        out.add(p.id());
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Pair {@code name}'s tracks where the primary holds data the secondary's image does not:
+   * written since the split (SPLIT_CHANGED) or not yet mirrored (PENDING), so an incremental
+   * backup reads exactly those. A deleted pair has no dirty tracks.
+   */
+  @Override
+  public io.pairkit.api.ExtentSet dirty(String name, long offset, long length) {
+    Pair pair = null;
+    for (Pair p : volume.pairs()) {
+      if (p.id().equals(name)) {
+        pair = p;
+      }
+    }
+    if (pair == null) {
+      return io.pairkit.api.ExtentSet.of(List.of());
+    }
+    int ts = pair.trackSize();
+    long first = offset / ts;
+    long end = Math.min((offset + length + ts - 1) / ts, first + Pair.MAX_TRACK_STATES);
+    TrackStates states = pair.trackStates(io.pairkit.api.Extent.of(first * ts,
+        Math.min(end * ts, volume.size())));
+    List<io.pairkit.api.Extent> dirty = new ArrayList<>();
+    for (long t = states.firstTrack(); t < states.endTrack(); t++) {
+      TrackState st = states.state(t);
+      if (st == TrackState.PENDING || st == TrackState.SPLIT_CHANGED) {
+        dirty.add(io.pairkit.api.Extent.of(t * ts, Math.min((t + 1) * ts, volume.size())));
+      }
+    }
+    return io.pairkit.api.ExtentSet.of(dirty);
   }
 
   @Override

@@ -13,6 +13,17 @@ public final class Tools {
   private Tools() {
   }
 
+  /** Whether {@code tool} is on the PATH (for an optional part of a test; says so if not). */
+  public static boolean has(String tool) {
+    for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin").split(":")) {
+      if (Files.isExecutable(Path.of(dir, tool))) {
+        return true;
+      }
+    }
+    System.out.println("SKIPPED part: " + tool + " is not installed (.ci/run installs it)");
+    return false;
+  }
+
   /** Skips the test (printing why) unless every tool is on the PATH. */
   public static void require(String debianPackage, String... tools) {
     for (String tool : tools) {
