@@ -202,6 +202,11 @@ public final class NbdServer implements Closeable {
   }
 
   /** Connections accepted since start. */
+  /** Connections open now. */
+  public int connectionsOpen() {
+    return connections.size();
+  }
+
   public int connectionsAccepted() {
     return connectionCount.get();
   }

@@ -67,6 +67,7 @@ final class ControlServer implements AutoCloseable {
 
   /** Every call but health needs it (reads too, unless {@link #openReads}). */
   private final ControlToken token;
+  private volatile ServerMetrics metrics;
   private final boolean openReads;
 
   ControlServer(InetSocketAddress bind, PairController controller,
@@ -74,12 +75,14 @@ final class ControlServer implements AutoCloseable {
       int trackSize, ControlToken token, boolean openReads) throws IOException {
     this.token = token;
     this.openReads = openReads;
+    this.metrics = new ServerMetrics(controller, () -> 0);
     this.trackSize = trackSize;
     this.controller = controller;
     this.volumes = volumes;
     this.nbdPort = nbdPort;
     this.http = HttpServer.create(bind, 16);
     http.createContext("/v1/", this::handle);
+    http.createContext("/metrics", this::scrape);
     http.setExecutor(Executors.newFixedThreadPool(4, r -> {
       Thread t = new Thread(r, "pairkitd-control");
       t.setDaemon(true);
@@ -90,6 +93,31 @@ final class ControlServer implements AutoCloseable {
 
   int port() {
     return http.getAddress().getPort();
+  }
+
+  /** Counts NBD connections from {@code nbd} in the metrics. */
+  void countNbdConnections(java.util.function.IntSupplier nbd) {
+    this.metrics = new ServerMetrics(controller, nbd);
+  }
+
+  /** {@code GET /metrics}: Prometheus text; needs the token unless reads are open. */
+  private void scrape(HttpExchange ex) throws IOException {
+    if (!ex.getRequestMethod().equals("GET") || !ex.getRequestURI().getPath().equals("/metrics")) {
+      send(ex, 404, new ControlApi.ErrorView("NotFoundException", "GET /metrics only"));
+      return;
+    }
+    if (!openReads && !token.accepts(ex.getRequestHeaders().getFirst("Authorization"))) {
+      LOG.warning("control: refused GET /metrics from " + caller(ex) + ": no valid token");
+      send(ex, 401, new ControlApi.ErrorView("Unauthorized", "metrics need pairkitd's "
+          + "control token, in " + token.file() + " (Prometheus: authorization.credentials_file)"));
+      return;
+    }
+    byte[] body = metrics.scrape().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    ex.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    ex.sendResponseHeaders(200, body.length);
+    try (OutputStream out = ex.getResponseBody()) {
+      out.write(body);
+    }
   }
 
   /** The caller for the log: its local user where the kernel says, and its address. */
@@ -299,6 +327,7 @@ final class ControlServer implements AutoCloseable {
   }
 
   private void send(HttpExchange ex, int status, Object body) throws IOException {
+    metrics.controlCall(ex.getRequestMethod(), status);
     byte[] bytes = json.writerWithDefaultPrettyPrinter().writeValueAsBytes(body);
     ex.getResponseHeaders().set("Content-Type", "application/json");
     ex.sendResponseHeaders(status, bytes.length);

@@ -97,6 +97,7 @@ public final class Daemon implements AutoCloseable {
         control = new ControlServer(new InetSocketAddress(config.controlAddress(),
             config.controlPort()), controller, entries, started::port, config.trackSize(),
             ControlToken.loadOrCreate(config.controlTokenFile()), config.openReads());
+        control.countNbdConnections(started::connectionsOpen);
       } catch (java.net.BindException e) {
         throw bindFailure("control", "server.control.port", config.controlAddress(),
             config.controlPort(), e);

@@ -475,4 +475,36 @@ class PairCtlTest {
         java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
     rig = io.pairkit.examples.server.DaemonRig.start(dir, SIZE, "");
   }
+  @Test
+  void metricsInPrometheusText_needTheToken() throws Exception {
+    byte[] data = new byte[1 << 20];
+    new Random(5).nextBytes(data);
+    rig.daemon.controller().volume("prod").write(0, data); // 16 tracks of data, the rest holes
+    assertEquals(0, ctl("pair", "create", "mx", "-p", "prod", "-s", "copy").code);
+    assertEquals(0, ctl("pair", "wait", "mx", "--state", "FORMED", "--timeout", "60s").code);
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    java.net.URI uri = java.net.URI.create(rig.endpoint() + "/metrics");
+    var refused = http.send(java.net.http.HttpRequest.newBuilder(uri).GET().build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertEquals(401, refused.statusCode());
+    var scraped = http.send(java.net.http.HttpRequest.newBuilder(uri)
+        .header("Authorization", "Bearer " + Files.readString(rig.tokenFile()).trim())
+        .GET().build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, scraped.statusCode());
+    String text = scraped.body();
+    assertTrue(text.contains("pairkit_pair_state{pair=\"mx\",state=\"FORMED\"} 1.0")
+        && text.contains("pairkit_pair_state{pair=\"mx\",state=\"SPLIT\"} 0.0"), text);
+    assertTrue(text.contains("pairkit_pair_tracks{kind=\"pending\",pair=\"mx\"} 0.0"), text);
+    assertTrue(text.contains("pairkit_pair_copied_tracks{pair=\"mx\",reason=\"request\"} 16.0")
+        && text.contains("pairkit_pair_copied_tracks{pair=\"mx\",reason=\"skipped_hole\"} 240.0"),
+        "the initial copy's 16 tracks of data and 240 of holes: " + text);
+    assertTrue(text.contains("pairkit_nbd_connections"), text);
+    assertTrue(text.contains("pairkit_control_requests_total{method=\"POST\",status=\"201\"}"),
+        text);
+    assertEquals(0, ctl("pair", "delete", "mx").code);
+    String after = http.send(java.net.http.HttpRequest.newBuilder(uri)
+        .header("Authorization", "Bearer " + Files.readString(rig.tokenFile()).trim())
+        .GET().build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    assertTrue(!after.contains("pair=\"mx\""), "a deleted pair's series go away: " + after);
+  }
 }
