@@ -39,7 +39,8 @@ import picocli.CommandLine.ParentCommand;
  * control endpoint: {@code --endpoint URL}, else {@code server.control.*} of {@code --config FILE},
  * else {@code $PAIRKIT_ENDPOINT}, else {@code http://127.0.0.1:10810}.
  */
-@Command(name = "pairctl", mixinStandardHelpOptions = true, version = "pairctl 0.1.0",
+@Command(name = "pairctl", mixinStandardHelpOptions = true,
+    versionProvider = PairCtl.VersionProvider.class,
     description = "Drive PairKit volume pairs served by pairkitd.",
     subcommands = {PairCtl.VolumeCmd.class, PairCtl.PairCmd.class, PairCtl.GroupCmd.class,
         PairCtl.ExtentCmd.class, PairCtl.VerifyCmd.class, PairCtl.DaemonCmd.class},
@@ -55,6 +56,14 @@ import picocli.CommandLine.ParentCommand;
         " 7:verify found tracks that differ",
         " 8:the configuration file cannot be read"})
 public final class PairCtl {
+  /** {@code pairctl --version}: the build's version. */
+  static final class VersionProvider implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      return new String[] {"pairctl " + io.pairkit.examples.Version.get()};
+    }
+  }
+
   static final int OK = 0;
   static final int FAILED = 1;
   static final int USAGE = 2;

@@ -45,7 +45,7 @@ import java.util.logging.Logger;
  */
 final class ControlServer implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(ControlServer.class.getName());
-  static final String VERSION = "0.1.0";
+  static final String VERSION = io.pairkit.examples.Version.get();
   private static final int VERIFY_CHUNK = 4 << 20;
 
   private final HttpServer http;

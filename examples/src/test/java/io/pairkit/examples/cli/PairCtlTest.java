@@ -507,4 +507,18 @@ class PairCtlTest {
         .GET().build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
     assertTrue(!after.contains("pair=\"mx\""), "a deleted pair's series go away: " + after);
   }
+  @Test
+  void pairctlAndPairkitdReportTheBuildsVersion() throws Exception {
+    String version = io.pairkit.examples.Version.get();
+    assertTrue(version.matches("\\d+\\.\\d+\\.\\d+.*"), "the POM's version: " + version);
+    StringWriter out = new StringWriter();
+    assertEquals(0, PairCtl.run(new PrintWriter(out), new PrintWriter(new StringWriter()),
+        "--version"));
+    assertEquals("pairctl " + version, out.toString().trim());
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    String health = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
+        rig.endpoint() + "/v1/health")).GET().build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    assertEquals(version, json.readValue(health, ControlApi.Health.class).version());
+  }
 }

@@ -1,0 +1,2 @@
+/** Checks of the release conventions: the BOM, the license. */
+package io.pairkit.api.release;
