@@ -272,6 +272,9 @@ public final class NbdServer implements Closeable {
     private final java.util.LinkedHashMap<Integer, String> contexts =
         new java.util.LinkedHashMap<>();
     private NbdExport export;
+    /** The export was writable when this client chose it (its writes then turned refused). */
+    private boolean negotiatedWritable;
+    private boolean warnedReadOnly;
 
     Connection(Socket socket) {
       this.socket = socket;
@@ -356,6 +359,7 @@ public final class NbdServer implements Closeable {
               return false; // the protocol has no error reply here: close
             }
             export = e;
+            negotiatedWritable = !e.readOnly();
             out.writeLong(e.size());
             out.writeShort(transmissionFlags(e));
             if (!noZeroes) {
@@ -450,6 +454,7 @@ public final class NbdServer implements Closeable {
       optionReply(option, REP_ACK, new byte[0]);
       if (option == OPT_GO) {
         export = e;
+        negotiatedWritable = !e.readOnly();
       }
       return true;
     }
@@ -683,6 +688,12 @@ public final class NbdServer implements Closeable {
           }
           case CMD_WRITE -> {
             if (e.readOnly()) {
+              if (negotiatedWritable && !warnedReadOnly) {
+                warnedReadOnly = true; // once per connection: a writer retries in a loop
+                LOG.warning("NBD: export '" + e.name() + "' turned read-only under a connected "
+                    + "writer (" + socket.getRemoteSocketAddress() + "): its writes now fail with "
+                    + "EPERM (" + e.description() + ")");
+              }
               error(handle, EPERM, "export is read-only");
             } else if (!inRange) {
               error(handle, ENOSPC, "write beyond the end of the export");

@@ -12,6 +12,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
@@ -32,6 +33,12 @@ class NbdProtocolTest {
 
   /** An export over a memory volume. */
   private static NbdExport export(String name, MemoryVolume v, boolean readOnly) {
+    return export(name, v, () -> readOnly);
+  }
+
+  /** An export whose read-only flag is asked each time (as a pair's secondary's is). */
+  private static NbdExport export(String name, MemoryVolume v,
+      java.util.function.BooleanSupplier readOnly) {
     return new NbdExport() {
       @Override
       public String name() {
@@ -45,7 +52,7 @@ class NbdProtocolTest {
 
       @Override
       public boolean readOnly() {
-        return readOnly;
+        return readOnly.getAsBoolean();
       }
 
       @Override
@@ -187,6 +194,53 @@ class NbdProtocolTest {
       c.option(NbdServer.OPT_SET_META_CONTEXT, b.array());
       assertEquals(NbdServer.REP_ERR_INVALID, (int) c.reply(NbdServer.OPT_SET_META_CONTEXT)[0]);
       assertEquals(NbdServer.REP_ACK, c.go("rw"));
+    }
+  }
+
+  @Test
+  void aWriterWhoseExportTurnsReadOnlyGetsEpermAndTheLogSaysSoOnce() throws Exception {
+    java.util.concurrent.atomic.AtomicBoolean readOnly =
+        new java.util.concurrent.atomic.AtomicBoolean();
+    List<java.util.logging.LogRecord> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.logging.Handler h = new java.util.logging.Handler() {
+      @Override
+      public void publish(java.util.logging.LogRecord r) {
+        if (r.getLevel() == java.util.logging.Level.WARNING) {
+          warnings.add(r);
+        }
+      }
+
+      @Override
+      public void flush() {
+      }
+
+      @Override
+      public void close() {
+      }
+    };
+    java.util.logging.Logger log = java.util.logging.Logger.getLogger(NbdServer.class.getName());
+    log.addHandler(h);
+    try (NbdServer flip = NbdServer.start(new InetSocketAddress("127.0.0.1", 0),
+        Map.of("flip", export("flip", disk, readOnly::get)))) {
+      server.close();
+      server = flip; // the client connects to server.port()
+      try (Client c = new Client()) {
+        assertEquals(NbdServer.REP_ACK, c.go("flip"));
+        c.request(0, NbdServer.CMD_WRITE, 0, 512, new byte[512]);
+        assertEquals(0, c.simpleReply(null)[0], "writable when the client chose it");
+        readOnly.set(true); // e.g. the pair of this secondary was resynced
+        for (int i = 0; i < 3; i++) {
+          c.request(0, NbdServer.CMD_WRITE, 0, 512, new byte[512]);
+          assertEquals(NbdServer.EPERM, c.simpleReply(null)[0]);
+        }
+      }
+      long said = warnings.stream().filter(r -> r.getMessage().contains(
+          "export 'flip' turned read-only under a connected writer")).count();
+      assertEquals(1, said, "one warning per connection, not one per refused write");
+    } finally {
+      log.removeHandler(h);
+      server = NbdServer.start(new InetSocketAddress("127.0.0.1", 0), Map.of(
+          "rw", export("rw", disk, false), "ro", export("ro", disk, true)));
     }
   }
 
