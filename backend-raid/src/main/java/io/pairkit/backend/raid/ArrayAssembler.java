@@ -1,5 +1,6 @@
 package io.pairkit.backend.raid;
 
+import java.lang.System.Logger.Level;
 import io.pairkit.api.ExtentSet;
 import io.pairkit.api.error.VolumeConfigException;
 import io.pairkit.api.spi.Volume;
@@ -10,7 +11,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.logging.Logger;
 
 /**
  * Builds a {@link RaidVolume} from its members: creates a new array, or reassembles one from the
@@ -34,7 +34,7 @@ import java.util.logging.Logger;
  * </ul>
  */
 final class ArrayAssembler {
-  private static final Logger LOG = Logger.getLogger(ArrayAssembler.class.getName());
+  private static final System.Logger LOG = System.getLogger(ArrayAssembler.class.getName());
 
   private ArrayAssembler() {
   }
@@ -117,7 +117,7 @@ final class ArrayAssembler {
       empty &= data.isEmpty();
     }
     if (!empty && cfg.level() != RaidLevel.RAID0) {
-      LOG.info("RAID volume '" + cfg.name() + "': members hold data; computing "
+      LOG.log(Level.INFO, "RAID volume '" + cfg.name() + "': members hold data; computing "
           + (cfg.level() == RaidLevel.RAID1 ? "mirror copies" : "parity") + " for all "
           + g.rows + " rows");
       resync(volume, 0, g.rows);
@@ -331,7 +331,7 @@ final class ArrayAssembler {
       volume.bitmap.writeClear();
     }
     if (!dirty.isEmpty()) {
-      LOG.info("RAID volume '" + volume.name() + "' recovered after an unclean stop: " + resynced
+      LOG.log(Level.INFO, "RAID volume '" + volume.name() + "' recovered after an unclean stop: " + resynced
           + " rows resynchronised, " + replayed + " log entries replayed");
     }
   }

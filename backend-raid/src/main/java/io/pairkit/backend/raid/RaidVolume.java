@@ -1,5 +1,6 @@
 package io.pairkit.backend.raid;
 
+import java.lang.System.Logger.Level;
 import io.pairkit.api.Extent;
 import io.pairkit.api.ExtentSet;
 import io.pairkit.api.error.AlreadyClosedException;
@@ -24,8 +25,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * A striped disk array (RAID-0, RAID-1 or RAID-5) over member volumes, judged against Linux md.
@@ -49,7 +48,7 @@ import java.util.logging.Logger;
  * take none (overlapping a write, they may see old, new or a mix, as the contract allows).
  */
 public final class RaidVolume implements Volume {
-  private static final Logger LOG = Logger.getLogger(RaidVolume.class.getName());
+  private static final System.Logger LOG = System.getLogger(RaidVolume.class.getName());
   private static final int TRANSIENT_TRIES = 3;
   private static final int LOCK_STRIPES = 1024;
   private static final int MAX_BATCH_BYTES = 16 << 20;
@@ -499,7 +498,7 @@ public final class RaidVolume implements Volume {
           try {
             old.close();
           } catch (IOException e) {
-            LOG.log(Level.FINE, "closing replaced member", e);
+            LOG.log(Level.DEBUG, "closing replaced member", e);
           }
         }
         incarnations[index]++;
@@ -1436,7 +1435,7 @@ public final class RaidVolume implements Volume {
           bitmap.clearIdle(Math.min(durableEpoch, idleBefore));
         }
       } catch (IOException | RuntimeException e) {
-        LOG.log(Level.FINE, "bitmap clearing of '" + name + "' failed; retried later", e);
+        LOG.log(Level.DEBUG, "bitmap clearing of '" + name + "' failed; retried later", e);
       }
       idleBefore = mark;
     }

@@ -1,13 +1,12 @@
 package io.pairkit.backend.raid;
 
+import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * Rebuilds replacement members in the background while host I/O continues: row batches in
@@ -23,7 +22,7 @@ import java.util.logging.Logger;
  * interrupts the thread (an interrupted file channel would close under the member).
  */
 final class Rebuilder {
-  private static final Logger LOG = Logger.getLogger(Rebuilder.class.getName());
+  private static final System.Logger LOG = System.getLogger(Rebuilder.class.getName());
   private static final int BATCH_BYTES = 1 << 20;
   private static final long PERSIST_NANOS = TimeUnit.SECONDS.toNanos(1);
 
@@ -106,7 +105,7 @@ final class Rebuilder {
     long batchRows = Math.max(1, BATCH_BYTES / g.unit);
     long row = Math.min(volume.cursor(member), g.rows);
     long lastPersist = System.nanoTime();
-    LOG.info("RAID volume '" + volume.name() + "': rebuilding member " + member + " ("
+    LOG.log(Level.INFO, "RAID volume '" + volume.name() + "': rebuilding member " + member + " ("
         + volume.memberName(member) + ") from row " + row + " of " + g.rows);
     InFlight pending = null;
     try {
@@ -167,7 +166,7 @@ final class Rebuilder {
       pending = null;
       volume.memberFlush(member);
       volume.markActive(member, incarnation);
-      LOG.info("RAID volume '" + volume.name() + "': member " + member + " rebuilt");
+      LOG.log(Level.INFO, "RAID volume '" + volume.name() + "': member " + member + " rebuilt");
     } catch (RaidVolume.MemberFailure f) {
       volume.memberFailed(f);
     } finally {

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The release conventions the build checks: the BOM (which has no parent, so it leaks no
  * third-party versions) has the parent's version and lists every published module; the license
- * is in the tree.
+ * is in the tree; the libraries log through System.Logger.
  */
 class BomTest {
   private static final Path ROOT = Path.of("..");
@@ -48,5 +48,21 @@ class BomTest {
           "pairkit-bom does not list " + artifact);
     }
     assertTrue(Files.readString(ROOT.resolve("LICENSE")).contains("Apache License"));
+  }
+  /**
+   * The libraries log through System.Logger, so a product routes PairKit's log where its own goes
+   * (SLF4J, Log4j, JUL) and no binding is forced on it; pairkitd, an application, may use JUL.
+   */
+  @Test
+  void noLibraryModuleLogsThroughJavaUtilLogging() throws Exception {
+    for (String module : List.of("controller-api", "controller-core", "backend-file",
+        "backend-raid", "backend-s3")) {
+      try (var files = Files.walk(ROOT.resolve(module).resolve("src/main/java"))) {
+        for (Path f : files.filter(p -> p.toString().endsWith(".java")).toList()) {
+          assertTrue(!Files.readString(f).contains("java.util.logging"),
+              f + " uses java.util.logging: use System.getLogger");
+        }
+      }
+    }
   }
 }

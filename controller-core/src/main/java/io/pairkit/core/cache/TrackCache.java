@@ -1,5 +1,6 @@
 package io.pairkit.core.cache;
 
+import java.lang.System.Logger.Level;
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import io.pairkit.api.CacheStats;
 import io.pairkit.api.error.AlreadyClosedException;
@@ -17,8 +18,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.StampedLock;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 import net.openhft.chronicle.bytes.BytesStore;
 
 /**
@@ -32,7 +31,7 @@ import net.openhft.chronicle.bytes.BytesStore;
  * {@code tryLock}s, so a thread holding one slot never waits for another.
  */
 public final class TrackCache implements AutoCloseable {
-  private static final Logger LOG = Logger.getLogger("io.pairkit.core.cache");
+  private static final System.Logger LOG = System.getLogger("io.pairkit.core.cache");
   private static final long SLAB_BYTES = 1L << 30;
   private static final long DESTAGE_INTERVAL_MS = 100;
   /** Live native bytes of all caches in this JVM; lets tests prove nothing leaks. */

@@ -1,5 +1,6 @@
 package io.pairkit.core.engine;
 
+import java.lang.System.Logger.Level;
 import io.pairkit.api.CacheStats;
 import io.pairkit.api.ExtentPair;
 import io.pairkit.api.ExtentSet;
@@ -41,7 +42,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.logging.Level;
 
 /**
  * The controller: volume registry, pair table, and the engine's threads. Public only so that
@@ -111,7 +111,7 @@ public final class DefaultPairController implements PairController {
       try {
         storage.close();
       } catch (Exception e) {
-        Engine.LOG.log(Level.FINE, "close of metadata after a failed open", e);
+        Engine.LOG.log(Level.DEBUG, "close of metadata after a failed open", e);
       }
     }
   }
@@ -206,7 +206,7 @@ public final class DefaultPairController implements PairController {
       pair.publishState();
       pair.start();
     }
-    Engine.LOG.info("PairKit metadata: restored " + restored.size() + " pairs ("
+    Engine.LOG.log(Level.INFO, "PairKit metadata: restored " + restored.size() + " pairs ("
         + (clean ? "clean stop" : "after an unclean stop") + ", " + recovery.pendingTracks()
         + " tracks to copy)");
   }
@@ -756,7 +756,7 @@ public final class DefaultPairController implements PairController {
     try {
       v.close();
     } catch (IOException | RuntimeException e) {
-      Engine.LOG.log(Level.FINE, "close after failed registration", e);
+      Engine.LOG.log(Level.DEBUG, "close after failed registration", e);
     }
   }
 

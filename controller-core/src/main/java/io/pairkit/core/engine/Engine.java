@@ -1,5 +1,6 @@
 package io.pairkit.core.engine;
 
+import java.lang.System.Logger.Level;
 import com.google.common.util.concurrent.ThreadFactoryBuilder;
 import io.pairkit.api.PairListener;
 import io.pairkit.core.config.ControllerConfig;
@@ -16,12 +17,10 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /** What all volumes and pairs of one controller share: copy workers, pacing, ids, events. */
 final class Engine {
-  static final Logger LOG = Logger.getLogger("io.pairkit.core");
+  static final System.Logger LOG = System.getLogger("io.pairkit.core");
 
   final ControllerConfig config;
   final CopyScheduler scheduler;

@@ -1,5 +1,6 @@
 package io.pairkit.core.metadata;
 
+import java.lang.System.Logger.Level;
 import io.pairkit.api.error.MetadataException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -16,7 +17,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.logging.Logger;
 import java.util.stream.Stream;
 
 /**
@@ -25,7 +25,7 @@ import java.util.stream.Stream;
  * one and syncing the directory.
  */
 public final class DirectoryStorage implements MetaStorage {
-  private static final Logger LOG = Logger.getLogger("io.pairkit.core");
+  private static final System.Logger LOG = System.getLogger("io.pairkit.core");
   private static final String LOCK = "LOCK";
 
   /** Metadata directories open in this JVM, by real path. */
@@ -83,7 +83,7 @@ public final class DirectoryStorage implements MetaStorage {
             + "that controller first, or give this one another directory");
       }
       if (!previous.isEmpty()) {
-        LOG.info("PairKit metadata " + dir + ": taking over the lock last held by " + previous
+        LOG.log(Level.INFO, "PairKit metadata " + dir + ": taking over the lock last held by " + previous
             + ", which is gone");
       }
       String me = "process " + ProcessHandle.current().pid() + " on host " + hostName()

@@ -1,5 +1,6 @@
 package io.pairkit.core.registry;
 
+import java.lang.System.Logger.Level;
 import io.pairkit.api.error.VolumeConfigException;
 import io.pairkit.api.spi.ProviderContext;
 import io.pairkit.api.spi.Volume;
@@ -11,8 +12,6 @@ import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * The backends on the class path, by type name. Two providers of one type is an error (never a
@@ -25,7 +24,7 @@ import java.util.logging.Logger;
  * harmless when repeated.
  */
 public final class VolumeProviders implements ProviderContext, AutoCloseable {
-  private static final Logger LOG = Logger.getLogger("io.pairkit.core");
+  private static final System.Logger LOG = System.getLogger("io.pairkit.core");
 
   private final Map<String, VolumeProvider> byType;
   private volatile boolean closed;

@@ -1,12 +1,11 @@
 package io.pairkit.core.engine.copy;
 
+import java.lang.System.Logger.Level;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * Runs the background copies of a controller on {@code copyThreads} workers, one copy run (at
@@ -20,7 +19,7 @@ import java.util.logging.Logger;
  * never interrupts a worker (an interrupted FileChannel closes itself under its volume).
  */
 public final class CopyScheduler {
-  private static final Logger LOG = Logger.getLogger("io.pairkit.core");
+  private static final System.Logger LOG = System.getLogger("io.pairkit.core");
 
   /** Something with copy runs to hand out. */
   public interface Source {
@@ -109,7 +108,7 @@ public final class CopyScheduler {
       try {
         run.run();
       } catch (RuntimeException | Error e) {
-        LOG.log(Level.SEVERE, "a background copy run failed unexpectedly", e);
+        LOG.log(Level.ERROR, "a background copy run failed unexpectedly", e);
       }
       // No signal here: this worker looks for the next run itself.
     }
@@ -145,7 +144,7 @@ public final class CopyScheduler {
     try {
       return next();
     } catch (RuntimeException e) {
-      LOG.log(Level.SEVERE, "a copy source failed to hand out a run", e);
+      LOG.log(Level.ERROR, "a copy source failed to hand out a run", e);
       return null;
     }
   }
@@ -189,7 +188,7 @@ public final class CopyScheduler {
         return;
       }
       if (t.isAlive()) {
-        LOG.warning("background copies did not stop within 60 s of close");
+        LOG.log(Level.WARNING, "background copies did not stop within 60 s of close");
         return;
       }
     }

@@ -1,11 +1,10 @@
 package io.pairkit.core.engine.hostio;
 
+import java.lang.System.Logger.Level;
 import io.pairkit.api.MirrorMode;
 import io.pairkit.api.MirrorStatus;
 import io.pairkit.api.spi.VolumeCapabilities;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * One pair's mirror mode (Linux md RAID-1 and DRBD's protocol C when synchronous): what it was
@@ -18,7 +17,7 @@ import java.util.logging.Logger;
  * <p>Threading: thread-safe; the host I/O path reads {@link #synchronous()} without a lock.
  */
 public final class SyncMirror {
-  private static final Logger LOG = Logger.getLogger("io.pairkit.core");
+  private static final System.Logger LOG = System.getLogger("io.pairkit.core");
   /** Secondary writes slower than this many times the primary's (on average) fall behind. */
   private static final double BEHIND_FACTOR = 8;
   /**
@@ -185,7 +184,7 @@ public final class SyncMirror {
     synchronous = true;
     degradedBecause = null;
     fellBehind = false;
-    LOG.info("pair '" + pairId + "' is mirroring synchronously again: the mirror copied the "
+    LOG.log(Level.INFO, "pair '" + pairId + "' is mirroring synchronously again: the mirror copied the "
         + "backlog to '" + secondaryName + "'");
   }
 }

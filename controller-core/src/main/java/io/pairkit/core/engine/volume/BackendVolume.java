@@ -1,5 +1,6 @@
 package io.pairkit.core.engine.volume;
 
+import java.lang.System.Logger.Level;
 import io.pairkit.api.ExtentSet;
 import io.pairkit.api.error.VolumeIOException;
 import io.pairkit.api.spi.TransientIOException;
@@ -10,8 +11,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.function.LongConsumer;
 import java.util.concurrent.locks.LockSupport;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * A backend volume as the engine calls it: the one place where the SPI's {@link IOException}s
@@ -22,7 +21,7 @@ import java.util.logging.Logger;
  * <p>Threading: as thread-safe as the backend (the SPI requires that).
  */
 public final class BackendVolume {
-  private static final Logger LOG = Logger.getLogger("io.pairkit.core");
+  private static final System.Logger LOG = System.getLogger("io.pairkit.core");
 
   private final Volume raw;
   private final String name;
@@ -68,7 +67,7 @@ public final class BackendVolume {
         if (attempt >= retry.retries()) {
           throw failure(op + " still failing after " + (attempt + 1) + " attempts", offset, e);
         }
-        LOG.log(Level.FINE, "volume ''{0}'': transient {1} failure, retrying: {2}",
+        LOG.log(Level.DEBUG, "volume ''{0}'': transient {1} failure, retrying: {2}",
             new Object[] {name, op, e.getMessage()});
         LockSupport.parkNanos(retry.waitNanos(attempt + 1));
       } catch (IOException e) {
