@@ -39,7 +39,7 @@ import java.util.concurrent.CompletableFuture;
 import org.roaringbitmap.longlong.Roaring64Bitmap;
 
 /**
- * One pair: the thin facade over the collaborators of DESIGN.md section 4 — its
+ * One pair: the thin facade over the collaborators of docs/DESIGN.md section 4 — its
  * {@link TrackBitmaps}, {@link PairCopier}, {@link PrimaryWriteRule}, {@link SecondaryIo},
  * {@link Mirror}, {@link RequestAdmission} and {@link PairLifecycle}. The strategies subclass it
  * to say which requests they offer and how their state is derived.

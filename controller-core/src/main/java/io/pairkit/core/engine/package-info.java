@@ -1,5 +1,5 @@
 /**
- * The pair engine (DESIGN.md section 4): one pair model under three strategy faces. Only
+ * The pair engine (docs/DESIGN.md section 4): one pair model under three strategy faces. Only
  * {@link io.pairkit.core.engine.DefaultPairController} is public (and built by
  * {@code PairKit.builder()}); everything else here is package-private.
  *

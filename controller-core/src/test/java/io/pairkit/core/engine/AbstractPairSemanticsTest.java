@@ -52,7 +52,7 @@ import org.opentest4j.TestAbortedException;
 import org.roaringbitmap.longlong.Roaring64Bitmap;
 
 /**
- * The pair semantics of DESIGN.md section 4, checked over any backend: a model-based concurrency
+ * The pair semantics of docs/DESIGN.md section 4, checked over any backend: a model-based concurrency
  * test. Host threads write random ranges (partial tracks, track boundaries, multi-track) to the
  * primary, and to split areas of the secondary, while the main thread issues random valid
  * requests. A reference model records the primary's image at every request instant (from the

@@ -8,7 +8,7 @@ import org.roaringbitmap.longlong.PeekableLongIterator;
 import org.roaringbitmap.longlong.Roaring64Bitmap;
 
 /**
- * One pair's difference bitmaps (DESIGN.md section 4), and the only place they change, through the
+ * One pair's difference bitmaps (docs/DESIGN.md section 4), and the only place they change, through the
  * named transitions ({@link Transition} names those of request instants). Per track of the scope:
  * <ul>
  *   <li><b>pending</b> — the secondary does not hold what it should. Stored in two disjoint maps

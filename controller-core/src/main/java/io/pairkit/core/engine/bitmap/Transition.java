@@ -1,7 +1,7 @@
 package io.pairkit.core.engine.bitmap;
 
 /**
- * What a request does to a pair's bitmaps at its instant (DESIGN.md section 4), by name: the
+ * What a request does to a pair's bitmaps at its instant (docs/DESIGN.md section 4), by name: the
  * durable metadata records it with the request, and replaying it on the recorded bits gives the
  * same change as {@link TrackBitmaps} made in memory.
  */

@@ -10,7 +10,7 @@ import io.pairkit.core.engine.copy.PairCopier;
 import io.pairkit.core.engine.track.TrackGeometry;
 
 /**
- * The write rule of DESIGN.md section 4 for one pair, run for each host write to its primary
+ * The write rule of docs/DESIGN.md section 4 for one pair, run for each host write to its primary
  * before the data reaches the backend (copy-on-write lives here): a frozen track not yet copied is
  * copied to the secondary first, so the secondary keeps its point-in-time image; then the track is
  * marked changed (frozen) or pending (mirrored). The bit is set before the data is written, so no
