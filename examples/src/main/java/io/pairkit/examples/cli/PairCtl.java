@@ -362,7 +362,8 @@ public final class PairCtl {
           for (ControlApi.VolumeView v : vs) {
             rows.add(new String[] {v.name(), v.type(), bytes ? Long.toString(v.size())
                 : human(v.size()),
-                !v.exported() ? "-" : v.exportReadOnly() ? "ro" : "rw",
+                (!v.exported() ? "-" : v.exportReadOnly() ? "ro" : "rw")
+                    + (v.incomplete() != null ? " INCOMPLETE" : ""),
                 v.pairs().isEmpty() ? "-" : String.join(",", v.pairs())});
           }
           table(r.out, rows);
@@ -391,6 +392,9 @@ public final class PairCtl {
           r.out.println("export:  " + (!v.exported() ? "no" : v.exportReadOnly() ? "read-only"
               : "read-write"));
           r.out.println("pairs:   " + (v.pairs().isEmpty() ? "-" : String.join(", ", v.pairs())));
+          if (v.incomplete() != null) {
+            r.out.println("INCOMPLETE: " + v.incomplete());
+          }
         });
         return OK;
       }

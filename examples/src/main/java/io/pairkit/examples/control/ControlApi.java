@@ -31,7 +31,7 @@ public final class ControlApi {
   }
 
   public record VolumeView(String name, String type, long size, boolean exported,
-      boolean exportReadOnly, List<String> pairs) {
+      boolean exportReadOnly, List<String> pairs, String incomplete) {
   }
 
   /**

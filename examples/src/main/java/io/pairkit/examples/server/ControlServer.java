@@ -68,11 +68,15 @@ final class ControlServer implements AutoCloseable {
   /** Every call but health needs it (reads too, unless {@link #openReads}). */
   private final ControlToken token;
   private volatile ServerMetrics metrics;
+  /** Secondaries a forced delete left incomplete: read-only until a new pair copies them. */
+  private final IncompleteVolumes incomplete;
   private final boolean openReads;
 
   ControlServer(InetSocketAddress bind, PairController controller,
       Map<String, Daemon.VolumeEntry> volumes, java.util.function.IntSupplier nbdPort,
-      int trackSize, ControlToken token, boolean openReads) throws IOException {
+      int trackSize, ControlToken token, boolean openReads, IncompleteVolumes incomplete)
+      throws IOException {
+    this.incomplete = incomplete;
     this.token = token;
     this.openReads = openReads;
     this.metrics = new ServerMetrics(controller, () -> 0);
@@ -211,7 +215,18 @@ final class ControlServer implements AutoCloseable {
           Pair p = pair(parts.get(1));
           String query = String.valueOf(ex.getRequestURI().getQuery());
           if (Arrays.asList(query.split("&")).contains("force=true")) {
-            p.forceDelete();
+            try {
+              p.delete();
+            } catch (PairStateException incompleteCopy) {
+              // Forced past the refusal: the secondary keeps a half-made copy. Say so, keep its
+              // export read-only, until a new pair copies it whole.
+              p.forceDelete();
+              incomplete.mark(p.secondary().name(), "pair '" + p.id() + "' was deleted with "
+                  + "--force while " + incompleteCopy.state() + " at " + java.time.Instant.now()
+                  + "; create a pair to it to copy it whole");
+              LOG.warning("volume '" + p.secondary().name() + "' is incomplete: pair '" + p.id()
+                  + "' was force-deleted while " + incompleteCopy.state());
+            }
           } else {
             p.delete();
           }
@@ -347,8 +362,9 @@ final class ControlServer implements AutoCloseable {
   private ControlApi.VolumeView view(HostVolume v) {
     Daemon.VolumeEntry e = volumes.get(v.name());
     return new ControlApi.VolumeView(v.name(), e == null ? "?" : e.spec().type(), v.size(),
-        e != null && e.export(), VolumeExport.readOnly(v, e != null && e.readOnly()),
-        v.pairs().stream().map(Pair::id).toList());
+        e != null && e.export(), VolumeExport.readOnly(v, e != null && e.readOnly()
+            || incomplete.reason(v.name()) != null),
+        v.pairs().stream().map(Pair::id).toList(), incomplete.reason(v.name()));
   }
 
   static ControlApi.PairView view(Pair p) {
@@ -422,6 +438,12 @@ final class ControlServer implements AutoCloseable {
     }
     HostVolume p = volume(c.primary());
     HostVolume s = volume(c.secondary());
+    String incompleteBecause = incomplete.reason(s.name());
+    if (incompleteBecause != null && c.nocopy()) {
+      throw new InvalidArgumentException("volume '" + s.name() + "' is incomplete ("
+          + incompleteBecause + "): --nocopy would take it as equal to '" + p.name()
+          + "'; create the pair with its initial copy");
+    }
     String strategy = c.strategy() == null ? "volume" : c.strategy().toLowerCase(Locale.ROOT);
     PairOptions options = PairOptions.defaults().withMirrorMode(mirrorMode(c.mirror()))
         .withCopyPace(c.pace() == null ? 0 : rate(c.pace())).withInitialCopy(!c.nocopy());
@@ -434,6 +456,14 @@ final class ControlServer implements AutoCloseable {
           + "of volume, extent, extent-split");
     };
     requests.put(pair.initialCopy().id(), pair.initialCopy());
+    if (incompleteBecause != null) {
+      // Its initial copy makes it whole; a secondary is read-only until the pair splits anyway.
+      try {
+        incomplete.clear(s.name());
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
     return view(pair);
   }
 

@@ -70,6 +70,8 @@ public final class Daemon implements AutoCloseable {
     NbdServer nbd = null;
     ControlServer control = null;
     try {
+      IncompleteVolumes incomplete = new IncompleteVolumes(config.controlTokenFile()
+          .toAbsolutePath().resolveSibling("incomplete-volumes.properties"));
       Map<String, VolumeEntry> entries = new LinkedHashMap<>();
       Map<String, NbdExport> exports = new LinkedHashMap<>();
       for (DaemonConfig.VolumeConfig v : config.volumes()) {
@@ -83,7 +85,7 @@ public final class Daemon implements AutoCloseable {
         }
         entries.put(name, new VolumeEntry(v.spec(), v.export(), v.readOnly()));
         if (v.export()) {
-          exports.put(name, new VolumeExport(volume, v.readOnly()));
+          exports.put(name, new VolumeExport(volume, v.readOnly(), incomplete));
         }
       }
       try {
@@ -96,7 +98,8 @@ public final class Daemon implements AutoCloseable {
       try {
         control = new ControlServer(new InetSocketAddress(config.controlAddress(),
             config.controlPort()), controller, entries, started::port, config.trackSize(),
-            ControlToken.loadOrCreate(config.controlTokenFile()), config.openReads());
+            ControlToken.loadOrCreate(config.controlTokenFile()), config.openReads(),
+            incomplete);
         control.countNbdConnections(started::connectionsOpen);
       } catch (java.net.BindException e) {
         throw bindFailure("control", "server.control.port", config.controlAddress(),

@@ -31,10 +31,12 @@ final class VolumeExport implements NbdExport {
 
   private final HostVolume volume;
   private final boolean configuredReadOnly;
+  private final IncompleteVolumes incomplete;
 
-  VolumeExport(HostVolume volume, boolean configuredReadOnly) {
+  VolumeExport(HostVolume volume, boolean configuredReadOnly, IncompleteVolumes incomplete) {
     this.volume = volume;
     this.configuredReadOnly = configuredReadOnly;
+    this.incomplete = incomplete;
   }
 
   @Override
@@ -45,6 +47,10 @@ final class VolumeExport implements NbdExport {
   @Override
   public String description() {
     StringBuilder d = new StringBuilder("PairKit volume");
+    String why = incomplete.reason(volume.name());
+    if (why != null) {
+      d.append("; incomplete, read-only: ").append(why);
+    }
     for (Pair p : volume.pairs()) {
       d.append("; ").append(p.primary() == volume ? "primary" : "secondary").append(" of ")
           .append(p.id()).append(" (").append(p.state()).append(')');
@@ -59,7 +65,7 @@ final class VolumeExport implements NbdExport {
 
   @Override
   public boolean readOnly() {
-    return readOnly(volume, configuredReadOnly);
+    return readOnly(volume, configuredReadOnly || incomplete.reason(volume.name()) != null);
   }
 
   /**

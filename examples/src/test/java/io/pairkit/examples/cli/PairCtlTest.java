@@ -521,4 +521,39 @@ class PairCtlTest {
         java.net.http.HttpResponse.BodyHandlers.ofString()).body();
     assertEquals(version, json.readValue(health, ControlApi.Health.class).version());
   }
+  @Test
+  void aForcedDeleteLeavesTheSecondaryMarkedIncompleteAndReadOnlyUntilANewPairCopiesIt()
+      throws Exception {
+    rig.daemon.controller().volume("prod").write(0, new byte[] {1, 2, 3});
+    rig.daemon.controller().pauseBackgroundCopies(); // the initial copy cannot finish
+    try {
+      assertEquals(0, ctl("pair", "create", "f1", "-p", "prod", "-s", "copy").code);
+      assertEquals(0, ctl("pair", "delete", "f1", "--force").code);
+    } finally {
+      rig.daemon.controller().resumeBackgroundCopies();
+    }
+    Result list = ctl("volume", "list");
+    assertTrue(list.out.lines().anyMatch(l -> l.matches("copy\\s+file\\s+16 MiB\\s+ro INCOMPLETE.*")),
+        list.out);
+    Result info = ctl("volume", "info", "copy");
+    assertTrue(info.out.contains("INCOMPLETE: pair 'f1' was deleted with --force while FORMING"),
+        info.out);
+    rig.close(); // the mark survives a restart
+    rig = io.pairkit.examples.server.DaemonRig.start(dir, SIZE, "");
+    ControlApi.VolumeView v = json.readValue(ctl("--json", "volume", "info", "copy").out,
+        ControlApi.VolumeView.class);
+    assertTrue(v.incomplete() != null && v.exportReadOnly(), v.toString());
+    Result nocopy = ctl("pair", "create", "f2", "-p", "prod", "-s", "copy", "--nocopy");
+    assertEquals(PairCtl.USAGE, nocopy.code);
+    assertTrue(nocopy.err.contains("is incomplete") && nocopy.err.contains("initial copy"),
+        nocopy.err);
+    assertEquals(0, ctl("pair", "create", "f2", "-p", "prod", "-s", "copy").code);
+    assertEquals(0, ctl("pair", "wait", "f2", "--state", "FORMED", "--timeout", "60s").code);
+    v = json.readValue(ctl("--json", "volume", "info", "copy").out, ControlApi.VolumeView.class);
+    assertEquals(null, v.incomplete(), "a new pair copied it whole");
+    assertEquals(0, ctl("pair", "split", "f2").code);
+    assertEquals(0, ctl("pair", "wait", "f2", "--state", "SPLIT", "--timeout", "60s").code);
+    v = json.readValue(ctl("--json", "volume", "info", "copy").out, ControlApi.VolumeView.class);
+    assertTrue(!v.exportReadOnly(), "a split secondary is writable again");
+  }
 }
