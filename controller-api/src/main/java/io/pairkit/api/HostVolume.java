@@ -117,4 +117,9 @@ public interface HostVolume {
    * volume. After the controller closed, the pairs it had then.
    */
   List<Pair> pairs();
+
+  /** How the volume's backend is doing (a RAID set: degraded, its members, rebuild progress). */
+  default io.pairkit.api.spi.VolumeHealth health() {
+    return io.pairkit.api.spi.VolumeHealth.healthy();
+  }
 }

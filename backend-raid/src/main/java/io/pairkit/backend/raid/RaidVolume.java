@@ -426,6 +426,28 @@ public final class RaidVolume implements Volume {
   // ---------------------------------------------------------------- administration
 
   /** A snapshot of the array's health. Works after close. */
+  /** The members' states and rebuild progress, as {@link RaidStatus} says them. */
+  @Override
+  public io.pairkit.api.spi.VolumeHealth health() {
+    RaidStatus st = status();
+    java.util.List<io.pairkit.api.spi.VolumeHealth.Component> parts = new java.util.ArrayList<>();
+    StringBuilder notes = new StringBuilder();
+    for (RaidStatus.Member m : st.members()) {
+      parts.add(new io.pairkit.api.spi.VolumeHealth.Component(m.name(), m.state().name(),
+          m.rebuiltBytes(), m.dataBytes(), m.lastError()));
+      if (m.state() != MemberState.ACTIVE) {
+        notes.append(", member ").append(m.index()).append(" (").append(m.name()).append(") ")
+            .append(m.state());
+        if (m.dataBytes() > 0 && m.rebuiltBytes() < m.dataBytes()) {
+          notes.append(' ').append(100 * m.rebuiltBytes() / m.dataBytes()).append('%');
+        }
+      }
+    }
+    return new io.pairkit.api.spi.VolumeHealth(st.degraded(), st.level() + ", "
+        + st.members().size() + " members" + (st.degraded() ? ", degraded" : ", in sync")
+        + notes + st.failure().map(f -> "; failed: " + f).orElse(""), parts);
+  }
+
   public RaidStatus status() {
     List<RaidStatus.Member> list = new ArrayList<>();
     long[] c = cursors;

@@ -56,6 +56,14 @@ public interface Volume extends Closeable {
    * answers a different id (a swapped or wrong image). Constant for the life of the volume; works
    * after close.
    */
+  /**
+   * How the backend is doing (degraded or not, its parts and their rebuild progress), for
+   * pairctl and metrics. Default: healthy, no parts. Cheap: no I/O.
+   */
+  default VolumeHealth health() {
+    return VolumeHealth.healthy();
+  }
+
   default java.util.Optional<String> volumeId() {
     return java.util.Optional.empty();
   }

@@ -68,6 +68,11 @@ public final class CachedVolume implements Volume {
    * partial writes) and I/O of a track or more is preferred.
    */
   @Override
+  public io.pairkit.api.spi.VolumeHealth health() {
+    return backend.health();
+  }
+
+  @Override
   public java.util.Optional<String> volumeId() {
     return backend.volumeId();
   }

@@ -51,6 +51,11 @@ final class ManagedVolume implements HostVolume {
   }
 
   /** The backend beneath the pair logic (through the track cache, if any). */
+  @Override
+  public io.pairkit.api.spi.VolumeHealth health() {
+    return backend.raw().health();
+  }
+
   BackendVolume backend() {
     return backend;
   }

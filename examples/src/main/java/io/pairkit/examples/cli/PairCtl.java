@@ -339,7 +339,8 @@ public final class PairCtl {
   // ------------------------------------------------------------------ volume
 
   @Command(name = "volume", mixinStandardHelpOptions = true, description = "List or show volumes.",
-      subcommands = {VolumeCmd.ListCmd.class, VolumeCmd.InfoCmd.class})
+      subcommands = {VolumeCmd.ListCmd.class, VolumeCmd.InfoCmd.class,
+          VolumeCmd.StatusCmd.class})
   static final class VolumeCmd {
     @ParentCommand
     PairCtl root;
@@ -365,6 +366,41 @@ public final class PairCtl {
                 (!v.exported() ? "-" : v.exportReadOnly() ? "ro" : "rw")
                     + (v.incomplete() != null ? " INCOMPLETE" : ""),
                 v.pairs().isEmpty() ? "-" : String.join(",", v.pairs())});
+          }
+          table(r.out, rows);
+        });
+        return OK;
+      }
+    }
+
+    @Command(name = "status", mixinStandardHelpOptions = true, description = "Backend health: "
+        + "degraded or not, RAID members, rebuild progress.")
+    static final class StatusCmd implements Callable<Integer> {
+      @ParentCommand
+      VolumeCmd parent;
+
+      @Parameters(paramLabel = "VOLUME", arity = "0..1")
+      String name;
+
+      @Override
+      public Integer call() {
+        PairCtl r = parent.root;
+        ControlApi.VolumeView[] vs = name == null
+            ? r.call("GET", "volumes", null, ControlApi.VolumeView[].class)
+            : new ControlApi.VolumeView[] {r.call("GET", "volumes/" + seg(name), null,
+                ControlApi.VolumeView.class)};
+        r.print(vs, () -> {
+          List<String[]> rows = new ArrayList<>();
+          rows.add(new String[] {"VOLUME", "HEALTH", "PART", "STATE", "IN SYNC", "ERROR"});
+          for (ControlApi.VolumeView v : vs) {
+            ControlApi.HealthView h = v.health();
+            rows.add(new String[] {v.name(), h.degraded() ? "DEGRADED" : "ok", "-", "-", "-",
+                h.summary()});
+            for (ControlApi.PartView part : h.parts()) {
+              rows.add(new String[] {"", "", part.name(), part.state(),
+                  part.totalBytes() == 0 ? "-" : (100 * part.doneBytes() / part.totalBytes())
+                      + "%", part.lastError() == null ? "-" : part.lastError()});
+            }
           }
           table(r.out, rows);
         });

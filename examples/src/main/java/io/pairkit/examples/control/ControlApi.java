@@ -31,7 +31,16 @@ public final class ControlApi {
   }
 
   public record VolumeView(String name, String type, long size, boolean exported,
-      boolean exportReadOnly, List<String> pairs, String incomplete) {
+      boolean exportReadOnly, List<String> pairs, String incomplete, HealthView health) {
+  }
+
+  /** A volume's backend health: degraded or not, and its parts (a RAID set's members). */
+  public record HealthView(boolean degraded, String summary, List<PartView> parts) {
+  }
+
+  /** One part: state, bytes in sync of those it holds when in sync, why it failed. */
+  public record PartView(String name, String state, long doneBytes, long totalBytes,
+      String lastError) {
   }
 
   /**

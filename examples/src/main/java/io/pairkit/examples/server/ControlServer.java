@@ -364,7 +364,14 @@ final class ControlServer implements AutoCloseable {
     return new ControlApi.VolumeView(v.name(), e == null ? "?" : e.spec().type(), v.size(),
         e != null && e.export(), VolumeExport.readOnly(v, e != null && e.readOnly()
             || incomplete.reason(v.name()) != null),
-        v.pairs().stream().map(Pair::id).toList(), incomplete.reason(v.name()));
+        v.pairs().stream().map(Pair::id).toList(), incomplete.reason(v.name()),
+        health(v.health()));
+  }
+
+  static ControlApi.HealthView health(io.pairkit.api.spi.VolumeHealth h) {
+    return new ControlApi.HealthView(h.degraded(), h.summary(), h.components().stream()
+        .map(c -> new ControlApi.PartView(c.name(), c.state(), c.doneBytes(), c.totalBytes(),
+            c.lastError().orElse(null))).toList());
   }
 
   static ControlApi.PairView view(Pair p) {

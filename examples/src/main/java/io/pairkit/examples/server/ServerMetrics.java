@@ -31,6 +31,8 @@ final class ServerMetrics {
   private final MultiGauge tracks;
   private final MultiGauge copied;
   private final MultiGauge requests;
+  private final MultiGauge degraded;
+  private final MultiGauge inSync;
 
   ServerMetrics(PairController controller, IntSupplier nbdConnections) {
     this.controller = controller;
@@ -48,6 +50,10 @@ final class ServerMetrics {
         c -> c.cacheStats().hits()).description("track cache hits").register(registry);
     FunctionCounter.builder("pairkit_cache_misses", controller,
         c -> c.cacheStats().misses()).description("track cache misses").register(registry);
+    degraded = MultiGauge.builder("pairkit_volume_degraded").description("1 while the "
+        + "volume's backend runs degraded (a RAID member failed or rebuilding)").register(registry);
+    inSync = MultiGauge.builder("pairkit_volume_part_in_sync_ratio").description("part of a "
+        + "volume's member in sync (1: in sync; rising while it rebuilds)").register(registry);
     Gauge.builder("pairkit_nbd_connections", nbdConnections::getAsInt)
         .description("NBD connections open").register(registry);
   }
@@ -83,6 +89,18 @@ final class ServerMetrics {
       copyRows.add(row(p, "reason", "skipped_hole", s.skippedTracks()));
       requestRows.add(MultiGauge.Row.of(Tags.of("pair", p.id()), p.activeRequests().size()));
     }
+    List<MultiGauge.Row<?>> degradedRows = new ArrayList<>();
+    List<MultiGauge.Row<?>> partRows = new ArrayList<>();
+    for (io.pairkit.api.HostVolume v : controller.volumes()) {
+      io.pairkit.api.spi.VolumeHealth h = v.health();
+      degradedRows.add(MultiGauge.Row.of(Tags.of("volume", v.name()), h.degraded() ? 1 : 0));
+      for (io.pairkit.api.spi.VolumeHealth.Component c : h.components()) {
+        partRows.add(MultiGauge.Row.of(Tags.of("volume", v.name(), "part", c.name(), "state",
+            c.state()), c.totalBytes() == 0 ? 1.0 : (double) c.doneBytes() / c.totalBytes()));
+      }
+    }
+    degraded.register(degradedRows, true);
+    inSync.register(partRows, true);
     state.register(stateRows, true);
     tracks.register(trackRows, true);
     copied.register(copyRows, true);

@@ -556,4 +556,43 @@ class PairCtlTest {
     v = json.readValue(ctl("--json", "volume", "info", "copy").out, ControlApi.VolumeView.class);
     assertTrue(!v.exportReadOnly(), "a split secondary is writable again");
   }
+  @Test
+  void volumeStatusShowsARaidSetsMembers_andADegradedOneAfterAMemberIsLost() throws Exception {
+    rig.close();
+    String raid = String.join("\n", "volume.r.type=raid", "volume.r.level=1",
+        "volume.r.mode=create", "volume.r.size=4m",
+        "volume.r.member.0.type=file", "volume.r.member.0.path=" + dir.resolve("r0.img"),
+        "volume.r.member.0.mode=create", "volume.r.member.0.size=8m",
+        "volume.r.member.1.type=file", "volume.r.member.1.path=" + dir.resolve("r1.img"),
+        "volume.r.member.1.mode=create", "volume.r.member.1.size=8m");
+    rig = io.pairkit.examples.server.DaemonRig.start(dir, SIZE, raid);
+    Result status = ctl("volume", "status", "r");
+    assertEquals(0, status.code, status.err);
+    assertTrue(status.out.contains("ok") && status.out.contains("ACTIVE")
+        && status.out.contains("100%"), status.out);
+    ControlApi.VolumeView v = json.readValue(ctl("--json", "volume", "info", "r").out,
+        ControlApi.VolumeView.class);
+    assertEquals(2, v.health().parts().size(), v.toString());
+    assertTrue(!v.health().degraded());
+    ControlApi.VolumeView plain = json.readValue(ctl("--json", "volume", "info", "prod").out,
+        ControlApi.VolumeView.class);
+    assertTrue(plain.health().parts().isEmpty() && !plain.health().degraded());
+    String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest
+        .newBuilder(java.net.URI.create(rig.endpoint() + "/metrics"))
+        .header("Authorization", "Bearer " + Files.readString(rig.tokenFile()).trim()).GET()
+        .build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    assertTrue(metrics.contains("pairkit_volume_degraded{volume=\"r\"} 0.0"), metrics);
+    assertTrue(metrics.contains("pairkit_volume_part_in_sync_ratio{"), metrics);
+    rig.close();
+    Files.delete(dir.resolve("r1.img")); // a member disk is gone while the daemon is down
+    // The set starts degraded on its one member left: it serves, and says so.
+    rig = io.pairkit.examples.server.DaemonRig.start(dir, SIZE, raid.replace("mode=create",
+        "mode=open"));
+    ControlApi.VolumeView lost = json.readValue(ctl("--json", "volume", "info", "r").out,
+        ControlApi.VolumeView.class);
+    assertTrue(lost.health().degraded() && lost.health().summary().contains("degraded"),
+        lost.toString());
+    Result degraded = ctl("volume", "status", "r");
+    assertTrue(degraded.out.contains("DEGRADED"), degraded.out);
+  }
 }
