@@ -209,6 +209,18 @@ public final class PairCtl {
     return null;
   }
 
+  /** {@code GET path} (every item) or {@code GET path/name} (one, as a list of one). */
+  @SuppressWarnings("unchecked")
+  <T> T[] oneOrAll(String path, String name, Class<T> type) {
+    Class<T[]> arrayType = (Class<T[]>) java.lang.reflect.Array.newInstance(type, 0).getClass();
+    if (name == null) {
+      return call("GET", path, null, arrayType);
+    }
+    T[] one = (T[]) java.lang.reflect.Array.newInstance(type, 1);
+    one[0] = call("GET", path + "/" + seg(name), null, type);
+    return one;
+  }
+
   /** Encodes one path segment (an id or name) for the control endpoint's URLs. */
   static String seg(String text) {
     return java.net.URLEncoder.encode(text, StandardCharsets.UTF_8).replace("+", "%20");
@@ -385,10 +397,7 @@ public final class PairCtl {
       @Override
       public Integer call() {
         PairCtl r = parent.root;
-        ControlApi.VolumeView[] vs = name == null
-            ? r.call("GET", "volumes", null, ControlApi.VolumeView[].class)
-            : new ControlApi.VolumeView[] {r.call("GET", "volumes/" + seg(name), null,
-                ControlApi.VolumeView.class)};
+        ControlApi.VolumeView[] vs = r.oneOrAll("volumes", name, ControlApi.VolumeView.class);
         r.print(vs, () -> {
           List<String[]> rows = new ArrayList<>();
           rows.add(new String[] {"VOLUME", "HEALTH", "PART", "STATE", "IN SYNC", "ERROR"});
@@ -684,10 +693,7 @@ public final class PairCtl {
       @Override
       public Integer call() {
         PairCtl r = parent.root;
-        ControlApi.PairView[] pairs = id == null
-            ? r.call("GET", "pairs", null, ControlApi.PairView[].class)
-            : new ControlApi.PairView[] {r.call("GET", "pairs/" + seg(id), null,
-                ControlApi.PairView.class)};
+        ControlApi.PairView[] pairs = r.oneOrAll("pairs", id, ControlApi.PairView.class);
         r.print(pairs, () -> { // --json: always a list, of one pair when one is named
           List<String[]> rows = new ArrayList<>();
           rows.add(new String[] {"PAIR", "P", "S", "STRATEGY", "STATE", "MIRROR", "PACE",
@@ -951,10 +957,7 @@ public final class PairCtl {
       @Override
       public Integer call() {
         PairCtl r = parent.root;
-        ControlApi.GroupView[] gs = name == null
-            ? r.call("GET", "groups", null, ControlApi.GroupView[].class)
-            : new ControlApi.GroupView[] {r.call("GET", "groups/" + seg(name), null,
-                ControlApi.GroupView.class)};
+        ControlApi.GroupView[] gs = r.oneOrAll("groups", name, ControlApi.GroupView.class);
         r.print(gs, () -> {
           List<String[]> rows = new ArrayList<>();
           rows.add(new String[] {"GROUP", "PAIR", "P", "S", "STATE", "PENDING", "CHANGED"});
