@@ -773,7 +773,10 @@ public final class PairCtl {
                 bar.close();
               }
               r.print(p, () -> r.out.println("pair " + p.id() + " " + p.state()
-                  + (request != null ? ": request " + request + " done" : "")));
+                  + (watched != null ? ": " + watched.kind() + " request " + request + " done"
+                      + (watched.region() == null || watched.region().isEmpty() ? ""
+                          : " on " + watched.region()) + ", copied " + watched.tracksCopied()
+                      + " tracks (" + human(watched.bytesCopied()) + ")" : "")));
               return OK;
             }
             if (state != null && p.state().equals("SUSPENDED")

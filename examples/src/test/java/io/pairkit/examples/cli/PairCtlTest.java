@@ -106,7 +106,10 @@ class PairCtlTest {
     assertEquals(0, update.code, update.err);
     ControlApi.RequestView req = json.readValue(update.out, ControlApi.RequestView.class);
     assertEquals(16, req.tracksToCopy());
-    assertEquals(0, ctl("pair", "wait", "p1", "--request", Long.toString(req.id())).code);
+    Result waited = ctl("pair", "wait", "p1", "--request", Long.toString(req.id()));
+    assertEquals(0, waited.code, waited.err);
+    assertTrue(waited.out.contains("EXTENT_UPDATE request " + req.id() + " done on 4194304-5242880"
+        + ", copied "), "says what it asked and what it copied: " + waited.out);
     assertEquals(0, ctl("verify", "prod", "copy").code);
     Result table = ctl("pair", "display");
     assertTrue(table.out.startsWith("PAIR") && table.out.lines().anyMatch(l -> l.matches(
