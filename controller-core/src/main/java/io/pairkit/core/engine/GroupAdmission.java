@@ -8,16 +8,15 @@ import io.pairkit.core.engine.copy.CopyJob;
 import io.pairkit.core.metadata.MetadataStore;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import org.roaringbitmap.longlong.Roaring64Bitmap;
 
 /**
  * A consistency group's request instant: the members' requests take effect together, with host
- * writes to every member volume held off (each volume's barrier, in name order, so two groups
- * never wait for each other), every member's life cycle locked, and every member admitted before
- * any changes. With durable metadata the members' instants go into one record, so a crash finds
+ * writes to every member volume held off (each volume's barrier, primaries before secondaries as
+ * single requests take them, each kind in name order, so no two requests wait for each other),
+ * every member's life cycle locked, and every member admitted before any changes. With durable metadata the members' instants go into one record, so a crash finds
  * all of them or none.
  */
 final class GroupAdmission {
@@ -73,16 +72,23 @@ final class GroupAdmission {
     return List.copyOf(jobs);
   }
 
-  /** Every member's primary and secondary, once each, in name order. */
+  /**
+   * Every member's volumes, once each, in the order every request takes barriers: primaries
+   * before secondaries (as a single request takes its pair's, and a volume is never both), each
+   * kind by name. Any other order waits for good against a single request on a member.
+   */
   private static List<ManagedVolume> volumesOf(List<AbstractPair> pairs) {
-    Set<ManagedVolume> all = new LinkedHashSet<>();
+    Set<ManagedVolume> primaries = new java.util.TreeSet<>(
+        Comparator.comparing(ManagedVolume::name));
+    Set<ManagedVolume> secondaries = new java.util.TreeSet<>(
+        Comparator.comparing(ManagedVolume::name));
     for (AbstractPair p : pairs) {
-      all.add(p.primary);
-      all.add(p.secondary);
+      primaries.add(p.primary);
+      secondaries.add(p.secondary);
     }
-    List<ManagedVolume> sorted = new ArrayList<>(all);
-    sorted.sort(Comparator.comparing(ManagedVolume::name));
-    return sorted;
+    List<ManagedVolume> ordered = new ArrayList<>(primaries);
+    ordered.addAll(secondaries);
+    return ordered;
   }
 
   @FunctionalInterface

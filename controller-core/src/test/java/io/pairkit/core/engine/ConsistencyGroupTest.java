@@ -181,6 +181,58 @@ class ConsistencyGroupTest {
     }
   }
 
+  /**
+   * Group requests and single requests on the same members, from two threads: every one of them
+   * finishes (a group must take the volumes' barriers in the order single requests do, or the
+   * two wait for each other for good). The secondaries' names sort before the primaries'.
+   */
+  @Test
+  @Timeout(60)
+  void groupAndSingleRequestsOnTheSameMembersAllFinish() throws Exception {
+    try (Rig rig = new Rig(PairKit.builder().trackSize(TS), false)) {
+      VolumePair a = rig.pk.createVolumePair("a", rig.volume("za", SIZE, TS),
+          rig.volume("ya", SIZE, TS));
+      VolumePair b = rig.pk.createVolumePair("b", rig.volume("zb", SIZE, TS),
+          rig.volume("yb", SIZE, TS));
+      a.initialCopy().await(WAIT);
+      b.initialCopy().await(WAIT);
+      ConsistencyGroup g = rig.pk.createGroup("g", List.of("a", "b"));
+      AtomicReference<Throwable> failure = new AtomicReference<>();
+      Thread group = new Thread(() -> {
+        for (int i = 0; i < 300 && failure.get() == null; i++) {
+          try {
+            List<CopyRequest> rs = i % 2 == 0 ? g.split() : g.resync();
+            for (CopyRequest r : rs) {
+              r.await(WAIT);
+            }
+          } catch (PairStateException refused) {
+            // the single thread moved a member: fine, try the other way next time
+          } catch (Throwable e) {
+            failure.compareAndSet(null, e);
+          }
+        }
+      });
+      Thread single = new Thread(() -> {
+        for (int i = 0; i < 300 && failure.get() == null; i++) {
+          try {
+            (i % 2 == 0 ? a.split() : a.resync()).await(WAIT);
+          } catch (PairStateException refused) {
+            // the group moved it
+          } catch (Throwable e) {
+            failure.compareAndSet(null, e);
+          }
+        }
+      });
+      group.start();
+      single.start();
+      group.join();
+      single.join();
+      if (failure.get() != null) {
+        throw new AssertionError("a request failed", failure.get());
+      }
+    }
+  }
+
   @Test
   void membershipRules() throws Exception {
     try (Rig rig = new Rig(PairKit.builder().trackSize(TS), false)) {
