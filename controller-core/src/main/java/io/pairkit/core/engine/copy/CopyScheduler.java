@@ -41,7 +41,7 @@ public final class CopyScheduler {
   private final AtomicInteger idle = new AtomicInteger();
   private boolean running = true;
   /**
-   * When a source held back by its pair's pace ({@link PairPace}) may hand out a run
+   * When a source held back by its pair's pace ({@link RateSchedule}) may hand out a run
    * ({@code nanoTime}), 0 for none; an idle worker waits no longer than that. Guarded by this.
    */
   private long wakeAtNanos;

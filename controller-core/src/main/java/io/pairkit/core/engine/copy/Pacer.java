@@ -11,10 +11,8 @@ import java.util.concurrent.Semaphore;
  * <p>Threading: thread-safe.
  */
 public final class Pacer {
-  /** Bytes per second, 0 for no cap. */
-  private final long bytesPerSecond;
-  /** When the next copy may start ({@code nanoTime}), for the rate; guarded by this. */
-  private long nextStartNanos = System.nanoTime();
+  /** The controller's copy rate cap (bytes per second, 0: none). */
+  private final RateSchedule schedule;
   private final Semaphore tracksInFlight;
   private final int maxTracksInFlight;
   private final Object pauseLock = new Object();
@@ -25,7 +23,7 @@ public final class Pacer {
    * @param maxTracksInFlight tracks that may be in copy at once
    */
   public Pacer(long bytesPerSecond, int maxTracksInFlight) {
-    this.bytesPerSecond = bytesPerSecond;
+    this.schedule = new RateSchedule(bytesPerSecond);
     this.maxTracksInFlight = maxTracksInFlight;
     this.tracksInFlight = new Semaphore(maxTracksInFlight);
   }
@@ -55,20 +53,13 @@ public final class Pacer {
   }
 
   /**
-   * Takes {@code bytes} from the rate budget, waiting until they fit. A strict schedule without
-   * bursts: each copy starts no earlier than the bytes before it allow at the configured rate, so
-   * the cap holds over any window (Guava's RateLimiter saves up to a second of idle time and
-   * spends it in a burst, which overshoots a cap).
+   * Takes {@code bytes} from the rate budget, waiting until they fit ({@link RateSchedule}: the
+   * cap holds over any window).
    */
   public void charge(long bytes) {
-    if (bytesPerSecond <= 0 || bytes <= 0) {
+    long startAt = schedule.reserve(bytes);
+    if (startAt == 0) {
       return;
-    }
-    long startAt;
-    synchronized (this) {
-      long now = System.nanoTime();
-      startAt = Math.max(now, nextStartNanos);
-      nextStartNanos = startAt + (long) (bytes * 1e9 / bytesPerSecond);
     }
     long wait;
     while ((wait = startAt - System.nanoTime()) > 0) {

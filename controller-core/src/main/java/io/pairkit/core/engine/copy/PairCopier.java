@@ -44,7 +44,7 @@ public final class PairCopier {
   private final ReentrantReadWriteLock gate = new ReentrantReadWriteLock();
   private volatile boolean stopped;
   /** This pair's own cap on its background copies; sources ask it before handing out a run. */
-  public final PairPace pace = new PairPace(0);
+  public final RateSchedule pace = new RateSchedule(0);
   /** Suspended by request: runs copy nothing ({@link #hold}). */
   private volatile boolean held;
 

@@ -1,21 +1,22 @@
 package io.pairkit.core.engine.copy;
 
 /**
- * One pair's cap on its background copies, in bytes per second ({@code PairOptions.copyPace}).
- * Unlike the controller's {@link Pacer} it never blocks: a copy source asks {@link #tryStart}
- * before it hands out a run and hands out none while the pair is ahead of its pace, so a slowly
- * paced pair holds no copy worker and other pairs' copies go on. The schedule is strict (no
- * saved-up bursts): a run starts no earlier than the bytes before it allow at the rate.
+ * A strict rate schedule in bytes per second (no saved-up bursts: a run starts no earlier than
+ * the bytes before it allow at the rate; Guava's RateLimiter saves up to a second of idle time
+ * and spends it in a burst, which overshoots a cap). Two users: one pair's cap on its background
+ * copies ({@code PairOptions.copyPace}), asked with {@link #tryStart} before a source hands out
+ * a run, which never blocks, so a slowly paced pair holds no copy worker; and the controller's
+ * {@link Pacer}, which books with {@link #reserve} and waits.
  *
  * <p>Threading: thread-safe.
  */
-public final class PairPace {
+public final class RateSchedule {
   private volatile long bytesPerSecond;
   /** When the next run may start ({@code nanoTime}); guarded by this. */
   private long nextStartNanos = System.nanoTime();
 
   /** @param bytesPerSecond the cap, 0 for none */
-  public PairPace(long bytesPerSecond) {
+  public RateSchedule(long bytesPerSecond) {
     this.bytesPerSecond = bytesPerSecond;
   }
 
@@ -46,6 +47,22 @@ public final class PairPace {
       }
       nextStartNanos = now + nanosFor(bytes, rate);
       return 0;
+    }
+  }
+
+  /**
+   * Books {@code bytes} after what is booked already and returns when they may start
+   * ({@code nanoTime}; now or later); 0 if there is no cap.
+   */
+  public long reserve(long bytes) {
+    long rate = bytesPerSecond;
+    if (rate <= 0 || bytes <= 0) {
+      return 0;
+    }
+    synchronized (this) {
+      long startAt = Math.max(System.nanoTime(), nextStartNanos);
+      nextStartNanos = startAt + nanosFor(bytes, rate);
+      return startAt;
     }
   }
 
