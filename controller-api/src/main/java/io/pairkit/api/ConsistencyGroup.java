@@ -50,6 +50,14 @@ public interface ConsistencyGroup {
     return request(RequestKind.EXTENT_UPDATE, extents);
   }
 
+  /**
+   * {@link RequestKind#RESTORE} of every member at one instant: each member's primary gets its
+   * split image back (a member without an entry in {@code extents} restores all it has split).
+   */
+  default List<CopyRequest> restore(Map<String, ExtentSet> extents) {
+    return request(RequestKind.RESTORE, extents);
+  }
+
   /** Dissolves the group; its pairs stay as they are. Recorded with durable metadata. */
   void delete();
 }

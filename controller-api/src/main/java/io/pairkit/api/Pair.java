@@ -108,6 +108,44 @@ public interface Pair {
   CopyRequest request(RequestKind kind, ExtentSet region);
 
   /**
+   * Restores the primary from the secondary (reverse resync, ShadowImage's {@code -restore},
+   * FlashCopy's reverse restore), for {@code extents} only (one file's extents, say) or, with
+   * null, for all that is split. At its instant the request fixes what it restores: the split
+   * tracks of {@code extents} that changed on either side since their split (the bitmaps say
+   * which), so a restore of a volume where 1% changed copies about 1% of it. Only the bytes
+   * {@code extents} cover are copied (sector-exact: a track covered in part keeps its other bytes
+   * and stays marked changed); the primary keeps everything else.
+   *
+   * <p>The primary stays online while the request copies: a host read of a part not yet
+   * restored restores that track first, then reads it, and a host write to it restores the track
+   * first, then lands on top (host writes win). The secondary is not written meanwhile: a host
+   * write to a track still to restore is refused. Other pairs of the same primary see the
+   * restore's copies as host writes (copy-on-write, mirror) and stay correct. The pair shows
+   * {@link PairState#RESTORING} and refuses other requests until it completes; then it is split
+   * again, the restored tracks equal on both sides, and a later resync or update copies only
+   * what changed after the restore. With durable metadata the restore is recorded: a controller
+   * that crashed restarts it with what was left, and never restores a track again that a host
+   * wrote after its restore. A backend failure suspends the pair; {@link #resume()} finishes the
+   * restore.
+   *
+   * @throws io.pairkit.api.error.ExtentOutOfRangeException if {@code extents} reach past the end
+   *     of the volume
+   * @throws io.pairkit.api.error.InvalidExtentException if {@code extents} are empty or touch a
+   *     track that is not split (nothing to restore from there)
+   * @throws io.pairkit.api.error.PairStateException unless the pair is SPLIT (or EXTENT_SPLIT)
+   *     with no request still copying; the message names the state and the way out
+   * @throws io.pairkit.api.error.AlreadyClosedException if the controller is closed
+   */
+  default CopyRequest restore(ExtentSet extents) {
+    return request(RequestKind.RESTORE, extents);
+  }
+
+  /** {@link #restore(ExtentSet)} of everything that is split. */
+  default CopyRequest restore() {
+    return restore(null);
+  }
+
+  /**
    * Suspends the pair by request ({@code pairsplit -E}): from its instant no host write and no
    * copy reaches the secondary (a synchronous mirror stops writing it too, and running initial
    * copies and resyncs stop); host writes to the primary go on and their tracks are recorded as

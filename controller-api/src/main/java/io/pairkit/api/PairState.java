@@ -31,6 +31,12 @@ public enum PairState {
    */
   EXTENT_JOINING,
   /**
+   * A restore is copying the secondary's split image back to the primary (reverse resync). The
+   * primary stays online: reads of a part not yet restored restore it first, host writes win. Back
+   * to SPLIT (or EXTENT_SPLIT) when done; see {@link Pair#restore}.
+   */
+  RESTORING,
+  /**
    * A background copy failed (backend error, after the transient retries). Differences are still
    * tracked and nothing is lost; the mirror rests, requests already running go on, and every new
    * request but {@link Pair#resume()} is refused. Fix the backend and call {@code resume()}.

@@ -15,5 +15,10 @@ public enum RequestKind {
   /** Unfreeze some extents and copy their differences back into the mirror. */
   EXTENT_JOIN,
   /** Restart copying after a failure (see {@link PairState#SUSPENDED}). */
-  RESUME
+  RESUME,
+  /**
+   * Copy the secondary's split image of some or all split extents back to the primary (reverse
+   * resync); the tracks stay split. Offered by every strategy; see {@link Pair#restore}.
+   */
+  RESTORE
 }

@@ -27,6 +27,7 @@ import io.pairkit.core.engine.copy.CopyCounters;
 import io.pairkit.core.engine.copy.CopyJob;
 import io.pairkit.core.engine.copy.Mirror;
 import io.pairkit.core.engine.copy.PairCopier;
+import io.pairkit.core.engine.copy.Restore;
 import io.pairkit.core.engine.hostio.PrimaryWriteRule;
 import io.pairkit.core.engine.hostio.SecondaryIo;
 import io.pairkit.core.engine.hostio.SyncMirror;
@@ -74,8 +75,13 @@ abstract class AbstractPair implements Pair {
    */
   record Restored(Roaring64Bitmap pending, Roaring64Bitmap changed, Roaring64Bitmap frozen,
       Roaring64Bitmap dirty, boolean initialCopyDone, String suspendedBecause,
-      List<RequestInfo> requests) {
+      List<RequestInfo> requests, Roaring64Bitmap restoring) {
   }
+
+  /** The running restore, or null; set and cleared with both barriers held (or at restart). */
+  volatile Restore restore;
+  /** The restore's request: its id and extents survive a failure, so resume() finishes it. */
+  private volatile RequestInfo restoreRequest;
 
   /**
    * Creates the pair, with all of {@code scope} pending and its initial copy to run, or as
@@ -106,7 +112,11 @@ abstract class AbstractPair implements Pair {
     this.syncMirror = new SyncMirror(id, secondary.name(), secondary.capabilities(),
         engine.config.mirrorMode(), MirrorMode.AUTOMATIC);
     this.writeRule = new PrimaryWriteRule(copier);
-    this.secondaryIo = new SecondaryIo(copier, primary.trackLocks, this::refuseSecondaryWrite);
+    this.secondaryIo = new SecondaryIo(copier, primary.trackLocks, this::refuseSecondaryWrite,
+        t -> {
+          Restore r = restore;
+          return r != null && r.holds(t);
+        });
     this.mirror = new Mirror(copier, new Mirror.Owner() {
       @Override
       public boolean mayMirror() {
@@ -134,6 +144,16 @@ abstract class AbstractPair implements Pair {
     boolean suspendedByRequest = PairLifecycle.BY_REQUEST.equals(restored.suspendedBecause());
     for (RequestInfo r : restored.requests()) {
       RequestKind kind = RequestKind.valueOf(r.kind());
+      if (kind == RequestKind.RESTORE) {
+        restoreRequest = r;
+        restore = newRestore(r.region(), Roaring64Bitmap.and(restored.restoring(),
+            bitmaps.frozenSnapshot()));
+        primary.restoresRunning.incrementAndGet();
+        if (restored.suspendedBecause() == null) {
+          admission.restoreJob(r.id(), r.region(), restore);
+        }
+        continue;
+      }
       if (suspendedByRequest && r.drainsMirror()) {
         // Abandoned by the suspension, whose end was not recorded before the crash.
         engine.store.done(id, r.id(), false);
@@ -474,7 +494,8 @@ abstract class AbstractPair implements Pair {
 
   @Override
   public CopyRequest resume() {
-    return admission.request(RequestKind.RESUME, scope, true, state -> {
+    CopyJob[] restart = new CopyJob[1];
+    CopyRequest r = admission.request(RequestKind.RESUME, scope, true, state -> {
       if (state != PairState.SUSPENDED) {
         throw wrongState(RequestKind.RESUME, state, "resume() is only for a SUSPENDED pair");
       }
@@ -482,9 +503,120 @@ abstract class AbstractPair implements Pair {
         lifecycle.clearSuspension();
         syncMirror.hold(false);
         copier.hold(false);
+        Restore unfinished = restore;
+        if (unfinished != null && !restoreRunning()) { // a failure stopped it: it goes on
+          restart[0] = admission.restoreJob(restoreRequest.id(), restoreRequest.region(),
+              unfinished);
+        }
         return bitmaps.scope();
       };
     });
+    if (restart[0] != null) {
+      restart[0].start(engine.scheduler);
+      publishState();
+    }
+    return r;
+  }
+
+  private boolean restoreRunning() {
+    for (CopyJob j : lifecycle.activeJobs()) {
+      if (j.kind() == RequestKind.RESTORE) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // ---------------------------------------------------------------- restore
+
+  /**
+   * A restore of {@code region} (null, or the scope: everything split), as every strategy plans
+   * it: allowed when the pair is split with no request copying; restores the split tracks of the
+   * region that changed on either side.
+   */
+  RequestAdmission.Planned planRestore(ExtentSet region, PairState... allowed) {
+    boolean all = region == null || region.equals(scope);
+    ExtentSet extents = all ? scope : region;
+    Roaring64Bitmap asked = all ? null : regionTracks(RequestKind.RESTORE, region);
+    return new RequestAdmission.Planned(RequestKind.RESTORE, extents, false, state -> {
+      if (!java.util.Arrays.asList(allowed).contains(state)) {
+        throw wrongState(RequestKind.RESTORE, state, switch (state) {
+          case FORMING, FORMED -> "a restore copies a split image back; split the pair "
+              + "first (a mirrored secondary holds what the primary holds)";
+          case RESTORING -> "a restore is running; wait for its completion()";
+          default -> "wait for the running request's completion(), then restore";
+        });
+      }
+      Roaring64Bitmap tracks;
+      if (all) {
+        tracks = bitmaps.frozenSnapshot();
+      } else {
+        Roaring64Bitmap inScope = Roaring64Bitmap.and(asked, bitmaps.scope());
+        if (inScope.isEmpty()) {
+          throw new InvalidExtentException("pair '" + id + "': restore extents " + region
+              + " lie outside the pair's extents " + scope + "; give extents within them");
+        }
+        Roaring64Bitmap notFrozen = bitmaps.notFrozen(inScope);
+        if (!notFrozen.isEmpty()) {
+          throw new InvalidExtentException("pair '" + id + "': restore extents " + region
+              + " touch " + notFrozen.getLongCardinality() + " tracks that are not split (from "
+              + "byte " + geometry.start(notFrozen.first()) + "; split now: " + splitExtents()
+              + "): their secondary mirrors the primary, so there is nothing to restore from; "
+              + "give extents within the split ones");
+        }
+        tracks = inScope;
+      }
+      for (CopyJob j : lifecycle.activeJobs()) {
+        throw wrongState(RequestKind.RESTORE, state, j.kind() + " request " + j.id()
+            + " is still copying; wait for its completion(), then restore");
+      }
+      for (AbstractPair other : primary.primaryOf) {
+        if (other != this && other.restore != null) {
+          throw wrongState(RequestKind.RESTORE, state, "pair '" + other.id() + "' is restoring "
+              + "the same primary '" + primary.name() + "'; wait for its completion()");
+        }
+      }
+      return () -> {
+        Roaring64Bitmap differing = bitmaps.changedAmong(tracks);
+        restore = newRestore(extents, differing);
+        primary.restoresRunning.incrementAndGet();
+        return differing;
+      };
+    });
+  }
+
+  private Restore newRestore(ExtentSet extents, Roaring64Bitmap tracks) {
+    Restore.Recorder recorder = engine.store == null ? null : new Restore.Recorder() {
+      @Override
+      public long restored(Roaring64Bitmap done, Roaring64Bitmap equal) {
+        return engine.store.restored(id, done, equal);
+      }
+
+      @Override
+      public void awaitDurable(long ticket) {
+        engine.store.awaitDurable(ticket);
+      }
+    };
+    return new Restore(copier, extents, tracks, recorder, primary::restoreWrites);
+  }
+
+  /** Remembers the restore's request, so a failure's resume can finish it. */
+  void restoreStarted(RequestInfo request) {
+    restoreRequest = request;
+  }
+
+  /** The restore's job ended: done, or stopped by a failure or close (then it stays). */
+  private void restoreEnded(CopyJob job, VolumeIOException failure) {
+    Restore r = restore;
+    if (r == null || failure != null || job.wasCancelled()) {
+      return;
+    }
+    r.recordAll();
+    if (r.finished()) {
+      restore = null;
+      restoreRequest = null;
+      primary.restoresRunning.decrementAndGet();
+    }
   }
 
   @Override
@@ -536,6 +668,13 @@ abstract class AbstractPair implements Pair {
   }
 
   private RuntimeException refuseSecondaryWrite(long t) {
+    if (restore != null && !bitmaps.isMirrored(t)) {
+      return new SecondaryWriteRefusedException("volume '" + secondary.name()
+          + "' is the secondary of pair '" + id + "', which is RESTORING its primary '"
+          + primary.name() + "' from it, and track " + t + " (bytes " + geometry.start(t)
+          + "..) is not restored yet: the write would change what the restore copies. Wait "
+          + "for the restore's completion(), then write");
+    }
     return new SecondaryWriteRefusedException("volume '" + secondary.name()
         + "' is the secondary of pair '" + id + "' (" + state() + ") and track " + t
         + " (bytes " + geometry.start(t) + "..) is mirrored, not split: the write would be "
@@ -547,7 +686,12 @@ abstract class AbstractPair implements Pair {
 
   /** A job ended: record it, wake the mirror, tell listeners. */
   void jobFinished(CopyJob job, VolumeIOException failure) {
-    if (engine.store != null && !lifecycle.closed()) {
+    boolean restoring = job.kind() == RequestKind.RESTORE;
+    if (restoring) {
+      restoreEnded(job, failure);
+    }
+    // A failed restore stays recorded: resume() finishes it, after a restart too.
+    if (engine.store != null && !lifecycle.closed() && !(restoring && restore != null)) {
       // Not when closing: a copy stopped by close runs again after the reopen.
       engine.store.done(id, job.id(), failure == null && !job.wasCancelled());
       if (failure != null) {

@@ -31,6 +31,9 @@ final class ExtentSplitPairImpl extends AbstractPair implements ExtentSplitPair 
 
   @Override
   PairState deriveState(PairLifecycle.Facts f) {
+    if (f.running(RequestKind.RESTORE)) {
+      return PairState.RESTORING;
+    }
     if (f.running(RequestKind.EXTENT_JOIN)) {
       return PairState.EXTENT_JOINING;
     }
@@ -92,9 +95,11 @@ final class ExtentSplitPairImpl extends AbstractPair implements ExtentSplitPair 
     return switch (kind) {
       case EXTENT_SPLIT -> planSplit(region);
       case EXTENT_JOIN -> planJoin(region);
+      case RESTORE -> planRestore(region, PairState.EXTENT_SPLIT);
       case CREATE -> throw unsupported(kind, "the initial copy starts when the pair is created; "
           + "see initialCopy()");
-      default -> throw unsupported(kind, "use extentSplit(extents) and extentJoin(extents); "
+      default -> throw unsupported(kind, "use extentSplit(extents), extentJoin(extents) and "
+          + "restore(extents); "
           + "for a whole-volume split with extent update create a VOLUME_PAIR");
     };
   }

@@ -40,10 +40,8 @@ final class GroupAdmission {
       v.barrier.writeLock().lock();
     }
     try {
-      if (freezes) {
-        for (AbstractPair p : pairs) {
-          p.admission.settleSynchronousWrites();
-        }
+      for (int i = 0; i < pairs.size(); i++) {
+        pairs.get(i).admission.beforeInstant(plans.get(i).kind());
       }
       ticket = withMonitors(pairs, () -> admitAndApply(group, pairs, plans, store, jobs));
       for (int i = 0; i < pairs.size(); i++) {

@@ -37,6 +37,9 @@ final class ManagedVolume implements HostVolume {
 
   final CopyOnWriteArrayList<AbstractPair> primaryOf = new CopyOnWriteArrayList<>();
   volatile AbstractPair secondaryOf;
+  /** Restores running into this volume as a primary: its reads then take the track locks. */
+  final java.util.concurrent.atomic.AtomicInteger restoresRunning =
+      new java.util.concurrent.atomic.AtomicInteger();
   private volatile boolean closed;
 
   /** The spec the volume was opened by, or null if it was attached (it cannot be reopened). */
@@ -92,7 +95,11 @@ final class ManagedVolume implements HostVolume {
       return;
     }
     if (secondaryOf == null) {
-      backend.read(offset, dst);
+      if (restoresRunning.get() == 0) {
+        backend.read(offset, dst);
+      } else {
+        readRestoring(offset, dst);
+      }
       return;
     }
     barrier.readLock().lock();
@@ -105,6 +112,46 @@ final class ManagedVolume implements HostVolume {
       }
     } finally {
       barrier.readLock().unlock();
+    }
+  }
+
+  /**
+   * A read of a primary that a restore copies back into: the tracks it touches that are still
+   * to restore are restored first, so the host reads the restored data.
+   */
+  private void readRestoring(long offset, ByteBuffer dst) {
+    long first = geometry.trackOf(offset);
+    long end = geometry.endTrack(offset, dst.remaining());
+    barrier.readLock().lock();
+    try (TrackLocks.Held held = trackLocks.lock(first, end)) {
+      for (AbstractPair pair : primaryOf) {
+        io.pairkit.core.engine.copy.Restore r = pair.restore;
+        if (r != null) {
+          r.beforeHostRead(first, end);
+        }
+      }
+      backend.read(offset, dst);
+    } finally {
+      barrier.readLock().unlock();
+    }
+  }
+
+  /**
+   * A restore's write of {@code [offset, offset + length)} into this primary is a host write to
+   * its other pairs: their write rules run (copy-on-write, mirror marks) and what they must
+   * record is durable first. The caller holds the tracks' locks.
+   */
+  void restoreWrites(long offset, long length) {
+    Tickets tickets = new Tickets();
+    for (AbstractPair pair : primaryOf) {
+      if (pair.restore != null) {
+        continue; // the restoring pair itself: its restore keeps its bits
+      }
+      int r = pair.writeRule().beforeWrite(offset, length, tickets, false);
+      pair.bitmaps.journal().awaitDurable(tickets.max());
+      if ((r & PrimaryWriteRule.KICK_MIRROR) != 0) {
+        pair.mirror().kick();
+      }
     }
   }
 
@@ -161,6 +208,14 @@ final class ManagedVolume implements HostVolume {
     long sync = 0; // bit i: pair i's secondary takes the write too
     Tickets tickets = new Tickets();
     try (TrackLocks.Held held = trackLocks.lock(first, end)) {
+      if (restoresRunning.get() > 0) { // the write wins over a restore: restored first
+        for (Object p : pairs) {
+          io.pairkit.core.engine.copy.Restore restore = ((AbstractPair) p).restore;
+          if (restore != null) {
+            restore.beforeHostWrite(first, end);
+          }
+        }
+      }
       for (int i = 0; i < pairs.length; i++) {
         AbstractPair pair = (AbstractPair) pairs[i];
         int r = pair.writeRule().beforeWrite(offset, length, tickets,
@@ -268,6 +323,10 @@ final class ManagedVolume implements HostVolume {
       return io.pairkit.api.ExtentSet.empty();
     }
     if (secondaryOf == null) {
+      if (restoresRunning.get() > 0) {
+        // Tracks still to restore read as the secondary's data, holes here or not.
+        return io.pairkit.api.ExtentSet.of(offset, offset + length);
+      }
       return backend.allocated(offset, length);
     }
     barrier.readLock().lock(); // no request instant moves under the answer

@@ -65,9 +65,7 @@ final class RequestAdmission {
     }
     lockBarriers();
     try {
-      if (freezes) {
-        settleSynchronousWrites(); // those since, with host writes held off
-      }
+      beforeInstant(kind);
       synchronized (pair.lifecycle) {
         PairState state = pair.state();
         checkLive(kind, state);
@@ -109,6 +107,10 @@ final class RequestAdmission {
     if (state == PairState.DELETED) {
       throw pair.wrongState(kind, state, "the pair was deleted; create a new pair");
     }
+    if (state == PairState.RESTORING) {
+      throw pair.wrongState(kind, state, "a restore is copying the split image back to the "
+          + "primary; wait for its completion()");
+    }
     if (state == PairState.SUSPENDED && kind != RequestKind.RESUME) {
       throw pair.wrongState(kind, state, pair.lifecycle.suspendedByRequest()
           ? "it was suspended by request; resume() it first (that copies what changed "
@@ -121,6 +123,20 @@ final class RequestAdmission {
   /** What a request kind does to the bitmaps, as its record names it. */
   static String transitionName(RequestKind kind) {
     return transitionOf(kind).name();
+  }
+
+  /**
+   * What must be durable before a request of {@code kind} takes effect; called with host writes
+   * held off. A freeze settles the synchronous mirror's writes (see
+   * {@link #settleSynchronousWrites}); a restore flushes its source, the secondary, so that what
+   * it copies back is durable there and a restore redone after a crash copies the same data.
+   */
+  void beforeInstant(RequestKind kind) {
+    if (kind == RequestKind.SPLIT || kind == RequestKind.EXTENT_SPLIT) {
+      settleSynchronousWrites();
+    } else if (kind == RequestKind.RESTORE && pair.engine.store != null) {
+      pair.copier.secondary().flush();
+    }
   }
 
   /**
@@ -141,8 +157,24 @@ final class RequestAdmission {
   /** A job draining the pending tracks of {@code regionTracks}, registered as running. */
   CopyJob newJob(RequestKind kind, ExtentSet region, Roaring64Bitmap regionTracks,
       boolean drainsMirror) {
+    if (kind == RequestKind.RESTORE) {
+      return restoreJob(pair.engine.requestIds.incrementAndGet(), region, pair.restore);
+    }
     CopyJob job = new CopyJob(pair.engine.requestIds.incrementAndGet(), pair.id(), kind, region,
         pair.bitmaps.pendingIn(regionTracks), drainsMirror, pair.copier, pair::jobFinished);
+    pair.lifecycle.add(job);
+    return job;
+  }
+
+  /**
+   * The job of a restore (a new one, or one that runs again after a restart or a failure),
+   * registered as running: copies {@code restore}'s tracks back to the primary.
+   */
+  CopyJob restoreJob(long id, ExtentSet region, io.pairkit.core.engine.copy.Restore restore) {
+    CopyJob job = new CopyJob(id, pair.id(), RequestKind.RESTORE, region, restore.tracks(),
+        false, pair.copier, pair::jobFinished, restore::run, false);
+    pair.restoreStarted(new io.pairkit.core.metadata.RequestInfo(id, RequestKind.RESTORE.name(),
+        region, false));
     pair.lifecycle.add(job);
     return job;
   }
@@ -155,6 +187,7 @@ final class RequestAdmission {
       case EXTENT_UPDATE -> Transition.UPDATE;
       case RESYNC, EXTENT_JOIN -> Transition.JOIN;
       case RESUME -> Transition.RESUME;
+      case RESTORE -> Transition.RESTORE;
     };
   }
 
@@ -198,6 +231,16 @@ final class RequestAdmission {
         if (pair.lifecycle.gone()) {
           return;
         }
+        io.pairkit.core.engine.copy.Restore restoring = pair.restore;
+        if (!force && restoring != null) {
+          throw new PairStateException(pair.id(), state, "pair '" + pair.id() + "' is " + state
+              + " and cannot be deleted yet: a restore has copied only part of the split image "
+              + "back to primary '" + pair.primary.name() + "' (" + restoring.tracks()
+                  .getLongCardinality() + " of " + restoring.trackCount() + " tracks still to "
+              + "restore), which would be left mixed; wait for the restore's completion() "
+              + (state == PairState.SUSPENDED ? "after resume() " : "") + "or call "
+              + "forceDelete()");
+        }
         long incomplete = pair.bitmaps.frozenPendingCount();
         if (!force && incomplete > 0) {
           throw new PairStateException(pair.id(), state, "pair '" + pair.id() + "' is " + state
@@ -228,6 +271,10 @@ final class RequestAdmission {
       }
       pair.primary.primaryOf.remove(pair);
       pair.secondary.secondaryOf = null;
+      if (pair.restore != null) { // forced: the primary no longer restores from the secondary
+        pair.restore = null;
+        pair.primary.restoresRunning.decrementAndGet();
+      }
     } finally {
       unlockBarriers();
     }
@@ -261,6 +308,8 @@ final class RequestAdmission {
           case FORMING, FORMED, RESYNCING, EXTENT_SPLIT -> null;
           case SPLIT -> "a split pair copies nothing to the secondary; resync it first if it "
               + "should mirror, then suspend";
+          case RESTORING -> "a restore is copying the split image back to the primary; wait "
+              + "for its completion(), then suspend";
           case SPLITTING, EXTENT_SPLITTING, EXTENT_JOINING -> "wait for the running request's "
               + "completion(), then suspend";
           case SUSPENDED -> pair.lifecycle.suspendedByRequest() ? "it is suspended already; "

@@ -19,6 +19,9 @@ abstract class WholeScopeSplitPair extends AbstractPair {
   @Override
   PairState deriveState(PairLifecycle.Facts f) {
     if (!f.nothingFrozen()) {
+      if (f.running(RequestKind.RESTORE)) {
+        return PairState.RESTORING;
+      }
       return f.running(RequestKind.SPLIT) ? PairState.SPLITTING : PairState.SPLIT;
     }
     if (f.running(RequestKind.RESYNC) || f.running(RequestKind.RESUME)) {
@@ -80,6 +83,7 @@ abstract class WholeScopeSplitPair extends AbstractPair {
     return switch (kind) {
       case SPLIT -> planSplit();
       case RESYNC -> planResync();
+      case RESTORE -> planRestore(region, PairState.SPLIT);
       case CREATE -> throw unsupported(kind, "the initial copy starts when the pair is created; "
           + "see initialCopy()");
       default -> planOther(kind, region);

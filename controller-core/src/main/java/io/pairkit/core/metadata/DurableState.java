@@ -37,6 +37,8 @@ final class DurableState {
     final Roaring64Bitmap changed = new Roaring64Bitmap();
     final Roaring64Bitmap frozen = new Roaring64Bitmap();
     final Roaring64Bitmap dirty = new Roaring64Bitmap();
+    /** Version 4: frozen tracks a restore has still to copy back to the primary. */
+    final Roaring64Bitmap restoring = new Roaring64Bitmap();
     final Map<Long, RequestInfo> requests = new LinkedHashMap<>();
     boolean initialCopyDone;
     String suspendedBecause;
@@ -111,6 +113,12 @@ final class DurableState {
   static final int GROUP = 17;
   /** Version 3: a consistency group dissolved. */
   static final int GROUP_DELETE = 18;
+
+  /**
+   * Version 4: tracks a restore copied back, the primary flushed: {@code restoring -= done},
+   * {@code changed -= equal}.
+   */
+  static final int RESTORED = 19;
 
   /** Consistency groups: name to member pair ids, in creation order. */
   final Map<String, List<String>> groups = new LinkedHashMap<>();
@@ -219,6 +227,11 @@ final class DurableState {
         p.changed.andNot(tracks);
         p.changed.or(Roaring64Bitmap.and(changedThere, Roaring64Bitmap.and(tracks, p.frozen)));
       }
+      case RESTORED -> {
+        DurablePair p = pair(in.str());
+        p.restoring.andNot(in.bitmap());
+        p.changed.andNot(in.bitmap());
+      }
       case OPTIONS -> {
         DurablePair p = pair(in.str());
         p.info = p.info.withOptions(in.map());
@@ -252,6 +265,10 @@ final class DurableState {
       }
       case "RESUME" -> {
         p.suspendedBecause = null;
+        return;
+      }
+      case "RESTORE" -> {
+        p.restoring.or(Roaring64Bitmap.and(tracks, p.frozen));
         return;
       }
       case "NONE" -> {
@@ -306,7 +323,7 @@ final class DurableState {
       for (RequestInfo r : p.requests.values()) {
         o.i64(r.id()).str(r.kind()).extents(r.region()).bool(r.drainsMirror());
       }
-      o.bitmap(p.dirty);
+      o.bitmap(p.dirty).bitmap(p.restoring);
       out.add(RecordCodec.frame(PAIR, o.bytes()));
     }
     for (Map.Entry<String, List<String>> g : groups.entrySet()) {
@@ -346,6 +363,9 @@ final class DurableState {
     }
     if (version >= 2) {
       p.dirty.or(in.bitmap());
+    }
+    if (version >= 4) {
+      p.restoring.or(in.bitmap());
     }
     pairs.put(info.id(), p);
   }

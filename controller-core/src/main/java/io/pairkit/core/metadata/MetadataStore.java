@@ -28,7 +28,7 @@ import org.roaringbitmap.longlong.Roaring64Bitmap;
  */
 public final class MetadataStore implements AutoCloseable {
   /** The on-disk format this code writes. */
-  public static final int FORMAT_VERSION = 3;
+  public static final int FORMAT_VERSION = 4;
   /** The oldest format this code still reads (a version 1 directory opens, then moves to 2). */
   public static final int OLDEST_READABLE_VERSION = 1;
   private static final long CHECKPOINT_AFTER_BYTES = 32L << 20;
@@ -531,6 +531,16 @@ public final class MetadataStore implements AutoCloseable {
   }
 
   /** A request's copy ended ({@code completed}: all copied, not cancelled or failed). */
+  /**
+   * A restore copied {@code done} back to the primary of {@code pair}, and the primary was
+   * flushed: they are no longer to restore, and {@code equal} (the tracks its extents covered
+   * whole) hold the same data on both sides. Returns the ticket.
+   */
+  public long restored(String pair, Roaring64Bitmap done, Roaring64Bitmap equal) {
+    return append(DurableState.RESTORED, encode(out -> out.str(pair).bitmap(done)
+        .bitmap(equal)));
+  }
+
   public long done(String pair, long requestId, boolean completed) {
     return append(DurableState.DONE, encode(out ->
         out.str(pair).i64(requestId).bool(completed)));
@@ -834,7 +844,8 @@ public final class MetadataStore implements AutoCloseable {
       DurableState.Effective e = DurableState.effective(p);
       out.put(p.info.id(), new DurablePairView(p.info, p.scope.clone(), e.pending(),
           e.changed(), p.frozen.clone(), p.dirty.clone(), e.impliedTracks(),
-          p.initialCopyDone, p.suspendedBecause, List.copyOf(p.requests.values())));
+          p.initialCopyDone, p.suspendedBecause, List.copyOf(p.requests.values()),
+          p.restoring.clone()));
     }
     return out;
   }
@@ -842,11 +853,12 @@ public final class MetadataStore implements AutoCloseable {
   /**
    * A copy of one recorded pair, as the engine resumes it: {@code pending} and {@code changed}
    * include what the dirty write-intent regions imply ({@code impliedTracks} of them), and
-   * {@code dirty} holds those regions' tracks.
+   * {@code dirty} holds those regions' tracks; {@code restoring}, the tracks a restore has still
+   * to copy back.
    */
   public record DurablePairView(PairInfo info, Roaring64Bitmap scope, Roaring64Bitmap pending,
       Roaring64Bitmap changed, Roaring64Bitmap frozen, Roaring64Bitmap dirty,
       long impliedTracks, boolean initialCopyDone, String suspendedBecause,
-      List<RequestInfo> requests) {
+      List<RequestInfo> requests, Roaring64Bitmap restoring) {
   }
 }

@@ -345,6 +345,15 @@ public abstract class AbstractPairSemanticsTest {
      */
     private final ReentrantReadWriteLock secondaryWriteVsRequest = new ReentrantReadWriteLock();
     private final List<Throwable> writerErrors = new CopyOnWriteArrayList<>();
+    /** Per track, host writes to the primary begun and ended (restore checks skip busy ones). */
+    private final java.util.concurrent.atomic.AtomicLongArray primaryBegun =
+        new java.util.concurrent.atomic.AtomicLongArray(TRACKS);
+    private final java.util.concurrent.atomic.AtomicLongArray primaryEnded =
+        new java.util.concurrent.atomic.AtomicLongArray(TRACKS);
+    /** At each instant: the secondary's image, the bits, and the primary's write counts. */
+    private final Map<Long, byte[]> secondaryAtInstant = new ConcurrentHashMap<>();
+    private final Map<Long, TrackStates> bitsAtInstant = new ConcurrentHashMap<>();
+    private final Map<Long, long[]> quietAtInstant = new ConcurrentHashMap<>();
 
     Run(PairStrategy strategy, MirrorMode mode, long seed, Volume backendP, Volume backendS,
         int requests, boolean cache, OperationLog log) throws Exception {
@@ -383,6 +392,14 @@ public abstract class AbstractPairSemanticsTest {
       byte[] pImage = Rig.readAll(rawP);
       byte[] sImage = Rig.readAll(rawS);
       imageAtInstant.put(requestId, pImage);
+      secondaryAtInstant.put(requestId, sImage);
+      bitsAtInstant.put(requestId, bits);
+      long[] quiet = new long[TRACKS]; // begun count if no write was in flight, else -1
+      for (int t = 0; t < TRACKS; t++) {
+        long begun = primaryBegun.get(t);
+        quiet[t] = primaryEnded.get(t) == begun ? begun : -1;
+      }
+      quietAtInstant.put(requestId, quiet);
       for (Extent tr : scope.trackRanges(TS)) {
         for (long t = tr.start(); t < tr.end(); t++) {
           TrackState st = bits.state(t);
@@ -480,7 +497,18 @@ public abstract class AbstractPairSemanticsTest {
         byte[] data = new byte[length];
         r.nextBytes(data);
         log.hostWrite("P", offset, length);
-        p.write(offset, data);
+        long first = offset / TS;
+        long last = (offset + length - 1) / TS;
+        for (long t = first; t <= last; t++) {
+          primaryBegun.incrementAndGet((int) t);
+        }
+        try {
+          p.write(offset, data);
+        } finally {
+          for (long t = first; t <= last; t++) {
+            primaryEnded.incrementAndGet((int) t);
+          }
+        }
       }
     }
 
@@ -533,7 +561,9 @@ public abstract class AbstractPairSemanticsTest {
         freeze(split, allTracks());
         maybeAwait(split);
       } else if (state == PairState.SPLIT) {
-        if (pair instanceof VolumePair vp && random.nextInt(3) != 0) {
+        if (random.nextInt(5) == 0) {
+          restore(random.nextBoolean() ? null : randomExtent().intersection(scope));
+        } else if (pair instanceof VolumePair vp && random.nextInt(3) != 0) {
           ExtentSet e = randomExtent();
           CopyRequest update = issue("extentUpdate " + e, tracksOf(e), () -> vp.extentUpdate(e));
           freeze(update, tracksOf(e));
@@ -551,7 +581,9 @@ public abstract class AbstractPairSemanticsTest {
     private void extentSplitRequest() {
       ExtentSplitPair xp = (ExtentSplitPair) pair;
       ExtentSet split = xp.splitExtents();
-      if (!split.isEmpty() && random.nextBoolean()) {
+      if (!split.isEmpty() && random.nextInt(5) == 0) {
+        restore(random.nextBoolean() ? null : randomExtent().intersection(split));
+      } else if (!split.isEmpty() && random.nextBoolean()) {
         Extent chosen = split.extents().get(random.nextInt(split.extents().size()));
         ExtentSet e = ExtentSet.of(chosen);
         CopyRequest join = issue("extentJoin " + e, tracksOf(e), () -> xp.extentJoin(e));
@@ -566,6 +598,48 @@ public abstract class AbstractPairSemanticsTest {
         freeze(req, tracksOf(e));
         maybeAwait(req);
       }
+    }
+
+    /**
+     * A restore of {@code extents} (null: all that is split) while the host writes on: once it
+     * is done, every byte it covered that changed and that no host write touched since its
+     * instant holds the secondary's data of the instant.
+     */
+    private void restore(ExtentSet extents) {
+      if (extents != null && extents.isEmpty()) {
+        return;
+      }
+      pair.activeRequests().forEach(this::await); // a restore waits for running requests
+      CopyRequest r = issue("restore " + (extents == null ? "all" : extents),
+          new Roaring64Bitmap(), () -> pair.restore(extents)); // S keeps its marks
+      await(r);
+      byte[] sAt = secondaryAtInstant.remove(r.id());
+      TrackStates bits = bitsAtInstant.remove(r.id());
+      long[] quiet = quietAtInstant.remove(r.id());
+      ExtentSet covered = (extents == null ? scope : extents).intersection(scope);
+      long checked = 0;
+      for (Extent tr : covered.trackRanges(TS)) {
+        for (long t = tr.start(); t < tr.end(); t++) {
+          if (bits.state(t) != TrackState.SPLIT_CHANGED || quiet[(int) t] < 0) {
+            continue;
+          }
+          byte[] now = p.read(t * TS, TS);
+          if (primaryBegun.get((int) t) != quiet[(int) t]) {
+            continue; // a host write since the instant wins over the restore
+          }
+          for (Extent in : covered.intersection(ExtentSet.of(t * TS, (t + 1) * TS)).extents()) {
+            int from = (int) (in.start() - t * TS);
+            int to = (int) (in.end() - t * TS);
+            if (!Arrays.equals(sAt, (int) in.start(), (int) in.end(), now, from, to)) {
+              fail("restore id=" + r.id() + ": track " + t + " of the primary does not hold "
+                  + "the secondary's data of the instant at byte " + (t * TS + from + Arrays
+                      .mismatch(sAt, (int) in.start(), (int) in.end(), now, from, to)));
+            }
+          }
+          checked++;
+        }
+      }
+      log.step("  restore id=" + r.id() + ": " + checked + " restored tracks checked");
     }
 
     private CopyRequest issue(String what, Roaring64Bitmap region, Supplier<CopyRequest> r) {

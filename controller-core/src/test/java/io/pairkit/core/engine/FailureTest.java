@@ -67,6 +67,32 @@ class FailureTest {
   }
 
   @Test
+  void deadSecondaryDuringARestoreSuspendsAndResumeFinishesTheRestore() throws Exception {
+    Rig.fill(p, 1);
+    VolumePair pair = rig.pk.createVolumePair("vp", p, s);
+    pair.initialCopy().await(WAIT);
+    pair.split().await(WAIT);
+    byte[] splitImage = rig.backendImage("s");
+    p.write(0, random(2, SIZE)); // everything damaged
+    rawS.fail(Fault.READS);
+    CopyRequest restore = pair.restore();
+    CompletionException e = assertThrows(CompletionException.class,
+        () -> restore.completion().join());
+    assertTrue(e.getCause().getMessage().contains("resume()"), e.getCause().getMessage());
+    assertEquals(PairState.SUSPENDED, pair.state());
+    PairStateException refused = assertThrows(PairStateException.class, pair::delete);
+    assertTrue(refused.getMessage().contains("restore"), refused.getMessage());
+    rawS.heal();
+    pair.resume().await(WAIT);
+    for (CopyRequest r : pair.activeRequests()) {
+      r.await(WAIT);
+    }
+    assertEquals(PairState.SPLIT, pair.state());
+    assertArrayEquals(splitImage, rig.backendImage("p"), "the restore finished after resume");
+    assertEquals(0, pair.stats().changedTracks());
+  }
+
+  @Test
   void failedCopyOnWriteRefusesTheHostWriteAndKeepsThePointInTime() {
     Rig.fill(p, 1);
     VolumePair pair = rig.pk.createVolumePair("vp", p, s);

@@ -42,11 +42,11 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The checked-in samples {@code src/test/resources/metadata-v1/}, {@code metadata-v2/} and
- * {@code metadata-v3/}: a metadata directory (a checkpoint holding one pair and a journal after
+ * The checked-in samples {@code src/test/resources/metadata-v1/} to {@code metadata-v4/}: a metadata directory (a checkpoint holding one pair and a journal after
  * it holding another, as an unclean stop leaves them) written by format version 1, by version 2
  * (write-intent regions of two tracks, lazy rounds off) and by version 3 (the same plus a
- * consistency group of each pair, one checkpointed and one in the journal), with the images of
+ * consistency group of each pair, one checkpointed and one in the journal; version 4 the same,
+ * its checkpoint with the restore bitmap), with the images of
  * their volumes. Every later version must keep
  * opening them: change the format and this test says whether old directories still open.
  *
@@ -71,6 +71,7 @@ class FormatSampleTest {
   private static final Path SOURCE_V1 = Path.of("src/test/resources/metadata-v1");
   private static final Path SOURCE_V2 = Path.of("src/test/resources/metadata-v2");
   private static final Path SOURCE_V3 = Path.of("src/test/resources/metadata-v3");
+  private static final Path SOURCE_V4 = Path.of("src/test/resources/metadata-v4");
   /** The version 2 sample's write-intent regions: two tracks each. */
   private static final long REGION = 2L * TS;
 
@@ -223,9 +224,19 @@ class FormatSampleTest {
 
   @Test
   void theVersion3SampleOpensWithItsPairsGroupsStatesBitsAndData() throws Exception {
-    assertEquals(3, MetadataStore.FORMAT_VERSION, "a new format: add a metadata-v"
+    openAndCheckGroups(SOURCE_V3);
+  }
+
+  @Test
+  void theVersion4SampleOpensWithItsPairsGroupsStatesBitsAndData() throws Exception {
+    // Version 4 adds the tracks a restore has still to copy back to each checkpointed pair.
+    assertEquals(4, MetadataStore.FORMAT_VERSION, "a new format: add a metadata-v"
         + MetadataStore.FORMAT_VERSION + " sample and keep the tests of the older ones");
-    openAndCheck(SOURCE_V3, List.of(0L, 1L, 2L, 4L, 5L), 4);
+    openAndCheckGroups(SOURCE_V4);
+  }
+
+  private void openAndCheckGroups(Path source) throws Exception {
+    openAndCheck(source, List.of(0L, 1L, 2L, 4L, 5L), 4);
     Path sample = dir.resolve("sample");
     try (PairController pk = controller(sample, false)) {
       assertEquals(List.of("g1", "g2"), pk.groups().stream()

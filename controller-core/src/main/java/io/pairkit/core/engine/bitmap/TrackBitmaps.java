@@ -325,6 +325,16 @@ public final class TrackBitmaps {
     return range;
   }
 
+  /** The changed tracks among {@code tracks} (a copy). */
+  public synchronized Roaring64Bitmap changedAmong(Roaring64Bitmap tracks) {
+    return Roaring64Bitmap.and(changed, tracks);
+  }
+
+  /** Every frozen track (a copy). */
+  public synchronized Roaring64Bitmap frozenSnapshot() {
+    return frozen.clone();
+  }
+
   /** Every changed track (a copy). */
   public synchronized Roaring64Bitmap changedSnapshot() {
     return changed.clone();
@@ -378,6 +388,14 @@ public final class TrackBitmaps {
     changed.andNot(t);
     frozen.andNot(t);
     mirrorPending.or(back);
+  }
+
+  /**
+   * restore: frozen tracks {@code tracks} now hold the same data on both sides (the secondary's,
+   * copied back): no longer changed.
+   */
+  public synchronized void restored(Roaring64Bitmap tracks) {
+    changed.andNot(tracks);
   }
 
   // ------------------------------------------------------------------ queries

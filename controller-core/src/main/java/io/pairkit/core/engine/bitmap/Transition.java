@@ -15,5 +15,10 @@ public enum Transition {
   /** join / resync: the region is mirrored again, its changed tracks pending. */
   JOIN,
   /** resume: the pair leaves SUSPENDED; no bit changes. */
-  RESUME
+  RESUME,
+  /**
+   * restore: the tracks to copy back to the primary are recorded; their changed bits clear as
+   * each is restored (a separate record), not at the instant.
+   */
+  RESTORE
 }

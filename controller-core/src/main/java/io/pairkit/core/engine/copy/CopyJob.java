@@ -37,8 +37,16 @@ public final class CopyJob implements CopyRequest, CopyScheduler.Source {
     void jobFinished(CopyJob job, VolumeIOException failure);
   }
 
+  /** Copies one run of a job's tracks: the pair's forward copy, or a restore's reverse one. */
+  @FunctionalInterface
+  public interface Runner {
+    PairCopier.RunResult run(long first, long end);
+  }
+
   private final long id;
   private final String pairId;
+  private final Runner runner;
+  private final boolean growsOverHoles;
   private final RequestKind kind;
   private final ExtentSet region;
   private final boolean drainsMirror;
@@ -66,6 +74,19 @@ public final class CopyJob implements CopyRequest, CopyScheduler.Source {
    */
   public CopyJob(long id, String pairId, RequestKind kind, ExtentSet region,
       Roaring64Bitmap toCopy, boolean drainsMirror, PairCopier copier, Owner owner) {
+    this(id, pairId, kind, region, toCopy, drainsMirror, copier, owner,
+        (first, end) -> copier.copyRun(first, end, false), true);
+  }
+
+  /**
+   * A job whose runs {@code runner} copies (a restore's); only a forward copy grows its runs
+   * over the primary's holes ({@code growsOverHoles}).
+   */
+  public CopyJob(long id, String pairId, RequestKind kind, ExtentSet region,
+      Roaring64Bitmap toCopy, boolean drainsMirror, PairCopier copier, Owner owner,
+      Runner runner, boolean growsOverHoles) {
+    this.runner = runner;
+    this.growsOverHoles = growsOverHoles;
     this.id = id;
     this.pairId = pairId;
     this.kind = kind;
@@ -110,7 +131,7 @@ public final class CopyJob implements CopyRequest, CopyScheduler.Source {
     inFlight++;
     long a = first;
     long b = end;
-    boolean mayGrow = copier.skipsHoles() && remaining.hasNext() && remaining.peekNext() == end;
+    boolean mayGrow = growsOverHoles && copier.skipsHoles() && remaining.hasNext() && remaining.peekNext() == end;
     return () -> copy(a, b, mayGrow);
   }
 
@@ -151,7 +172,7 @@ public final class CopyJob implements CopyRequest, CopyScheduler.Source {
   private void copy(long first, long planned, boolean mayGrow) {
     try {
       long end = mayGrow ? extendOverHole(first, planned) : planned;
-      PairCopier.RunResult r = copier.copyRun(first, end, false);
+      PairCopier.RunResult r = runner.run(first, end);
       synchronized (this) {
         if (r.stopped()) {
           cancel("pair '" + pairId + "' is gone");

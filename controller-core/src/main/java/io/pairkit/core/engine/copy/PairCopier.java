@@ -241,6 +241,45 @@ public final class PairCopier {
   }
 
   /**
+   * A background run of {@code work} over tracks {@code [first, end)} that copies in the other
+   * direction (a restore's): paced and gated like {@link #copyRun}, so {@link #stop()} waits it
+   * out. {@code work} takes the track locks itself and returns what it did.
+   */
+  public RunResult reverseRun(long first, long end, java.util.function.Supplier<RunResult> work) {
+    long planned = Math.min(geometry.bytes(first, end), (long) runTracks * geometry.trackSize());
+    int permits = pacer.begin(end - first, planned, this::stopped);
+    long moved = 0;
+    gate.readLock().lock();
+    try {
+      if (stopped) {
+        return RunResult.STOPPED;
+      }
+      RunResult r = work.get();
+      moved = r.bytes();
+      counters.job.addAndGet(r.copiedTracks());
+      return r;
+    } finally {
+      gate.readLock().unlock();
+      pacer.end(permits);
+      pacer.charge(moved - planned);
+      pace.refund(runBytes() - moved);
+    }
+  }
+
+  /**
+   * Copies bytes {@code [start, stop)} from the secondary back to the primary (a restore); the
+   * caller holds the tracks' locks. Does not touch the bitmaps.
+   */
+  public void copyBack(long start, long stop) {
+    transfer(secondary, primary, start, stop);
+  }
+
+  /** The primary's per-track locks, which every copy and host write of the pair takes. */
+  public TrackLocks primaryLocks() {
+    return primaryLocks;
+  }
+
+  /**
    * {@code wanted} cut down to the written parts of tracks {@code [a, b)} ({@code parts[i]}:
    * offsets within track {@code a + i}, null for all of it).
    */
@@ -321,13 +360,18 @@ public final class PairCopier {
 
   /** Copies bytes {@code [start, stop)} primary to secondary through this thread's buffer. */
   private void copyBytes(long start, long stop) {
+    transfer(primary, secondary, start, stop);
+  }
+
+  /** Copies bytes {@code [start, stop)} from one volume to the other, a run at a time. */
+  private void transfer(BackendVolume from, BackendVolume to, long start, long stop) {
     int chunkLimit = runTracks * geometry.trackSize();
     for (long pos = start; pos < stop; ) {
       int n = (int) Math.min(chunkLimit, stop - pos);
       ByteBuffer buf = buffer(n);
-      primary.read(pos, buf);
+      from.read(pos, buf);
       buf.flip();
-      secondary.write(pos, buf);
+      to.write(pos, buf);
       pos += n;
     }
   }

@@ -32,13 +32,18 @@ public final class SecondaryIo {
   private final BackendVolume primary;
   private final BackendVolume secondary;
   private final LongFunction<RuntimeException> refusal;
+  private final java.util.function.LongPredicate restoring;
   private final BitmapJournal journal;
 
   /**
-   * @param refusal the error for a write that touches mirrored track {@code t}
+   * @param refusal   the error for a write that touches mirrored track {@code t}, or one a
+   *                  restore holds
+   * @param restoring whether a running restore still copies track {@code t} back to the
+   *                  primary (the secondary must not change there meanwhile)
    */
   public SecondaryIo(PairCopier copier, TrackLocks primaryLocks,
-      LongFunction<RuntimeException> refusal) {
+      LongFunction<RuntimeException> refusal, java.util.function.LongPredicate restoring) {
+    this.restoring = restoring;
     this.copier = copier;
     this.bitmaps = copier.bitmaps();
     this.geometry = copier.geometry();
@@ -109,7 +114,7 @@ public final class SecondaryIo {
     long end = geometry.endTrack(offset, length);
     try (TrackLocks.Held held = primaryLocks.lock(first, end)) {
       for (long t = first; t < end; t++) {
-        if (bitmaps.isMirrored(t)) {
+        if (bitmaps.isMirrored(t) || restoring.test(t)) {
           throw refusal.apply(t);
         }
       }
