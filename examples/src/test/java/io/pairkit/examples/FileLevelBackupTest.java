@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * FileLevelBackup on this machine: ext4 on a pairkitd export through nbdfuse and a loop device.
+ * FileLevelBackup on this machine: ext4 on a pairkitd export through nbdfuse and a loop device;
+ * a backup of one file by extent update, then its restore by extent from the copy.
  * Skips, printing why, without root, /dev/fuse, loop devices or the tools.
  */
 class FileLevelBackupTest {
@@ -35,6 +36,11 @@ class FileLevelBackupTest {
     assertEquals(example.changedTracks, example.tracksCopied);
     assertTrue(example.tracksCopied < example.fileExtents.trackCount(64 << 10),
         "only the changed tracks of the file were copied, not all of it");
+    assertTrue(example.damagedTracks > 0, "the damage changed tracks of db.bin");
+    assertEquals(example.damagedTracks, example.tracksRestored,
+        "the restore copied exactly db.bin's tracks that differed");
+    assertTrue(example.tracksRestored < example.fileExtents.trackCount(64 << 10),
+        "not all of the file's tracks");
     String mounts = Files.readString(Path.of("/proc/self/mounts"));
     assertFalse(mounts.contains(dir.toString()), "nothing left mounted under " + dir + ": "
         + mounts);

@@ -82,6 +82,38 @@ class RestoreTest {
   }
 
   @Test
+  void aOneGibPairWithOnePercentChangedRestoresAtMostThreePercentOfItsBytes() {
+    long gib = 1L << 30;
+    int track = 64 << 10;
+    try (PairController pk = PairKit.builder().trackSize(track).build()) {
+      HostVolume p = pk.openVolume(VolumeSpec.builder("p", "file").property("path",
+          dir.resolve("p.img").toString()).property("size", gib).property("mode", "create")
+          .build());
+      HostVolume s = pk.openVolume(VolumeSpec.builder("s", "file").property("path",
+          dir.resolve("s.img").toString()).property("size", gib).property("mode", "create")
+          .build());
+      for (long at = 0; at < gib; at += 16L << 20) { // some data, thin elsewhere
+        p.write(at, random(at, 1 << 20));
+      }
+      VolumePair pair = pk.createVolumePair("vp", p, s);
+      pair.initialCopy().await(WAIT);
+      pair.split().await(WAIT);
+      Random rnd = new Random(3);
+      long tracks = gib / track;
+      java.util.Set<Long> hit = new java.util.HashSet<>();
+      while (hit.size() < tracks / 100) { // 1% of the tracks, by 4 KiB writes
+        long t = rnd.nextLong(tracks);
+        hit.add(t);
+        p.write(t * track + rnd.nextInt(track / 4096) * 4096L, random(t, 4096));
+      }
+      CopyProgress done = pair.restore().await(WAIT);
+      assertEquals(hit.size(), done.tracksCopied(), "exactly the changed tracks");
+      assertTrue(done.bytesCopied() <= gib * 3 / 100, done.bytesCopied() + " bytes copied");
+      assertEquals(0, pair.stats().changedTracks());
+    }
+  }
+
+  @Test
   void perExtentRestoreCopiesOnlyTheCoveredBytes_andTheTrackStaysChangedForTheRest() {
     try (Rig rig = new Rig(PairKit.builder().trackSize(TS), false)) {
       VolumePair pair = splitPair(rig);

@@ -463,7 +463,8 @@ public final class PairCtl {
 
   @Command(name = "pair", mixinStandardHelpOptions = true, description = "Create, split, resync, delete, display and wait for "
       + "pairs.", subcommands = {PairCmd.CreateCmd.class, PairCmd.SplitCmd.class,
-          PairCmd.ResyncCmd.class, PairCmd.SuspendCmd.class, PairCmd.ResumeCmd.class,
+          PairCmd.ResyncCmd.class, PairCmd.RestoreCmd.class, PairCmd.SuspendCmd.class,
+          PairCmd.ResumeCmd.class,
           PairCmd.DeleteCmd.class,
           PairCmd.DisplayCmd.class, PairCmd.WaitCmd.class, PairCmd.SetCmd.class})
   static final class PairCmd {
@@ -649,6 +650,36 @@ public final class PairCtl {
     static final class ResyncCmd extends RequestCmd {
       String kind() {
         return "RESYNC";
+      }
+    }
+
+    @Command(name = "restore", mixinStandardHelpOptions = true, description = "Copy the split "
+        + "copy back to the primary (pairresync -restore): everything split, or only --extents "
+        + "(one file's, say); only what changed is copied, the primary stays online.")
+    static final class RestoreCmd implements Callable<Integer> {
+      @ParentCommand
+      PairCmd parent;
+
+      @Parameters(paramLabel = "PAIR")
+      String id;
+
+      @Option(names = "--extents", paramLabel = "START-END[,...]", description = "restore only "
+          + "these bytes (END exclusive, k/m/g suffixes); exactly these: other bytes of the "
+          + "primary keep their data")
+      String extents;
+
+      @Override
+      public Integer call() {
+        PairCtl r = parent.root;
+        String normal = extents == null ? null : r.normalisedExtents(extents);
+        ControlApi.RequestView q = r.call("POST", "pairs/" + seg(id) + "/requests",
+            new ControlApi.Request("RESTORE", normal), ControlApi.RequestView.class);
+        r.print(q, () -> r.out.println("RESTORE request " + q.id() + " on pair " + id + ": "
+            + q.tracksToCopy() + " changed tracks to copy back to the primary"
+            + (normal == null ? "" : " (only the bytes of " + normal + ")")
+            + (q.finished() ? " (" + q.state() + ")" : "") + "; the primary stays online; "
+            + "pairctl pair wait " + id + " --request " + q.id()));
+        return OK;
       }
     }
 
@@ -847,9 +878,10 @@ public final class PairCtl {
   // ------------------------------------------------------------------ group
 
   @Command(name = "group", mixinStandardHelpOptions = true, description = "Consistency groups: "
-      + "pairs whose split, resync and extent update take effect at one instant (CTG).",
+      + "pairs whose split, resync, extent update and restore take effect at one instant (CTG).",
       subcommands = {GroupCmd.CreateCmd.class, GroupCmd.SplitCmd.class, GroupCmd.ResyncCmd.class,
-          GroupCmd.UpdateCmd.class, GroupCmd.DisplayCmd.class, GroupCmd.DeleteCmd.class})
+          GroupCmd.UpdateCmd.class, GroupCmd.RestoreCmd.class, GroupCmd.DisplayCmd.class,
+          GroupCmd.DeleteCmd.class})
   static final class GroupCmd {
     @ParentCommand
     PairCtl root;
@@ -907,6 +939,20 @@ public final class PairCtl {
       }
     }
 
+    /** PAIR=EXTENTS words as a map; a malformed one is a usage error. */
+    static java.util.Map<String, String> perPairExtents(List<String> perPair) {
+      java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
+      for (String p : perPair) {
+        int eq = p.indexOf('=');
+        if (eq <= 0) {
+          throw new Failure(USAGE, "'" + p + "' is not PAIR=START-END[,...]");
+        }
+        checkExtents(p.substring(eq + 1));
+        out.put(p.substring(0, eq), p.substring(eq + 1));
+      }
+      return out;
+    }
+
     @Command(name = "split", mixinStandardHelpOptions = true,
         description = "Split every pair of the group at one instant.")
     static final class SplitCmd extends GroupRequestCmd {
@@ -935,16 +981,24 @@ public final class PairCtl {
 
       @Override
       java.util.Map<String, String> extents() {
-        java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
-        for (String p : perPair) {
-          int eq = p.indexOf('=');
-          if (eq <= 0) {
-            throw new Failure(USAGE, "'" + p + "' is not PAIR=START-END[,...]");
-          }
-          checkExtents(p.substring(eq + 1));
-          out.put(p.substring(0, eq), p.substring(eq + 1));
-        }
-        return out;
+        return perPairExtents(perPair);
+      }
+    }
+
+    @Command(name = "restore", mixinStandardHelpOptions = true, description = "Restore every "
+        + "pair's primary from its split copy at one instant: group restore NAME "
+        + "[PAIR=START-END[,...] ...] (a pair not named restores all it has split).")
+    static final class RestoreCmd extends GroupRequestCmd {
+      @Parameters(index = "1..*", paramLabel = "PAIR=EXTENTS", arity = "0..*")
+      List<String> perPair = new ArrayList<>();
+
+      String kind() {
+        return "RESTORE";
+      }
+
+      @Override
+      java.util.Map<String, String> extents() {
+        return perPairExtents(perPair);
       }
     }
 

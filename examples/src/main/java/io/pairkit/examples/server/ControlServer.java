@@ -497,7 +497,7 @@ final class ControlServer implements AutoCloseable {
   private static RequestKind kind(String word) {
     if (word == null) {
       throw new InvalidArgumentException("a request needs a kind: SPLIT, RESYNC, EXTENT_UPDATE, "
-          + "EXTENT_SPLIT, EXTENT_JOIN or RESUME");
+          + "EXTENT_SPLIT, EXTENT_JOIN, RESTORE or RESUME");
     }
     try {
       return RequestKind.valueOf(word.toUpperCase(Locale.ROOT).replace('-', '_'));

@@ -126,6 +126,43 @@ class PairCtlTest {
   }
 
   @Test
+  void restore_wholeAndPerExtent_throughMain() throws Exception {
+    HostVolume prod = rig.daemon.controller().volume("prod");
+    byte[] data = new byte[(int) SIZE];
+    new Random(1).nextBytes(data);
+    prod.write(0, data);
+    assertEquals(0, ctl("pair", "create", "p1", "-p", "prod", "-s", "copy").code);
+    assertEquals(0, ctl("pair", "wait", "p1", "--state", "FORMED", "--timeout", "60s").code);
+    Result early = ctl("pair", "restore", "p1");
+    assertEquals(PairCtl.WRONG_STATE, early.code, early.err);
+    assertTrue(early.err.contains("FORMED") && early.err.contains("split the pair first"),
+        early.err);
+    assertEquals(0, ctl("pair", "split", "p1").code);
+    assertEquals(0, ctl("pair", "wait", "p1", "--state", "SPLIT").code);
+    byte[] damage = new byte[1 << 20];
+    new Random(2).nextBytes(damage);
+    prod.write(4L << 20, damage); // 16 tracks at 4 MiB
+    prod.write(8L << 20, damage); // and 16 at 8 MiB, which stay newer
+    Result one = ctl("pair", "restore", "p1", "--extents", "4m-4608k,4608k-5m");
+    assertEquals(0, one.code, one.err);
+    assertTrue(one.out.contains("16 changed tracks to copy back")
+        && one.out.contains("only the bytes of 4194304-5242880"), one.out);
+    assertTrue(one.err.contains("taken as 4194304-5242880"), "normalised, said so: " + one.err);
+    assertEquals(0, ctl("pair", "wait", "p1", "--state", "SPLIT").code);
+    assertTrue(Arrays.equals(data, 4 << 20, 5 << 20, prod.read(4L << 20, 1 << 20), 0, 1 << 20),
+        "restored");
+    assertTrue(Arrays.equals(damage, prod.read(8L << 20, 1 << 20)), "the other area kept");
+    ControlApi.RequestView all = json.readValue(ctl("--json", "pair", "restore", "p1").out,
+        ControlApi.RequestView.class);
+    assertEquals(16, all.tracksToCopy(), "only what still differs");
+    Result waited = ctl("pair", "wait", "p1", "--request", Long.toString(all.id()));
+    assertEquals(0, waited.code, waited.err);
+    assertTrue(waited.out.contains("RESTORE request " + all.id()), waited.out);
+    assertEquals(0, ctl("verify", "prod", "copy").code, "both sides equal again");
+    assertTrue(ctl("pair", "restore", "--help").out.contains("--extents"));
+  }
+
+  @Test
   void extentSplitAndJoin_onAnExtentSplitPair() throws Exception {
     assertEquals(0, ctl("pair", "create", "x1", "-p", "prod", "-s", "copy",
         "--strategy", "extent-split").code);
@@ -419,6 +456,23 @@ class PairCtlTest {
     assertEquals(PairCtl.NOT_FOUND, ctl("group", "display", "db").code);
     assertEquals(PairCtl.USAGE, ctl("group", "update", "db", "nonsense").code);
   }
+  @Test
+  void groupRestore_throughMain() throws Exception {
+    assertEquals(0, ctl("pair", "create", "g1", "-p", "prod", "-s", "copy").code);
+    assertEquals(0, ctl("pair", "wait", "g1", "--state", "FORMED", "--timeout", "60s").code);
+    assertEquals(0, ctl("group", "create", "db", "g1").code);
+    assertEquals(0, ctl("group", "split", "db").code);
+    assertEquals(0, ctl("pair", "wait", "g1", "--state", "SPLIT").code);
+    HostVolume prod = rig.daemon.controller().volume("prod");
+    prod.write(0, new byte[] {1, 2, 3});
+    Result r = ctl("group", "restore", "db", "g1=0-4k");
+    assertEquals(0, r.code, r.err);
+    assertTrue(r.out.contains("pair g1: request"), r.out);
+    assertEquals(0, ctl("pair", "wait", "g1", "--state", "SPLIT").code);
+    assertEquals(0, ctl("verify", "prod", "copy").code);
+    assertEquals(PairCtl.USAGE, ctl("group", "restore", "db", "g1").code);
+  }
+
   @Test
   void extentsAreNormalisedAndSaidSo_andAnUpdateSaysItCopiesWholeTracks() throws Exception {
     assertEquals(0, ctl("pair", "create", "e1", "-p", "prod", "-s", "copy").code);
