@@ -4,8 +4,9 @@ import io.pairkit.api.error.InvalidExtentException;
 
 /**
  * A byte range {@code [start, end)} of a volume, such as the area that holds one file or data set.
- * Immutable, so thread-safe; both bounds are byte offsets. Extents are given by the host; the pair
- * engine copies every track the extent touches in whole.
+ * Immutable, so thread-safe; both bounds are byte offsets. Extents are given by the host; a
+ * request copies exactly their bytes (the tracks they touch stay the unit of the difference
+ * bits).
  *
  * @param start first byte, inclusive, {@code >= 0}
  * @param end   last byte, exclusive, {@code > start}

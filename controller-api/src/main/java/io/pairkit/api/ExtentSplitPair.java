@@ -30,6 +30,8 @@ public interface ExtentSplitPair extends Pair {
 
   /**
    * Joins split extents back into the mirror, copying what changed on either side since the split.
+   * Exact: a split track {@code extents} cover only in part stays split, and only its covered
+   * bytes are copied (at the instant); no other byte of the secondary changes.
    * {@code extents} must lie within {@link #splitExtents()} (every track they touch is split).
    *
    * @throws io.pairkit.api.error.InvalidExtentException if {@code extents} is null or empty

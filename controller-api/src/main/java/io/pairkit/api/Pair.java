@@ -52,7 +52,8 @@ public interface Pair {
   /**
    * The pair's tracking unit in bytes: the controller's track size
    * ({@code PairKit.builder().trackSize(...)}), the same for every pair of a controller, whatever
-   * the volumes. Difference bits, copies and requests work in whole tracks.
+   * the volumes. Difference bits and background copies work in whole tracks; requests on
+   * extents change exactly their bytes.
    */
   int trackSize();
 

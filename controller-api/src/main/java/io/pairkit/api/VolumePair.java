@@ -28,7 +28,9 @@ public interface VolumePair extends Pair {
    * Brings only {@code extents} of the secondary to the primary's data at this instant; the rest of
    * the secondary keeps its split image. Copies only tracks changed (on either side) since their
    * last freeze or update; a host write to such a track before it is copied copies it first. The
-   * tracks stay split. Allowed in SPLIT (not SPLITTING); several may run at once.
+   * tracks stay split. Exact: no byte outside {@code extents} changes on the secondary; a track
+   * they cover only in part gets its covered bytes at the instant and stays marked changed.
+   * Allowed in SPLIT (not SPLITTING); several may run at once.
    *
    * @throws io.pairkit.api.error.InvalidExtentException if {@code extents} is null or empty
    * @throws io.pairkit.api.error.ExtentOutOfRangeException if they reach past the end of the volume

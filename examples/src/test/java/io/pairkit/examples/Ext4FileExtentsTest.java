@@ -205,10 +205,10 @@ class Ext4FileExtentsTest {
       byte[] after = s.read(0, (int) SIZE);
       assertRegionEquals("file's extents after the update vs the primary at the update", atUpdate,
           after, file);
-      // Tracks are copied whole (docs/DESIGN.md section 1): the rest of the file's tracks, the small
-      // gap included, holds the primary's data at the update instant.
-      assertRegionEquals("file's tracks outside its extents after the update vs the primary at "
-          + "the update", atUpdate, after, inTracksOutsideFile);
+      // Exact extents (docs/DESIGN.md section 1): the rest of the file's tracks, the small gap
+      // included, keeps the split image, as does everything outside the file's tracks.
+      assertRegionEquals("file's tracks outside its extents after the update vs the split image",
+          atSplit, after, inTracksOutsideFile);
       assertRegionEquals("outside the file's tracks (gaps, tail) after the update vs the split "
           + "image", atSplit, after, outsideTracks);
       pk.flush();

@@ -75,7 +75,7 @@ abstract class AbstractPair implements Pair {
    */
   record Restored(Roaring64Bitmap pending, Roaring64Bitmap changed, Roaring64Bitmap frozen,
       Roaring64Bitmap dirty, boolean initialCopyDone, String suspendedBecause,
-      List<RequestInfo> requests, Roaring64Bitmap restoring) {
+      List<RequestInfo> requests, Roaring64Bitmap restoring, ExtentSet splitBytes) {
   }
 
   /** The running restore, or null; set and cleared with both barriers held (or at restart). */
@@ -665,6 +665,61 @@ abstract class AbstractPair implements Pair {
           + geometry.volumeSize() + ")");
     }
     return geometry.tracksOf(region);
+  }
+
+  /**
+   * The tracks {@code region} touches but does not cover whole (within the pair's scope bytes):
+   * a request copies only the covered bytes of these (exact extents).
+   */
+  Roaring64Bitmap partialTracks(ExtentSet region) {
+    Roaring64Bitmap out = new Roaring64Bitmap();
+    com.google.common.collect.RangeSet<Long> asked = ranges(region);
+    for (Extent e : region.extents()) {
+      for (long t : new long[] {geometry.trackOf(e.start()), geometry.trackOf(e.end() - 1)}) {
+        if (bitmaps.inScope(t) && !asked.enclosesAll(copier.scopeRanges(t, t + 1))) {
+          out.addLong(t);
+        }
+      }
+    }
+    return out;
+  }
+
+  private static com.google.common.collect.RangeSet<Long> ranges(ExtentSet region) {
+    com.google.common.collect.RangeSet<Long> r = com.google.common.collect.TreeRangeSet.create();
+    for (Extent e : region.extents()) {
+      r.add(com.google.common.collect.Range.closedOpen(e.start(), e.end()));
+    }
+    return r;
+  }
+
+  /**
+   * At a request's instant (host I/O held off, the tracks' locks held): copies the bytes
+   * {@code region} covers of those {@code partial} tracks that are split and changed, primary to
+   * secondary; they stay changed (the rest of each still differs). A split track whose
+   * point-in-time copy is still due needs nothing: the primary still holds that image, so its
+   * pending copy is exact. With durable metadata the secondary is flushed before the request is
+   * recorded. Returns {@code {tracks, bytes}} copied.
+   */
+  long[] copyCoveredBytes(Roaring64Bitmap partial, ExtentSet region) {
+    com.google.common.collect.RangeSet<Long> asked = ranges(region);
+    long tracks = 0;
+    long bytes = 0;
+    Roaring64Bitmap changed = bitmaps.changedAmong(partial);
+    for (java.util.Iterator<Long> it = changed.iterator(); it.hasNext(); ) {
+      long t = it.next();
+      com.google.common.collect.RangeSet<Long> wanted = com.google.common.collect.TreeRangeSet
+          .create(copier.scopeRanges(t, t + 1));
+      wanted.removeAll(asked.complement());
+      for (com.google.common.collect.Range<Long> r : wanted.asRanges()) {
+        copier.copyRange(r.lowerEndpoint(), r.upperEndpoint());
+        bytes += r.upperEndpoint() - r.lowerEndpoint();
+      }
+      tracks++;
+    }
+    if (tracks > 0 && engine.store != null) {
+      copier.secondary().flush(); // durable before the record says the request happened
+    }
+    return new long[] {tracks, bytes};
   }
 
   private RuntimeException refuseSecondaryWrite(long t) {

@@ -162,7 +162,8 @@ public final class DefaultPairController implements PairController {
         ManagedVolume p = reopen(info.primary(), info.id());
         ManagedVolume s = reopen(info.secondary(), info.id());
         AbstractPair.Restored r = new AbstractPair.Restored(v.pending(), v.changed(), v.frozen(),
-            v.dirty(), v.initialCopyDone(), v.suspendedBecause(), v.requests(), v.restoring());
+            v.dirty(), v.initialCopyDone(), v.suspendedBecause(), v.requests(), v.restoring(),
+            v.splitBytes());
         String id = info.id();
         AbstractPair pair = switch (PairStrategy.valueOf(info.strategy())) {
           case VOLUME_PAIR -> new VolumePairImpl(engine, id, p, s, r);

@@ -14,9 +14,19 @@ import org.roaringbitmap.longlong.Roaring64Bitmap;
  */
 final class ExtentSplitPairImpl extends AbstractPair implements ExtentSplitPair {
 
+  /**
+   * The bytes extent splits named, less those joined (guarded by the bitmaps monitor). Splits
+   * freeze whole tracks; a join of part of a track unfreezes it only when no split byte is left
+   * in it, so joining what was split mirrors it all again and a partial join changes nothing
+   * else.
+   */
+  private ExtentSet splitBytes;
+
   ExtentSplitPairImpl(Engine engine, String id, ManagedVolume primary, ManagedVolume secondary,
       Restored restored) {
     super(engine, id, primary, secondary, ExtentSet.of(0, primary.size()), true, restored);
+    this.splitBytes = restored == null ? ExtentSet.empty()
+        : restored.splitBytes() != null ? restored.splitBytes() : splitExtents();
   }
 
   @Override
@@ -64,6 +74,7 @@ final class ExtentSplitPairImpl extends AbstractPair implements ExtentSplitPair 
       }
       return () -> {
         bitmaps.freeze(tracks);
+        splitBytes = splitBytes.union(extents);
         return tracks;
       };
     });
@@ -76,6 +87,7 @@ final class ExtentSplitPairImpl extends AbstractPair implements ExtentSplitPair 
 
   private RequestAdmission.Planned planJoin(ExtentSet extents) {
     Roaring64Bitmap tracks = regionTracks(RequestKind.EXTENT_JOIN, extents);
+    Roaring64Bitmap partial = partialTracks(extents);
     return new RequestAdmission.Planned(RequestKind.EXTENT_JOIN, extents, true, state -> {
       Roaring64Bitmap notFrozen = bitmaps.notFrozen(tracks);
       if (!notFrozen.isEmpty()) {
@@ -83,11 +95,33 @@ final class ExtentSplitPairImpl extends AbstractPair implements ExtentSplitPair 
             + "split (" + notFrozen.getLongCardinality() + " tracks are mirrored; split now: "
             + splitExtents() + "); join only split extents");
       }
-      return () -> {
-        bitmaps.join(tracks);
-        return tracks;
+      return new RequestAdmission.Change() {
+        private long[] copied;
+
+        @Override
+        public Roaring64Bitmap apply() {
+          // Exact extents: a track joined in part stays split while split bytes are left in it,
+          // and gets its joined bytes now; one with none left is joined whole.
+          ExtentSet left = splitBytes.minus(extents);
+          Roaring64Bitmap stay = new Roaring64Bitmap();
+          partial.forEach(t -> {
+            if (!left.intersection(ExtentSet.of(geometry.start(t), geometry.stop(t))).isEmpty()) {
+              stay.addLong(t);
+            }
+          });
+          copied = copyCoveredBytes(stay, extents);
+          Roaring64Bitmap joined = Roaring64Bitmap.andNot(tracks, stay);
+          bitmaps.join(joined);
+          splitBytes = left;
+          return joined;
+        }
+
+        @Override
+        public long[] copiedAtInstant() {
+          return copied;
+        }
       };
-    });
+    }, partial);
   }
 
   @Override

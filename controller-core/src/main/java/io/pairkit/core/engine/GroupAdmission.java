@@ -5,6 +5,7 @@ import io.pairkit.api.PairState;
 import io.pairkit.api.RequestKind;
 import io.pairkit.api.error.PairStateException;
 import io.pairkit.core.engine.copy.CopyJob;
+import io.pairkit.core.engine.track.TrackLocks;
 import io.pairkit.core.metadata.MetadataStore;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -39,7 +40,19 @@ final class GroupAdmission {
     for (ManagedVolume v : volumes) {
       v.barrier.writeLock().lock();
     }
+    List<TrackLocks.Held> exact = new ArrayList<>();
     try {
+      for (ManagedVolume v : volumes) { // the exactly copied tracks' locks, primaries by name
+        Roaring64Bitmap tracks = new Roaring64Bitmap();
+        for (int i = 0; i < pairs.size(); i++) {
+          if (pairs.get(i).primary == v) {
+            tracks.or(plans.get(i).exactTracks());
+          }
+        }
+        if (!tracks.isEmpty()) {
+          exact.add(v.trackLocks.lockTracks(tracks));
+        }
+      }
       for (int i = 0; i < pairs.size(); i++) {
         pairs.get(i).admission.beforeInstant(plans.get(i).kind());
       }
@@ -48,6 +61,9 @@ final class GroupAdmission {
         pairs.get(i).engine.instantHook.atInstant(pairs.get(i), jobs.get(i).id());
       }
     } finally {
+      for (int i = exact.size() - 1; i >= 0; i--) {
+        exact.get(i).close();
+      }
       for (int i = volumes.size() - 1; i >= 0; i--) {
         volumes.get(i).barrier.writeLock().unlock();
       }
@@ -144,6 +160,7 @@ final class GroupAdmission {
       Roaring64Bitmap tracks = changes.get(i).apply();
       CopyJob job = pair.admission.newJob(plan.kind(), plan.region(), tracks,
           plan.drainsMirror());
+      job.copiedAtInstant(changes.get(i).copiedAtInstant());
       jobs.add(job);
       if (store != null) {
         records.add(new MetadataStore.InstantRecord(pair.id(), job.id(), plan.kind().name(),

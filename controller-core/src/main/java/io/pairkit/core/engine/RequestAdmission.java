@@ -8,6 +8,7 @@ import io.pairkit.api.error.AlreadyClosedException;
 import io.pairkit.api.error.PairStateException;
 import io.pairkit.core.engine.bitmap.Transition;
 import io.pairkit.core.engine.copy.CopyJob;
+import io.pairkit.core.engine.track.TrackLocks;
 import java.util.List;
 import org.roaringbitmap.longlong.Roaring64Bitmap;
 
@@ -40,20 +41,41 @@ final class RequestAdmission {
   interface Change {
     /** Applies it to the bitmaps; returns the region's tracks, whose pending ones the job drains. */
     Roaring64Bitmap apply();
+
+    /**
+     * What {@link #apply} copied itself, at the instant, as {@code {tracks, bytes}} (the exact
+     * part of tracks a region covers only in part); null if nothing.
+     */
+    default long[] copiedAtInstant() {
+      return null;
+    }
   }
 
-  /** A request as a strategy defines it, before admission. */
-  record Planned(RequestKind kind, ExtentSet region, boolean drainsMirror, Instant instant) {
+  /**
+   * A request as a strategy defines it, before admission. {@code exactTracks}: tracks the region
+   * covers only in part, whose covered bytes the change copies at the instant; their track locks
+   * are held across it (empty: none).
+   */
+  record Planned(RequestKind kind, ExtentSet region, boolean drainsMirror, Instant instant,
+      Roaring64Bitmap exactTracks) {
+    Planned(RequestKind kind, ExtentSet region, boolean drainsMirror, Instant instant) {
+      this(kind, region, drainsMirror, instant, new Roaring64Bitmap());
+    }
   }
 
   /** Admits a planned request at its instant, then starts its copy. */
   CopyRequest request(Planned p) {
-    return request(p.kind(), p.region(), p.drainsMirror(), p.instant());
+    return request(p.kind(), p.region(), p.drainsMirror(), p.instant(), p.exactTracks());
   }
 
   /** Admits a request at its instant, then starts its copy. */
   CopyRequest request(RequestKind kind, ExtentSet region, boolean drainsMirror,
       Instant instant) {
+    return request(kind, region, drainsMirror, instant, new Roaring64Bitmap());
+  }
+
+  private CopyRequest request(RequestKind kind, ExtentSet region, boolean drainsMirror,
+      Instant instant, Roaring64Bitmap exactTracks) {
     CopyJob job;
     long ticket = 0;
     boolean freezes = kind == RequestKind.SPLIT || kind == RequestKind.EXTENT_SPLIT;
@@ -64,14 +86,16 @@ final class RequestAdmission {
       pair.settle();
     }
     lockBarriers();
-    try {
+    try (TrackLocks.Held exact = pair.primary.trackLocks.lockTracks(exactTracks)) {
       beforeInstant(kind);
       synchronized (pair.lifecycle) {
         PairState state = pair.state();
         checkLive(kind, state);
         synchronized (pair.bitmaps) { // the record lands in the order of the bit changes
-          Roaring64Bitmap tracks = instant.admit(state).apply();
+          Change change = instant.admit(state);
+          Roaring64Bitmap tracks = change.apply();
           job = newJob(kind, region, tracks, drainsMirror);
+          job.copiedAtInstant(change.copiedAtInstant());
           if (pair.engine.store != null) {
             ticket = pair.engine.store.instant(pair.id(), job.id(), kind.name(), region,
                 drainsMirror, transitionOf(kind).name(), tracks, pair.bitmaps.mayNeedCopyIn(tracks));

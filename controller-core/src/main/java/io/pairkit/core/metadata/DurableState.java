@@ -37,6 +37,11 @@ final class DurableState {
     final Roaring64Bitmap changed = new Roaring64Bitmap();
     final Roaring64Bitmap frozen = new Roaring64Bitmap();
     final Roaring64Bitmap dirty = new Roaring64Bitmap();
+    /**
+     * Version 4: the bytes split requests named (within the scope), less those joined; null when
+     * read from an older checkpoint (then the frozen tracks stand for them).
+     */
+    ExtentSet splitBytes = ExtentSet.empty();
     /** Version 4: frozen tracks a restore has still to copy back to the primary. */
     final Roaring64Bitmap restoring = new Roaring64Bitmap();
     final Map<Long, RequestInfo> requests = new LinkedHashMap<>();
@@ -161,6 +166,11 @@ final class DurableState {
         Roaring64Bitmap tracks = in.bitmap();
         Roaring64Bitmap pendingAfter = version >= 2 ? in.bitmap() : null;
         applyTransition(p, transition, tracks, pendingAfter);
+        if (p.splitBytes != null && transition.equals("FREEZE")) {
+          p.splitBytes = p.splitBytes.union(region.intersection(p.info.scope()));
+        } else if (p.splitBytes != null && transition.equals("JOIN")) {
+          p.splitBytes = p.splitBytes.minus(region);
+        }
         p.requests.put(requestId, new RequestInfo(requestId, kind, region, drainsMirror));
         nextRequestId = Math.max(nextRequestId, requestId + 1);
       }
@@ -323,7 +333,10 @@ final class DurableState {
       for (RequestInfo r : p.requests.values()) {
         o.i64(r.id()).str(r.kind()).extents(r.region()).bool(r.drainsMirror());
       }
-      o.bitmap(p.dirty).bitmap(p.restoring);
+      o.bitmap(p.dirty).bitmap(p.restoring).bool(p.splitBytes != null);
+      if (p.splitBytes != null) {
+        o.extents(p.splitBytes);
+      }
       out.add(RecordCodec.frame(PAIR, o.bytes()));
     }
     for (Map.Entry<String, List<String>> g : groups.entrySet()) {
@@ -366,6 +379,9 @@ final class DurableState {
     }
     if (version >= 4) {
       p.restoring.or(in.bitmap());
+      p.splitBytes = in.bool() ? in.extents() : null;
+    } else {
+      p.splitBytes = null; // older checkpoints do not say: the frozen tracks stand for them
     }
     pairs.put(info.id(), p);
   }

@@ -845,7 +845,7 @@ public final class MetadataStore implements AutoCloseable {
       out.put(p.info.id(), new DurablePairView(p.info, p.scope.clone(), e.pending(),
           e.changed(), p.frozen.clone(), p.dirty.clone(), e.impliedTracks(),
           p.initialCopyDone, p.suspendedBecause, List.copyOf(p.requests.values()),
-          p.restoring.clone()));
+          p.restoring.clone(), p.splitBytes));
     }
     return out;
   }
@@ -854,11 +854,12 @@ public final class MetadataStore implements AutoCloseable {
    * A copy of one recorded pair, as the engine resumes it: {@code pending} and {@code changed}
    * include what the dirty write-intent regions imply ({@code impliedTracks} of them), and
    * {@code dirty} holds those regions' tracks; {@code restoring}, the tracks a restore has still
-   * to copy back.
+   * to copy back; {@code splitBytes}, the bytes split requests named (null: not recorded, an
+   * older format).
    */
   public record DurablePairView(PairInfo info, Roaring64Bitmap scope, Roaring64Bitmap pending,
       Roaring64Bitmap changed, Roaring64Bitmap frozen, Roaring64Bitmap dirty,
       long impliedTracks, boolean initialCopyDone, String suspendedBecause,
-      List<RequestInfo> requests, Roaring64Bitmap restoring) {
+      List<RequestInfo> requests, Roaring64Bitmap restoring, ExtentSet splitBytes) {
   }
 }

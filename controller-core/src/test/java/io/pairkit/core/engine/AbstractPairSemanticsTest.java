@@ -565,8 +565,9 @@ public abstract class AbstractPairSemanticsTest {
           restore(random.nextBoolean() ? null : randomExtent().intersection(scope));
         } else if (pair instanceof VolumePair vp && random.nextInt(3) != 0) {
           ExtentSet e = randomExtent();
-          CopyRequest update = issue("extentUpdate " + e, tracksOf(e), () -> vp.extentUpdate(e));
-          freeze(update, tracksOf(e));
+          CopyRequest update = issue("extentUpdate " + e, wholeTracksOf(e),
+              () -> vp.extentUpdate(e));
+          refresh(update, e);
           maybeAwait(update);
         } else {
           CopyRequest resync = pair instanceof VolumePair vp
@@ -586,8 +587,9 @@ public abstract class AbstractPairSemanticsTest {
       } else if (!split.isEmpty() && random.nextBoolean()) {
         Extent chosen = split.extents().get(random.nextInt(split.extents().size()));
         ExtentSet e = ExtentSet.of(chosen);
-        CopyRequest join = issue("extentJoin " + e, tracksOf(e), () -> xp.extentJoin(e));
-        unfreeze(tracksOf(e));
+        CopyRequest join = issue("extentJoin " + e, wholeTracksOf(e), () -> xp.extentJoin(e));
+        refresh(join, e); // a track joined only in part stays split, its joined bytes copied
+        unfreeze(wholeTracksOf(e));
         maybeAwait(join);
       } else {
         ExtentSet e = randomExtent();
@@ -664,6 +666,42 @@ public abstract class AbstractPairSemanticsTest {
       tracks.forEach(t -> expected.put(t, Arrays.copyOfRange(image, (int) (t * TS),
           (int) Math.min((t + 1) * TS, SIZE))));
       frozenForWriters = pair.splitExtents();
+    }
+
+    /**
+     * Exact extents: the bytes of {@code e} take the primary's image at the request's instant;
+     * every other byte keeps what it had (a track covered only in part keeps its old image
+     * outside {@code e}, and one the host wrote on S stays unknown).
+     */
+    private void refresh(CopyRequest request, ExtentSet e) {
+      byte[] image = imageAtInstant.get(request.id());
+      for (Extent tr : e.trackRanges(TS)) {
+        for (long t = tr.start(); t < tr.end(); t++) {
+          byte[] had = expected.get(t);
+          if (had == null) {
+            continue;
+          }
+          byte[] now = had.clone();
+          for (Extent in : e.intersection(ExtentSet.of(t * TS, (t + 1) * TS)).extents()) {
+            System.arraycopy(image, (int) in.start(), now, (int) (in.start() - t * TS),
+                (int) in.length());
+          }
+          expected.put(t, now);
+        }
+      }
+      frozenForWriters = pair.splitExtents();
+    }
+
+    /** The tracks {@code e} covers whole within the scope (a request's bits change there). */
+    private Roaring64Bitmap wholeTracksOf(ExtentSet e) {
+      Roaring64Bitmap out = new Roaring64Bitmap();
+      tracksOf(e).forEach(t -> {
+        ExtentSet track = scope.intersection(ExtentSet.of(t * TS, (t + 1) * TS));
+        if (track.minus(e).isEmpty()) {
+          out.addLong(t);
+        }
+      });
+      return out;
     }
 
     private void unfreeze(Roaring64Bitmap tracks) {

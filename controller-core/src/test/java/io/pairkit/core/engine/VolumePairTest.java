@@ -17,6 +17,8 @@ import io.pairkit.api.HostVolume;
 import io.pairkit.api.PairState;
 import io.pairkit.api.PairStats;
 import io.pairkit.api.RequestKind;
+import io.pairkit.api.TrackState;
+import io.pairkit.api.TrackStates;
 import io.pairkit.api.VolumePair;
 import io.pairkit.api.testing.MemoryVolume;
 import io.pairkit.api.error.SecondaryWriteRefusedException;
@@ -93,7 +95,7 @@ class VolumePairTest {
   }
 
   @Test
-  void extentUpdate_bringsOnlyTheExtentToTheUpdateInstant() {
+  void extentUpdate_bringsExactlyTheExtentsBytesToTheUpdateInstant() {
     VolumePair pair = formedPair();
     CopyRequest split = pair.split();
     split.await(WAIT);
@@ -109,12 +111,21 @@ class VolumePairTest {
     update.await(WAIT);
     byte[] sNow = rig.backendImage("s");
     for (byte[] image : List.of(duringUpdate, sNow)) {
-      // Tracks 40..49 hold the extent: the update instant; all other tracks: the split image.
-      assertRange(atUpdate, image, 40 * TS, 50 * TS, "extent");
-      assertRange(splitImage, image, 0, 40 * TS, "before the extent");
-      assertRange(splitImage, image, 50 * TS, SIZE, "after the extent");
+      // The extent's bytes hold the update instant; every other byte, the first and last
+      // track's outside the extent included, the split image (exact extents).
+      assertRange(atUpdate, image, 40 * TS + 100, 50 * TS - 100, "extent");
+      assertRange(splitImage, image, 0, 40 * TS + 100, "before the extent");
+      assertRange(splitImage, image, 50 * TS - 100, SIZE, "after the extent");
     }
     assertEquals(PairState.SPLIT, pair.state());
+    TrackStates states = pair.trackStates(io.pairkit.api.Extent.of(0, SIZE));
+    assertEquals(TrackState.SPLIT_CHANGED, states.state(40), "the rest of track 40 differs");
+    assertEquals(TrackState.SPLIT_CHANGED, states.state(49));
+    assertEquals(TrackState.SPLIT_CHANGED, states.state(45), "written after the instant");
+    assertEquals(TrackState.SPLIT, states.state(44));
+    // 7 whole tracks (45 went by copy-on-write) and 2 in part, exactly the extent's bytes there.
+    assertEquals(9, update.progress().tracksCopied());
+    assertEquals(9L * TS - 200, update.progress().bytesCopied());
   }
 
   @Test

@@ -1084,9 +1084,9 @@ public final class PairCtl {
           for (io.pairkit.api.Extent e : ExtentSyntax.parse(normal).extents()) {
             asked += e.end() - e.start();
           }
-          r.out.println("asked for " + asked + " bytes; an update copies whole tracks of "
-              + human(p.trackSize()) + ", so other bytes in the tracks these extents touch are "
-              + "refreshed from " + p.primary() + " too");
+          r.out.println("asked for " + asked + " bytes; exactly these are refreshed from "
+              + p.primary() + " (a " + human(p.trackSize()) + " track they cover only in part "
+              + "keeps its other bytes and stays marked changed)");
         }
         return code;
       }

@@ -474,7 +474,7 @@ class PairCtlTest {
   }
 
   @Test
-  void extentsAreNormalisedAndSaidSo_andAnUpdateSaysItCopiesWholeTracks() throws Exception {
+  void extentsAreNormalisedAndSaidSo_andAnUpdateSaysItCopiesExactlyThem() throws Exception {
     assertEquals(0, ctl("pair", "create", "e1", "-p", "prod", "-s", "copy").code);
     assertEquals(0, ctl("pair", "wait", "e1", "--state", "FORMED", "--timeout", "60s").code);
     assertEquals(0, ctl("pair", "split", "e1").code);
@@ -483,7 +483,8 @@ class PairCtlTest {
     assertEquals(0, update.code, update.err);
     assertTrue(update.err.contains("taken as 0-4096,8388608-10485760"), update.err);
     assertTrue(update.out.contains("asked for 2101248 bytes")
-        && update.out.contains("whole tracks of 64 KiB"), update.out);
+        && update.out.contains("exactly these are refreshed")
+        && update.out.contains("64 KiB track they cover only in part"), update.out);
     Result sorted = ctl("extent", "update", "e1", "0-4k,8m-9m");
     assertEquals(0, sorted.code, sorted.err);
     assertTrue(sorted.err.isEmpty(), "nothing to say when nothing changed: " + sorted.err);

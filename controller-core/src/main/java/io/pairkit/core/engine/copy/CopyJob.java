@@ -52,7 +52,7 @@ public final class CopyJob implements CopyRequest, CopyScheduler.Source {
   private final boolean drainsMirror;
   private final PairCopier copier;
   private final Owner owner;
-  private final long tracksToCopy;
+  private long tracksToCopy; // guarded by this after construction
   private final CompletableFuture<CopyProgress> completion = new CompletableFuture<>();
 
   // Guarded by this.
@@ -99,12 +99,27 @@ public final class CopyJob implements CopyRequest, CopyScheduler.Source {
     this.toCopy = toCopy;
   }
 
+  /**
+   * Counts what the request copied itself at its instant ({@code {tracks, bytes}}, or null):
+   * the covered bytes of tracks its extents cover only in part. Before {@link #start}.
+   */
+  public synchronized void copiedAtInstant(long[] tracksAndBytes) {
+    if (tracksAndBytes != null) {
+      tracksToCopy += tracksAndBytes[0];
+      done += tracksAndBytes[0];
+      copied += tracksAndBytes[0];
+      bytes += tracksAndBytes[1];
+    }
+  }
+
   /** Hands the job to {@code scheduler}; a job with nothing to copy completes at once. */
   public void start(CopyScheduler scheduler) {
+    long toDo;
     synchronized (this) {
       this.scheduler = scheduler;
+      toDo = tracksToCopy - done;
     }
-    if (tracksToCopy == 0) {
+    if (toDo == 0) {
       finishIfIdle();
     } else {
       scheduler.submitRequest(this);

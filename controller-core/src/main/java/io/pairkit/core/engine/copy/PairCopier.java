@@ -267,6 +267,14 @@ public final class PairCopier {
   }
 
   /**
+   * Copies bytes {@code [start, stop)} primary to secondary, exactly those; the caller holds the
+   * tracks' locks. Does not touch the bitmaps.
+   */
+  public void copyRange(long start, long stop) {
+    copyBytes(start, stop);
+  }
+
+  /**
    * Copies bytes {@code [start, stop)} from the secondary back to the primary (a restore); the
    * caller holds the tracks' locks. Does not touch the bitmaps.
    */

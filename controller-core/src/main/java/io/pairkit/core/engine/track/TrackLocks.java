@@ -51,6 +51,24 @@ public final class TrackLocks {
     return new Held(locks);
   }
 
+  /**
+   * Locks every track of {@code tracks} (any set, in the one global order: ascending stripe);
+   * close the result to unlock.
+   */
+  public Held lockTracks(org.roaringbitmap.longlong.Roaring64Bitmap tracks) {
+    java.util.TreeSet<Integer> indexes = new java.util.TreeSet<>();
+    tracks.forEach(t -> indexes.add((int) (t & MASK)));
+    Lock[] locks = new Lock[indexes.size()];
+    int k = 0;
+    for (int i : indexes) {
+      locks[k++] = stripes.getAt(i);
+    }
+    for (Lock l : locks) {
+      l.lock();
+    }
+    return new Held(locks);
+  }
+
   /** Locks held by one caller; {@link #close()} releases them in reverse order. */
   public static final class Held implements AutoCloseable {
     private final Lock[] locks;
