@@ -488,11 +488,17 @@ public final class DefaultPairController implements PairController {
     }
     if (!s.primaryOf.isEmpty()) {
       throw new VolumeInUseException(what + ": '" + s.name() + "' is the primary of pair '"
-          + s.primaryOf.get(0).id() + "'; cascaded pairs are not supported");
+          + s.primaryOf.get(0).id() + "', and cascaded pairs (a volume both primary and "
+          + "secondary) are not supported; use another secondary, or delete pair '"
+          + s.primaryOf.get(0).id() + "' first");
     }
     if (p.secondaryOf != null) {
       throw new VolumeInUseException(what + ": '" + p.name() + "' is the secondary of pair '"
-          + p.secondaryOf.id() + "'; cascaded pairs are not supported");
+          + p.secondaryOf.id() + "', and cascaded pairs (a volume both primary and secondary) "
+          + "are not supported; for a second copy, pair '" + p.secondaryOf.primary().name()
+          + "' with another secondary (a primary takes up to " + engine.config
+              .maxPairsPerPrimary() + " pairs, each split at its own instant), or delete pair '"
+          + p.secondaryOf.id() + "' first");
     }
     int limit = engine.config.maxPairsPerPrimary();
     if (p.primaryOf.size() >= limit) {
