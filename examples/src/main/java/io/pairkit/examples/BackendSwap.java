@@ -84,11 +84,7 @@ public final class BackendSwap {
       return 3;
     }
     // The workflow needs no fixed ports: serve on free ones, so it runs beside a pairkitd.
-    DaemonConfig cfg = new DaemonConfig(loaded.source(), loaded.trackSize(),
-        loaded.copyThreads(), loaded.copyBytesPerSecond(), loaded.trackCache(),
-        loaded.metadataDirectory(), loaded.mirrorMode(), loaded.writeIntentRegionSize(),
-        loaded.nbdAddress(), 0, loaded.controlAddress(), 0, loaded.volumes(),
-        loaded.controlTokenFile(), loaded.openReads());
+    DaemonConfig cfg = loaded.withFreePorts();
     List<Path> created = new ArrayList<>();
     for (Path p : pathsOf(cfg)) {
       Path top = p.toAbsolutePath();

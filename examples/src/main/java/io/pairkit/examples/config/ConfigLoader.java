@@ -52,7 +52,11 @@ import java.util.regex.Pattern;
  * server.control.tokenFile=FILE         (default METADATA_DIRECTORY/../control.token: the bearer
  *                                        token every call needs, mode 0600, made if missing)
  * server.control.openReads=false        (true: list and display need no token)
- * server.allowRemote=false
+ * server.allowRemote=false              (true: the addresses above may be non-loopback)
+ * server.nbd.tls.dir=DIR                (NBD requires TLS, NBD_OPT_STARTTLS: server-cert.pem,
+ *                                        server-key.pem, ca-cert.pem as QEMU's tls-creds-x509)
+ * server.nbd.tls.verifyClients=false    (true: clients present a certificate ca-cert.pem signed)
+ * server.nbd.allowPlaintext=false       (true: a non-loopback NBD address without TLS)
  * volume.NAME.type=file|raid|s3|...     volume.NAME.PROPERTY=VALUE (the backend's properties)
  * volume.NAME.export=true               volume.NAME.exportReadOnly=false
  * </pre>
@@ -65,7 +69,8 @@ public final class ConfigLoader {
       "controller.writeIntentRegionSize");
   private static final Set<String> SERVER_KEYS = Set.of("server.nbd.address", "server.nbd.port",
       "server.control.address", "server.control.port", "server.allowRemote",
-      "server.control.tokenFile", "server.control.openReads");
+      "server.control.tokenFile", "server.control.openReads", "server.nbd.tls.dir",
+      "server.nbd.tls.verifyClients", "server.nbd.allowPlaintext");
 
   private final Function<String, String> environment;
 
@@ -199,8 +204,28 @@ public final class ConfigLoader {
     Path tokenFile = Optional.ofNullable(all.get("server.control.tokenFile")).map(String::trim)
         .map(Path::of).orElse(defaultTokenFile(meta));
     boolean openReads = bool(file, all, "server.control.openReads", false);
+    Optional<DaemonConfig.NbdTlsConfig> tls = Optional.ofNullable(all.get("server.nbd.tls.dir"))
+        .map(String::trim).map(d -> new DaemonConfig.NbdTlsConfig(Path.of(d),
+            bool(file, all, "server.nbd.tls.verifyClients", false)));
+    if (tls.isEmpty() && all.containsKey("server.nbd.tls.verifyClients")) {
+      throw new ConfigException(file + ": key 'server.nbd.tls.verifyClients' needs TLS: add "
+          + "server.nbd.tls.dir (the directory of server-cert.pem, server-key.pem, ca-cert.pem)");
+    }
+    if (tls.isPresent() && !Files.isDirectory(tls.get().dir())) {
+      throw new ConfigException(file + ": key 'server.nbd.tls.dir' is '" + tls.get().dir()
+          + "', not a directory; give the directory of server-cert.pem, server-key.pem and "
+          + "ca-cert.pem");
+    }
+    boolean allowPlaintext = bool(file, all, "server.nbd.allowPlaintext", false);
+    if (tls.isEmpty() && !allowPlaintext && !loopback(nbdAddress)) {
+      throw new ConfigException(file + ": key 'server.nbd.address' is '" + nbdAddress + "', "
+          + "beyond this machine, and NBD has no TLS: anyone on the network could read and "
+          + "write the volumes. Add server.nbd.tls.dir (clients use nbds://), or accept "
+          + "plain NBD with server.nbd.allowPlaintext=true");
+    }
     return new DaemonConfig(file, trackSize, copyThreads, rate, cache, meta, mirrorMode,
-        regionSize, nbdAddress, nbdPort, controlAddress, controlPort, list, tokenFile, openReads);
+        regionSize, nbdAddress, nbdPort, controlAddress, controlPort, list, tokenFile, openReads,
+        tls);
   }
 
   /**
@@ -426,6 +451,14 @@ public final class ConfigLoader {
     throw new ConfigException(file + ": key '" + key + "' is '" + raw + "': use true or false");
   }
 
+  private static boolean loopback(String address) {
+    try {
+      return InetAddress.getByName(address).isLoopbackAddress();
+    } catch (UnknownHostException e) {
+      return false;
+    }
+  }
+
   private static String address(Path file, Map<String, String> all, String key,
       boolean allowRemote) {
     String raw = all.getOrDefault(key, "127.0.0.1");
@@ -438,8 +471,8 @@ public final class ConfigLoader {
     }
     if (!a.isLoopbackAddress() && !allowRemote) {
       throw new ConfigException(file + ": key '" + key + "' is '" + raw + "', not a loopback "
-          + "address; the control endpoint and NBD have no authentication, so binding beyond "
-          + "this machine needs server.allowRemote=true");
+          + "address; serving beyond this machine needs server.allowRemote=true (and, for NBD, "
+          + "server.nbd.tls.dir)");
     }
     return raw;
   }

@@ -25,12 +25,27 @@ import java.util.Optional;
  * @param volumes           the volumes, in file order
  * @param controlTokenFile  the control endpoint's bearer token (mode 0600, made if missing)
  * @param openReads         whether read-only calls (list, display) need no token
+ * @param nbdTls            TLS required on the NBD listener, or empty for plain TCP
  */
 public record DaemonConfig(Path source, int trackSize, int copyThreads, long copyBytesPerSecond,
     Optional<TrackCacheConfig> trackCache, Path metadataDirectory,
     io.pairkit.api.MirrorMode mirrorMode, long writeIntentRegionSize, String nbdAddress, int nbdPort,
     String controlAddress, int controlPort, List<VolumeConfig> volumes, Path controlTokenFile,
-    boolean openReads) {
+    boolean openReads, Optional<NbdTlsConfig> nbdTls) {
+
+  /**
+   * NBD TLS: X.509 credentials in QEMU's layout ({@code server-cert.pem}, {@code server-key.pem},
+   * {@code ca-cert.pem}), and whether clients must present a certificate the CA signed.
+   */
+  public record NbdTlsConfig(Path dir, boolean verifyClients) {
+  }
+
+  /** The same configuration, serving NBD and control on free ports. */
+  public DaemonConfig withFreePorts() {
+    return new DaemonConfig(source, trackSize, copyThreads, copyBytesPerSecond, trackCache,
+        metadataDirectory, mirrorMode, writeIntentRegionSize, nbdAddress, 0, controlAddress, 0,
+        volumes, controlTokenFile, openReads, nbdTls);
+  }
 
   /**
    * One volume.

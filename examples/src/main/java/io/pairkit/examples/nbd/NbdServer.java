@@ -33,8 +33,9 @@ import java.util.logging.Logger;
  * {@code nbdkit}, as its specification {@code proto.md} describes it): fixed newstyle handshake
  * with {@code NBD_OPT_GO}, {@code INFO}, {@code LIST}, {@code EXPORT_NAME},
  * {@code STRUCTURED_REPLY} and the {@code base:allocation} meta context; commands read, write,
- * flush, trim, write-zeroes (each with {@code FUA}), block status and disconnect. No TLS: it
- * binds to loopback unless told otherwise.
+ * flush, trim, write-zeroes (each with {@code FUA}), block status and disconnect. With
+ * {@link NbdTls} it requires TLS ({@code NBD_OPT_STARTTLS}, as {@code qemu-nbd --tls-creds}): before
+ * it, every option but STARTTLS and ABORT is refused with {@code NBD_REP_ERR_TLS_REQD}.
  *
  * <p>Each connection has a reader thread; requests run concurrently on a shared pool (up to
  * {@value #IN_FLIGHT} per connection) and replies are written whole under the connection's lock,
@@ -60,6 +61,7 @@ public final class NbdServer implements Closeable {
   static final int OPT_EXPORT_NAME = 1;
   static final int OPT_ABORT = 2;
   static final int OPT_LIST = 3;
+  static final int OPT_STARTTLS = 5;
   static final int OPT_INFO = 6;
   static final int OPT_GO = 7;
   static final int OPT_STRUCTURED_REPLY = 8;
@@ -73,6 +75,7 @@ public final class NbdServer implements Closeable {
   static final int REP_ERR_UNSUP = 0x80000001;
   static final int REP_ERR_INVALID = 0x80000003;
   static final int REP_ERR_UNKNOWN = 0x80000006;
+  static final int REP_ERR_TLS_REQD = 0x80000005;
 
   static final int INFO_EXPORT = 0;
   static final int INFO_NAME = 1;
@@ -140,6 +143,8 @@ public final class NbdServer implements Closeable {
   private final Function<String, NbdExport> exports;
   private final java.util.function.Supplier<List<NbdExport>> listing;
   private final Function<Throwable, Integer> errno;
+  /** Null: plain TCP; else TLS is required before any export. */
+  private final NbdTls tls;
   private final ExecutorService workers;
   private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
   private final Thread acceptor;
@@ -150,7 +155,9 @@ public final class NbdServer implements Closeable {
   private volatile boolean closed;
 
   private NbdServer(ServerSocket listener, Function<String, NbdExport> exports,
-      java.util.function.Supplier<List<NbdExport>> listing, Function<Throwable, Integer> errno) {
+      java.util.function.Supplier<List<NbdExport>> listing, Function<Throwable, Integer> errno,
+      NbdTls tls) {
+    this.tls = tls;
     this.listener = listener;
     this.exports = exports;
     this.listing = listing;
@@ -176,11 +183,19 @@ public final class NbdServer implements Closeable {
   public static NbdServer start(InetSocketAddress bind, Function<String, NbdExport> exports,
       java.util.function.Supplier<List<NbdExport>> listing, Function<Throwable, Integer> errno)
       throws IOException {
+    return start(bind, exports, listing, errno, null);
+  }
+
+  /** As {@link #start(InetSocketAddress, Function, java.util.function.Supplier, Function)}, with
+   * TLS required when {@code tls} is not null. */
+  public static NbdServer start(InetSocketAddress bind, Function<String, NbdExport> exports,
+      java.util.function.Supplier<List<NbdExport>> listing, Function<Throwable, Integer> errno,
+      NbdTls tls) throws IOException {
     ServerSocket listener = new ServerSocket();
     listener.setReuseAddress(true);
     listener.bind(bind);
     NbdServer server = new NbdServer(listener, exports, listing,
-        errno != null ? errno : NbdServer::defaultErrno);
+        errno != null ? errno : NbdServer::defaultErrno, tls);
     server.acceptor.start();
     return server;
   }
@@ -261,7 +276,10 @@ public final class NbdServer implements Closeable {
 
   /** One client: handshake, then requests until it disconnects. */
   private final class Connection {
-    private final Socket socket;
+    /** The client's socket; replaced by the encrypted one after STARTTLS. */
+    private volatile Socket socket;
+    /** Whether STARTTLS completed (always false without {@link #tls}). */
+    private boolean encrypted;
     private final Semaphore inFlight = new Semaphore(IN_FLIGHT);
     private final Semaphore connectionMemory = new Semaphore(CONNECTION_BUDGET);
     private final Object writeLock = new Object();
@@ -300,12 +318,14 @@ public final class NbdServer implements Closeable {
     }
 
     void run() {
-      try (socket) {
-        in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 1 << 16));
-        out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), 1 << 16));
+      try {
+        streams();
         if (handshake()) {
           transmission();
         }
+      } catch (javax.net.ssl.SSLException e) {
+        LOG.warning("NBD: TLS handshake with " + socket.getRemoteSocketAddress() + " failed, "
+            + "connection refused: " + e.getMessage());
       } catch (EOFException | SocketException e) {
         // the client went away
       } catch (IOException | RuntimeException e) {
@@ -313,8 +333,36 @@ public final class NbdServer implements Closeable {
           LOG.log(Level.WARNING, "NBD connection failed", e);
         }
       } finally {
+        closeQuietly();
         connections.remove(this);
       }
+    }
+
+    private void streams() throws IOException {
+      in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 1 << 16));
+      out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), 1 << 16));
+    }
+
+    /** STARTTLS: acknowledges, then runs the TLS handshake; the options go on encrypted. */
+    private void startTls(int length) throws IOException {
+      if (tls == null) {
+        optionError(OPT_STARTTLS, REP_ERR_UNSUP, "this server has no TLS configured");
+        return;
+      }
+      if (encrypted || length != 0) {
+        optionError(OPT_STARTTLS, REP_ERR_INVALID, encrypted ? "TLS is already on"
+            : "STARTTLS takes no data");
+        return;
+      }
+      optionReply(OPT_STARTTLS, REP_ACK, new byte[0]);
+      javax.net.ssl.SSLSocket secure = tls.upgrade(socket);
+      secure.setSoTimeout(HANDSHAKE_TIMEOUT_MS);
+      socket = secure;
+      encrypted = true;
+      streams();
+      String peer = NbdTls.peer(secure);
+      LOG.info("NBD: TLS with " + secure.getRemoteSocketAddress() + " (" + secure.getSession()
+          .getProtocol() + (peer != null ? ", client certificate " + peer : "") + ")");
     }
 
     // ------------------------------------------------------------ handshake
@@ -352,7 +400,18 @@ public final class NbdServer implements Closeable {
         }
         byte[] data = new byte[length];
         in.readFully(data);
+        if (tls != null && !encrypted && option != OPT_STARTTLS && option != OPT_ABORT) {
+          if (option == OPT_EXPORT_NAME) {
+            LOG.warning("NBD: " + socket.getRemoteSocketAddress() + " asked for an export "
+                + "without TLS, which this server requires; connection closed");
+            return false; // no error reply exists for it: close
+          }
+          optionError(option, REP_ERR_TLS_REQD, "this server requires TLS (NBD_OPT_STARTTLS; "
+              + "nbds:// with libnbd, tls-creds with QEMU)");
+          continue;
+        }
         switch (option) {
+          case OPT_STARTTLS -> startTls(length);
           case OPT_EXPORT_NAME -> {
             NbdExport e = lookup(new String(data, StandardCharsets.UTF_8));
             if (e == null) {

@@ -89,8 +89,14 @@ public final class Daemon implements AutoCloseable {
         }
       }
       try {
+        io.pairkit.examples.nbd.NbdTls tls = null;
+        if (config.nbdTls().isPresent()) {
+          tls = io.pairkit.examples.nbd.NbdTls.load(config.nbdTls().get().dir(),
+              config.nbdTls().get().verifyClients());
+          LOG.info("NBD requires " + tls);
+        }
         nbd = NbdServer.start(new InetSocketAddress(config.nbdAddress(), config.nbdPort()),
-            exports::get, () -> List.copyOf(exports.values()), Daemon::errno);
+            exports::get, () -> List.copyOf(exports.values()), Daemon::errno, tls);
       } catch (java.net.BindException e) {
         throw bindFailure("NBD", "server.nbd.port", config.nbdAddress(), config.nbdPort(), e);
       }
