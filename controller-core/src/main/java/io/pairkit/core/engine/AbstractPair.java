@@ -570,6 +570,12 @@ abstract class AbstractPair implements Pair {
         throw wrongState(RequestKind.RESTORE, state, j.kind() + " request " + j.id()
             + " is still copying; wait for its completion(), then restore");
       }
+      if (primary.secondaryOf != null) {
+        throw wrongState(RequestKind.RESTORE, state, "its primary '" + primary.name() + "' is "
+            + "the secondary of pair '" + primary.secondaryOf.id() + "' (a cascade), which a "
+            + "restore into it would bypass; restore the upper pair instead, or delete pair '"
+            + primary.secondaryOf.id() + "' first");
+      }
       for (AbstractPair other : primary.primaryOf) {
         if (other != this && other.restore != null) {
           throw wrongState(RequestKind.RESTORE, state, "pair '" + other.id() + "' is restoring "

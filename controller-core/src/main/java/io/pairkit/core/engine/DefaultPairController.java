@@ -11,6 +11,7 @@ import io.pairkit.api.PairController;
 import io.pairkit.api.PairListener;
 import io.pairkit.api.PairOptions;
 import io.pairkit.api.PairStats;
+import io.pairkit.api.PairState;
 import io.pairkit.api.PairStrategy;
 import io.pairkit.api.RecoveryReport;
 import io.pairkit.api.VolumePair;
@@ -436,6 +437,7 @@ public final class DefaultPairController implements PairController {
       p.barrier.writeLock().lock();
       s.barrier.writeLock().lock();
       try {
+        checkCascade("pair '" + pairId + "'", p); // again, with the upper pair's requests held
         pair = factory.make(p, s);
         pair.applyOptions(options);
         long createId = pair.initialCopy().id();
@@ -472,6 +474,28 @@ public final class DefaultPairController implements PairController {
     return pair;
   }
 
+  /**
+   * A cascade (the new pair's primary is the secondary of an upper pair) is allowed when the
+   * upper pair is SPLIT with its point-in-time copy complete and no request running: the
+   * primary is then a stable, writable image, written only by hosts, whose writes both pairs see.
+   * While the cascade stands the upper pair refuses every request that would copy into it (see
+   * RequestAdmission.checkLive).
+   */
+  private static void checkCascade(String what, ManagedVolume p) {
+    AbstractPair upper = p.secondaryOf;
+    if (upper == null) {
+      return;
+    }
+    PairState state = upper.state();
+    long due = upper.bitmaps.frozenPendingCount();
+    if (state != PairState.SPLIT || due > 0 || !upper.activeRequests().isEmpty()) {
+      throw new VolumeInUseException(what + ": '" + p.name() + "' is the secondary of pair '"
+          + upper.id() + "' (" + state + (due > 0 ? ", " + due + " split tracks still to copy"
+              : "") + "); a cascade needs that pair SPLIT with its copy complete: wait for "
+          + "its split to complete, then create this pair");
+    }
+  }
+
   private void checkPairable(String pairId, ManagedVolume p, ManagedVolume s) {
     String what = "pair '" + pairId + "' (" + p.name() + " -> " + s.name() + ")";
     if (p == s) {
@@ -492,14 +516,7 @@ public final class DefaultPairController implements PairController {
           + "secondary) are not supported; use another secondary, or delete pair '"
           + s.primaryOf.get(0).id() + "' first");
     }
-    if (p.secondaryOf != null) {
-      throw new VolumeInUseException(what + ": '" + p.name() + "' is the secondary of pair '"
-          + p.secondaryOf.id() + "', and cascaded pairs (a volume both primary and secondary) "
-          + "are not supported; for a second copy, pair '" + p.secondaryOf.primary().name()
-          + "' with another secondary (a primary takes up to " + engine.config
-              .maxPairsPerPrimary() + " pairs, each split at its own instant), or delete pair '"
-          + p.secondaryOf.id() + "' first");
-    }
+    checkCascade(what, p);
     int limit = engine.config.maxPairsPerPrimary();
     if (p.primaryOf.size() >= limit) {
       throw new VolumeInUseException(what + ": '" + p.name() + "' already has " + limit
@@ -553,6 +570,14 @@ public final class DefaultPairController implements PairController {
       List<AbstractPair> members = new ArrayList<>();
       for (String id : pairIds) {
         AbstractPair p = (AbstractPair) pair(id);
+        for (String other : pairIds) {
+          AbstractPair o = (AbstractPair) pair(other);
+          if (o.primary == p.secondary) {
+            throw new InvalidArgumentException("group '" + name + "': pair '" + other + "' "
+                + "cascades from pair '" + id + "' (its primary is that pair's secondary); a "
+                + "group holds one level of a cascade: group the upper or the lower pairs");
+          }
+        }
         for (ConsistencyGroupImpl g : groups.values()) {
           if (g.members().contains(p)) {
             throw new PairStateException(id, p.state(), "pair '" + id + "' belongs to group '"

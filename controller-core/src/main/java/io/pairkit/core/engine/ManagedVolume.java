@@ -177,7 +177,9 @@ final class ManagedVolume implements HostVolume {
     barrier.readLock().lock();
     try {
       AbstractPair asSecondary = secondaryOf;
-      if (asSecondary != null) {
+      if (asSecondary != null && !primaryOf.isEmpty()) {
+        modifyPrimary(offset, length, discard, src); // a cascade: lands through the upper pair
+      } else if (asSecondary != null) {
         if (discard) {
           asSecondary.secondaryIo().discard(offset, length);
         } else {
@@ -244,6 +246,18 @@ final class ManagedVolume implements HostVolume {
 
   private void write(BitmapJournal journal, long ticket, long offset, long length,
       boolean discard, ByteBuffer src) {
+    AbstractPair upper = secondaryOf;
+    if (upper != null) {
+      // A cascade: this primary is the secondary of an upper pair, whose rule for host writes
+      // to its secondary (marks, refusals) runs too, under its primary's track locks.
+      journal.awaitDurable(ticket);
+      if (discard) {
+        upper.secondaryIo().discard(offset, length);
+      } else {
+        upper.secondaryIo().write(offset, src);
+      }
+      return;
+    }
     if (discard) {
       journal.awaitDurable(ticket);
       backend.discard(offset, length);
