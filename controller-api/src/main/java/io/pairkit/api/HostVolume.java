@@ -118,6 +118,19 @@ public interface HostVolume {
    */
   List<Pair> pairs();
 
+  /**
+   * Scrubs the volume's backend (a RAID set: md's check or, with {@code repair}, repair of every
+   * stripe; see {@link io.pairkit.api.spi.Volume#scrub}). Runs alongside host I/O and pairs: it
+   * never changes what a read of the volume returns on RAID-5, where repair rewrites parity only.
+   *
+   * @throws UnsupportedOperationException if the backend keeps no redundancy
+   * @throws io.pairkit.api.error.VolumeIOException if it is degraded or a member fails
+   */
+  default io.pairkit.api.spi.ScrubReport scrub(boolean repair) {
+    throw new UnsupportedOperationException("volume '" + name() + "' keeps no redundancy to "
+        + "scrub");
+  }
+
   /** How the volume's backend is doing (a RAID set: degraded, its members, rebuild progress). */
   default io.pairkit.api.spi.VolumeHealth health() {
     return io.pairkit.api.spi.VolumeHealth.healthy();

@@ -467,6 +467,12 @@ public final class RaidVolume implements Volume {
         bitmap == null ? 0 : bitmap.dirtyBits(), Optional.ofNullable(lostMessage));
   }
 
+  /** See {@link Scrubber}: md's check, or repair, of every stripe, alongside host I/O. */
+  @Override
+  public io.pairkit.api.spi.ScrubReport scrub(boolean repair) throws IOException {
+    return new Scrubber(this, repair).run();
+  }
+
   /**
    * Waits until no member is being rebuilt.
    *
@@ -1151,13 +1157,13 @@ public final class RaidVolume implements Volume {
     }
   }
 
-  private void beginIntent(long firstRow, long lastRow) throws IOException {
+  void beginIntent(long firstRow, long lastRow) throws IOException {
     if (bitmap != null) {
       bitmap.begin(firstRow, lastRow);
     }
   }
 
-  private void endIntent(long firstRow, long lastRow) {
+  void endIntent(long firstRow, long lastRow) {
     if (bitmap != null) {
       bitmap.end(firstRow, lastRow, epoch.get());
     }
@@ -1572,6 +1578,23 @@ public final class RaidVolume implements Volume {
         onMemberFailure(f);
       } finally {
         opLock.readLock().unlock();
+      }
+    }
+  }
+
+  /**
+   * Refuses a scrub batch while the array is degraded or rebuilding (nothing to compare) or
+   * closed; call under the rows' locks.
+   */
+  void checkScrubbable() throws IOException {
+    checkOpen();
+    checkLost();
+    long[] c = cursors;
+    for (int m = 0; m < c.length; m++) {
+      if (c[m] != Long.MAX_VALUE) {
+        throw new IOException("RAID volume '" + name + "' is degraded (member " + memberNames[m]
+            + " is " + state(m) + "): a scrub compares every member, so replace the member and "
+            + "let it rebuild, then scrub");
       }
     }
   }

@@ -125,4 +125,20 @@ public interface Volume extends Closeable {
    */
   @Override
   void close() throws IOException;
+
+  /**
+   * Reads every stripe whole and compares its redundancy (parity, mirror copies) with its data,
+   * as md's {@code check}; with {@code repair}, makes each mismatching stripe consistent again
+   * (parity rewritten from the data, mirrors copied from the first in-sync one), as md's
+   * {@code repair}. Runs alongside host I/O, a stripe at a time.
+   *
+   * @throws UnsupportedOperationException if the volume keeps no redundancy to check (the
+   *     default)
+   * @throws IOException if a member fails meanwhile, or the volume runs degraded (nothing to
+   *     compare: replace the failed member and let it rebuild first)
+   */
+  default ScrubReport scrub(boolean repair) throws IOException {
+    throw new UnsupportedOperationException("volume '" + name() + "' keeps no redundancy to "
+        + "scrub (only RAID-1 and RAID-5 volumes do)");
+  }
 }

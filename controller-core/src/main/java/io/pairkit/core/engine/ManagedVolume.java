@@ -59,6 +59,17 @@ final class ManagedVolume implements HostVolume {
     return backend.raw().health();
   }
 
+  @Override
+  public io.pairkit.api.spi.ScrubReport scrub(boolean repair) {
+    checkOpen();
+    try {
+      return backend.raw().scrub(repair);
+    } catch (IOException e) {
+      throw new io.pairkit.api.error.VolumeIOException("volume '" + name + "': " + e
+          .getMessage(), e);
+    }
+  }
+
   BackendVolume backend() {
     return backend;
   }

@@ -352,7 +352,7 @@ public final class PairCtl {
 
   @Command(name = "volume", mixinStandardHelpOptions = true, description = "List or show volumes.",
       subcommands = {VolumeCmd.ListCmd.class, VolumeCmd.InfoCmd.class,
-          VolumeCmd.StatusCmd.class})
+          VolumeCmd.StatusCmd.class, VolumeCmd.ScrubCmd.class})
   static final class VolumeCmd {
     @ParentCommand
     PairCtl root;
@@ -414,6 +414,32 @@ public final class PairCtl {
           table(r.out, rows);
         });
         return OK;
+      }
+    }
+
+    @Command(name = "scrub", mixinStandardHelpOptions = true, description = "Read every stripe "
+        + "of a RAID volume and count those whose parity or mirrors disagree with the data "
+        + "(md's check); --repair makes them consistent (md's repair). Exit 7 if it found "
+        + "inconsistent stripes it did not repair.")
+    static final class ScrubCmd implements Callable<Integer> {
+      @ParentCommand
+      VolumeCmd parent;
+
+      @Parameters(paramLabel = "VOLUME")
+      String name;
+
+      @Option(names = "--repair", description = "rewrite the parity (RAID-5) or copy the first "
+          + "mirror over the others (RAID-1) where they disagree")
+      boolean repair;
+
+      @Override
+      public Integer call() {
+        PairCtl r = parent.root;
+        ControlApi.ScrubView s = r.call("POST", "volumes/" + seg(name) + "/scrub"
+            + (repair ? "?repair=true" : ""), java.util.Map.of(), ControlApi.ScrubView.class);
+        r.print(s, () -> r.out.println("volume " + s.volume() + ": " + s.summary()
+            + (s.firstOffsets().isEmpty() ? "" : "; first at bytes " + s.firstOffsets())));
+        return s.mismatches() > s.repaired() ? DIFFERENT : OK;
       }
     }
 

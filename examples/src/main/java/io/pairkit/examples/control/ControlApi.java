@@ -112,6 +112,11 @@ public final class ControlApi {
       long tracksCompared, long tracksDiffering, List<long[]> differingTrackRanges) {
   }
 
+  /** What a volume scrub found (md's check, or repair): see {@code ScrubReport}. */
+  public record ScrubView(String volume, boolean repair, long checkedBytes, long mismatches,
+      long repaired, List<Long> firstOffsets, String summary) {
+  }
+
   public record ErrorView(String error, String message) {
   }
 }

@@ -187,6 +187,24 @@ final class ControlServer implements AutoCloseable {
           }
           result = requestView(pair(parts.get(1)), parts.get(3));
         }
+        case "POST volumes/3" -> {
+          if (!parts.get(2).equals("scrub")) {
+            throw new NotFoundException("no such path: " + path);
+          }
+          HostVolume v = volume(parts.get(1));
+          boolean repair = Arrays.asList(String.valueOf(ex.getRequestURI().getQuery())
+              .split("&")).contains("repair=true");
+          io.pairkit.api.spi.ScrubReport r;
+          try {
+            r = v.scrub(repair);
+          } catch (UnsupportedOperationException e) {
+            throw new InvalidArgumentException(e.getMessage());
+          }
+          LOG.info("volume '" + v.name() + "' scrubbed (" + (repair ? "repair" : "check")
+              + "): " + r.summary());
+          result = new ControlApi.ScrubView(v.name(), repair, r.checkedBytes(), r.mismatches(),
+              r.repaired(), r.firstOffsets(), r.summary());
+        }
         case "POST pairs/1" -> {
           result = create(parse(body, ControlApi.CreatePair.class));
           status = 201;

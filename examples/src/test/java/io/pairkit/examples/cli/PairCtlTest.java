@@ -641,6 +641,29 @@ class PairCtlTest {
         .build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
     assertTrue(metrics.contains("pairkit_volume_degraded{volume=\"r\"} 0.0"), metrics);
     assertTrue(metrics.contains("pairkit_volume_part_in_sync_ratio{"), metrics);
+    // A byte flipped on one mirror is served with no trace; a scrub finds it, repair fixes it.
+    byte[] pattern = new byte[4096];
+    new Random(9).nextBytes(pattern);
+    rig.daemon.controller().volume("r").write(0, pattern);
+    rig.daemon.controller().volume("r").flush();
+    byte[] member = Files.readAllBytes(dir.resolve("r1.img"));
+    int at = indexOf(member, pattern);
+    assertTrue(at > 0, "the pattern is on member 1");
+    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(
+        dir.resolve("r1.img"), java.nio.file.StandardOpenOption.WRITE)) {
+      ch.write(java.nio.ByteBuffer.wrap(new byte[] {(byte) (pattern[7] ^ 1)}), at + 7);
+      ch.force(true);
+    }
+    Result check = ctl("volume", "scrub", "r");
+    assertEquals(7, check.code, check.out + check.err);
+    assertTrue(check.out.contains("1 inconsistent") && check.out.contains("first at bytes [0]"),
+        check.out);
+    Result repair = ctl("volume", "scrub", "r", "--repair");
+    assertEquals(0, repair.code, repair.out + repair.err);
+    assertTrue(repair.out.contains("1 repaired"), repair.out);
+    assertEquals(0, ctl("volume", "scrub", "r").code);
+    Result none = ctl("volume", "scrub", "prod");
+    assertTrue(none.code != 0 && none.err.contains("no redundancy"), none.err);
     rig.close();
     Files.delete(dir.resolve("r1.img")); // a member disk is gone while the daemon is down
     // The set starts degraded on its one member left: it serves, and says so.
@@ -652,5 +675,18 @@ class PairCtlTest {
         lost.toString());
     Result degraded = ctl("volume", "status", "r");
     assertTrue(degraded.out.contains("DEGRADED"), degraded.out);
+  }
+
+  private static int indexOf(byte[] hay, byte[] needle) {
+    outer:
+    for (int i = 0; i + needle.length <= hay.length; i++) {
+      for (int j = 0; j < needle.length; j++) {
+        if (hay[i + j] != needle[j]) {
+          continue outer;
+        }
+      }
+      return i;
+    }
+    return -1;
   }
 }
