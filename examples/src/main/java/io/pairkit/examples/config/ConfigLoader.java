@@ -57,6 +57,10 @@ import java.util.regex.Pattern;
  *                                        server-key.pem, ca-cert.pem as QEMU's tls-creds-x509)
  * server.nbd.tls.verifyClients=false    (true: clients present a certificate ca-cert.pem signed)
  * server.nbd.allowPlaintext=false       (true: a non-loopback NBD address without TLS)
+ * server.nbd.socket=PATH                (NBD on a Unix socket too: nbd+unix:///NAME?socket=PATH)
+ * server.nbd.socketMode=rw-rw----       (the socket file's mode: who may connect)
+ * server.nbd.socketGroup=GROUP          (the socket file's group; default the process's)
+ * server.nbd.tcp=true                   (false: NBD on the Unix socket only)
  * volume.NAME.type=file|raid|s3|...     volume.NAME.PROPERTY=VALUE (the backend's properties)
  * volume.NAME.export=true               volume.NAME.exportReadOnly=false
  * </pre>
@@ -70,7 +74,8 @@ public final class ConfigLoader {
   private static final Set<String> SERVER_KEYS = Set.of("server.nbd.address", "server.nbd.port",
       "server.control.address", "server.control.port", "server.allowRemote",
       "server.control.tokenFile", "server.control.openReads", "server.nbd.tls.dir",
-      "server.nbd.tls.verifyClients", "server.nbd.allowPlaintext");
+      "server.nbd.tls.verifyClients", "server.nbd.allowPlaintext", "server.nbd.socket",
+      "server.nbd.socketMode", "server.nbd.socketGroup", "server.nbd.tcp");
 
   private final Function<String, String> environment;
 
@@ -223,9 +228,31 @@ public final class ConfigLoader {
           + "write the volumes. Add server.nbd.tls.dir (clients use nbds://), or accept "
           + "plain NBD with server.nbd.allowPlaintext=true");
     }
+    boolean nbdTcp = bool(file, all, "server.nbd.tcp", true);
+    Optional<DaemonConfig.NbdSocketConfig> socket = Optional.ofNullable(
+        all.get("server.nbd.socket")).map(String::trim).map(path -> {
+          String mode = all.getOrDefault("server.nbd.socketMode", "rw-rw----").trim();
+          try {
+            java.nio.file.attribute.PosixFilePermissions.fromString(mode);
+          } catch (IllegalArgumentException e) {
+            throw new ConfigException(file + ": key 'server.nbd.socketMode' is '" + mode
+                + "': give nine permission letters such as rw-rw----");
+          }
+          return new DaemonConfig.NbdSocketConfig(Path.of(path), mode,
+              Optional.ofNullable(all.get("server.nbd.socketGroup")).map(String::trim));
+        });
+    if (socket.isEmpty() && (all.containsKey("server.nbd.socketMode")
+        || all.containsKey("server.nbd.socketGroup"))) {
+      throw new ConfigException(file + ": server.nbd.socketMode and socketGroup need "
+          + "server.nbd.socket (the socket file's path)");
+    }
+    if (!nbdTcp && socket.isEmpty()) {
+      throw new ConfigException(file + ": key 'server.nbd.tcp' is false and there is no "
+          + "server.nbd.socket: NBD would not listen at all; add server.nbd.socket=PATH");
+    }
     return new DaemonConfig(file, trackSize, copyThreads, rate, cache, meta, mirrorMode,
         regionSize, nbdAddress, nbdPort, controlAddress, controlPort, list, tokenFile, openReads,
-        tls);
+        tls, nbdTcp, socket);
   }
 
   /**

@@ -26,12 +26,22 @@ import java.util.Optional;
  * @param controlTokenFile  the control endpoint's bearer token (mode 0600, made if missing)
  * @param openReads         whether read-only calls (list, display) need no token
  * @param nbdTls            TLS required on the NBD listener, or empty for plain TCP
+ * @param nbdTcp            whether NBD listens on TCP ({@code nbdAddress:nbdPort}) at all
+ * @param nbdSocket         NBD on a Unix socket too, or empty
  */
 public record DaemonConfig(Path source, int trackSize, int copyThreads, long copyBytesPerSecond,
     Optional<TrackCacheConfig> trackCache, Path metadataDirectory,
     io.pairkit.api.MirrorMode mirrorMode, long writeIntentRegionSize, String nbdAddress, int nbdPort,
     String controlAddress, int controlPort, List<VolumeConfig> volumes, Path controlTokenFile,
-    boolean openReads, Optional<NbdTlsConfig> nbdTls) {
+    boolean openReads, Optional<NbdTlsConfig> nbdTls, boolean nbdTcp,
+    Optional<NbdSocketConfig> nbdSocket) {
+
+  /**
+   * NBD on a Unix socket: its file, whose mode (e.g. {@code rw-rw----}) and group decide who may
+   * connect, as with Docker's socket; no TLS there.
+   */
+  public record NbdSocketConfig(Path path, String mode, Optional<String> group) {
+  }
 
   /**
    * NBD TLS: X.509 credentials in QEMU's layout ({@code server-cert.pem}, {@code server-key.pem},
@@ -44,7 +54,7 @@ public record DaemonConfig(Path source, int trackSize, int copyThreads, long cop
   public DaemonConfig withFreePorts() {
     return new DaemonConfig(source, trackSize, copyThreads, copyBytesPerSecond, trackCache,
         metadataDirectory, mirrorMode, writeIntentRegionSize, nbdAddress, 0, controlAddress, 0,
-        volumes, controlTokenFile, openReads, nbdTls);
+        volumes, controlTokenFile, openReads, nbdTls, nbdTcp, nbdSocket);
   }
 
   /**

@@ -139,7 +139,12 @@ public final class NbdServer implements Closeable {
   static final int STATE_DIRTY = 1;
   private static final String ALLOCATION_CONTEXT = "base:allocation";
 
+  /** The TCP listener, or null when NBD is served on the Unix socket only. */
   private final ServerSocket listener;
+  /** The Unix socket listener and its file, or null. */
+  private final java.nio.channels.ServerSocketChannel unixListener;
+  private final java.nio.file.Path socketPath;
+  private final Thread unixAcceptor;
   private final Function<String, NbdExport> exports;
   private final java.util.function.Supplier<List<NbdExport>> listing;
   private final Function<Throwable, Integer> errno;
@@ -154,11 +159,14 @@ public final class NbdServer implements Closeable {
   private final PayloadPool payloads = new PayloadPool();
   private volatile boolean closed;
 
-  private NbdServer(ServerSocket listener, Function<String, NbdExport> exports,
+  private NbdServer(ServerSocket listener, java.nio.channels.ServerSocketChannel unixListener,
+      java.nio.file.Path socketPath, Function<String, NbdExport> exports,
       java.util.function.Supplier<List<NbdExport>> listing, Function<Throwable, Integer> errno,
       NbdTls tls) {
     this.tls = tls;
     this.listener = listener;
+    this.unixListener = unixListener;
+    this.socketPath = socketPath;
     this.exports = exports;
     this.listing = listing;
     this.errno = errno;
@@ -168,8 +176,103 @@ public final class NbdServer implements Closeable {
       t.setDaemon(true);
       return t;
     });
-    this.acceptor = new Thread(this::acceptLoop, "nbd-accept-" + listener.getLocalPort());
-    acceptor.setDaemon(true);
+    this.acceptor = listener == null ? null
+        : new Thread(this::acceptLoop, "nbd-accept-" + listener.getLocalPort());
+    this.unixAcceptor = unixListener == null ? null
+        : new Thread(this::acceptUnixLoop, "nbd-accept-unix");
+    for (Thread t : new Thread[] {acceptor, unixAcceptor}) {
+      if (t != null) {
+        t.setDaemon(true);
+      }
+    }
+  }
+
+  /**
+   * Where and how to serve: a TCP address (null: none), a Unix socket file (null: none) with the
+   * file's permissions and group (null: the process's), and TLS for TCP (null: plain).
+   */
+  public record Listen(InetSocketAddress tcp, java.nio.file.Path unixSocket,
+      java.util.Set<java.nio.file.attribute.PosixFilePermission> socketMode, String socketGroup,
+      NbdTls tls) {
+  }
+
+  /** Starts serving as {@code listen} says; at least one listener. */
+  public static NbdServer start(Listen listen, Function<String, NbdExport> exports,
+      java.util.function.Supplier<List<NbdExport>> listing, Function<Throwable, Integer> errno)
+      throws IOException {
+    ServerSocket tcp = null;
+    java.nio.channels.ServerSocketChannel unix = null;
+    try {
+      if (listen.tcp() != null) {
+        tcp = new ServerSocket();
+        tcp.setReuseAddress(true);
+        tcp.bind(listen.tcp());
+      }
+      if (listen.unixSocket() != null) {
+        unix = bindUnix(listen.unixSocket(), listen.socketMode(), listen.socketGroup());
+      }
+    } catch (IOException | RuntimeException e) {
+      if (tcp != null) {
+        tcp.close();
+      }
+      throw e;
+    }
+    if (tcp == null && unix == null) {
+      throw new IllegalArgumentException("NBD needs a TCP address or a Unix socket");
+    }
+    NbdServer server = new NbdServer(tcp, unix, listen.unixSocket(), exports, listing,
+        errno != null ? errno : NbdServer::defaultErrno, listen.tls());
+    if (server.acceptor != null) {
+      server.acceptor.start();
+    }
+    if (server.unixAcceptor != null) {
+      server.unixAcceptor.start();
+    }
+    return server;
+  }
+
+  /**
+   * Binds the Unix socket at {@code path}: a socket file left by a process that died is replaced
+   * (a live server there is refused), then the file gets {@code mode} and {@code group}, which
+   * decide who may connect (as Docker's socket does).
+   */
+  private static java.nio.channels.ServerSocketChannel bindUnix(java.nio.file.Path path,
+      java.util.Set<java.nio.file.attribute.PosixFilePermission> mode, String group)
+      throws IOException {
+    if (java.nio.file.Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      if (!java.nio.file.Files.readAttributes(path,
+          java.nio.file.attribute.BasicFileAttributes.class,
+          java.nio.file.LinkOption.NOFOLLOW_LINKS).isOther()) {
+        throw new IOException("NBD socket " + path + " exists and is not a socket; remove it "
+            + "or configure another server.nbd.socket");
+      }
+      try (java.nio.channels.SocketChannel probe = java.nio.channels.SocketChannel.open(
+          java.net.UnixDomainSocketAddress.of(path))) {
+        throw new IOException("NBD socket " + path + " is in use by a running "
+            + "server; stop it or configure another server.nbd.socket");
+      } catch (java.net.SocketException stale) {
+        java.nio.file.Files.delete(path); // left by a process that died: nobody listens
+      }
+    }
+    if (path.getParent() != null) {
+      java.nio.file.Files.createDirectories(path.getParent());
+    }
+    java.nio.channels.ServerSocketChannel ch = java.nio.channels.ServerSocketChannel.open(
+        java.net.StandardProtocolFamily.UNIX);
+    try {
+      ch.bind(java.net.UnixDomainSocketAddress.of(path));
+      if (group != null) {
+        java.nio.file.attribute.GroupPrincipal g = path.getFileSystem()
+            .getUserPrincipalLookupService().lookupPrincipalByGroupName(group);
+        java.nio.file.Files.getFileAttributeView(path,
+            java.nio.file.attribute.PosixFileAttributeView.class).setGroup(g);
+      }
+      java.nio.file.Files.setPosixFilePermissions(path, mode);
+      return ch;
+    } catch (IOException | RuntimeException e) {
+      ch.close();
+      throw e;
+    }
   }
 
   /**
@@ -191,13 +294,7 @@ public final class NbdServer implements Closeable {
   public static NbdServer start(InetSocketAddress bind, Function<String, NbdExport> exports,
       java.util.function.Supplier<List<NbdExport>> listing, Function<Throwable, Integer> errno,
       NbdTls tls) throws IOException {
-    ServerSocket listener = new ServerSocket();
-    listener.setReuseAddress(true);
-    listener.bind(bind);
-    NbdServer server = new NbdServer(listener, exports, listing,
-        errno != null ? errno : NbdServer::defaultErrno, tls);
-    server.acceptor.start();
-    return server;
+    return start(new Listen(bind, null, null, null, tls), exports, listing, errno);
   }
 
   /** Serves a fixed set of exports. */
@@ -211,9 +308,14 @@ public final class NbdServer implements Closeable {
         ? EINVAL : EIO;
   }
 
-  /** The port it listens on. */
+  /** The TCP port it listens on, or -1 if it serves the Unix socket only. */
   public int port() {
-    return listener.getLocalPort();
+    return listener == null ? -1 : listener.getLocalPort();
+  }
+
+  /** The Unix socket it listens on, or null. */
+  public java.nio.file.Path socketPath() {
+    return socketPath;
   }
 
   /** Connections accepted since start. */
@@ -232,9 +334,19 @@ public final class NbdServer implements Closeable {
       return;
     }
     closed = true;
-    listener.close();
+    if (listener != null) {
+      listener.close();
+    }
+    if (unixListener != null) {
+      unixListener.close();
+      java.nio.file.Files.deleteIfExists(socketPath);
+    }
     try {
-      acceptor.join(5000);
+      for (Thread t : new Thread[] {acceptor, unixAcceptor}) {
+        if (t != null) {
+          t.join(5000);
+        }
+      }
       for (Connection c : connections) {
         c.shutdown();
       }
@@ -260,12 +372,7 @@ public final class NbdServer implements Closeable {
           continue;
         }
         s.setTcpNoDelay(true);
-        Connection c = new Connection(s);
-        connections.add(c);
-        connectionCount.incrementAndGet();
-        Thread t = new Thread(c::run, "nbd-conn-" + connectionCount.get());
-        t.setDaemon(true);
-        t.start();
+        serve(NbdLink.of(s));
       } catch (IOException | RuntimeException | Error e) {
         if (!closed) {
           LOG.log(Level.WARNING, "NBD accept failed", e); // keep accepting
@@ -274,10 +381,36 @@ public final class NbdServer implements Closeable {
     }
   }
 
+  private void acceptUnixLoop() {
+    while (!closed) {
+      try {
+        java.nio.channels.SocketChannel c = unixListener.accept();
+        if (closed || connections.size() >= MAX_CONNECTIONS) {
+          c.close();
+          continue;
+        }
+        serve(NbdLink.of(c));
+      } catch (IOException | RuntimeException | Error e) {
+        if (!closed) {
+          LOG.log(Level.WARNING, "NBD accept on " + socketPath + " failed", e);
+        }
+      }
+    }
+  }
+
+  private void serve(NbdLink link) {
+    Connection c = new Connection(link);
+    connections.add(c);
+    connectionCount.incrementAndGet();
+    Thread t = new Thread(c::run, "nbd-conn-" + connectionCount.get());
+    t.setDaemon(true);
+    t.start();
+  }
+
   /** One client: handshake, then requests until it disconnects. */
   private final class Connection {
-    /** The client's socket; replaced by the encrypted one after STARTTLS. */
-    private volatile Socket socket;
+    /** The client's link; a TCP one is replaced by the encrypted one after STARTTLS. */
+    private volatile NbdLink socket;
     /** Whether STARTTLS completed (always false without {@link #tls}). */
     private boolean encrypted;
     private final Semaphore inFlight = new Semaphore(IN_FLIGHT);
@@ -294,7 +427,7 @@ public final class NbdServer implements Closeable {
     private boolean negotiatedWritable;
     private boolean warnedReadOnly;
 
-    Connection(Socket socket) {
+    Connection(NbdLink socket) {
       this.socket = socket;
     }
 
@@ -324,7 +457,7 @@ public final class NbdServer implements Closeable {
           transmission();
         }
       } catch (javax.net.ssl.SSLException e) {
-        LOG.warning("NBD: TLS handshake with " + socket.getRemoteSocketAddress() + " failed, "
+        LOG.warning("NBD: TLS handshake with " + socket.peer() + " failed, "
             + "connection refused: " + e.getMessage());
       } catch (EOFException | SocketException e) {
         // the client went away
@@ -339,14 +472,15 @@ public final class NbdServer implements Closeable {
     }
 
     private void streams() throws IOException {
-      in = new DataInputStream(new BufferedInputStream(socket.getInputStream(), 1 << 16));
-      out = new DataOutputStream(new BufferedOutputStream(socket.getOutputStream(), 1 << 16));
+      in = new DataInputStream(new BufferedInputStream(socket.in(), 1 << 16));
+      out = new DataOutputStream(new BufferedOutputStream(socket.out(), 1 << 16));
     }
 
     /** STARTTLS: acknowledges, then runs the TLS handshake; the options go on encrypted. */
     private void startTls(int length) throws IOException {
-      if (tls == null) {
-        optionError(OPT_STARTTLS, REP_ERR_UNSUP, "this server has no TLS configured");
+      if (tls == null || socket.tcp() == null) {
+        optionError(OPT_STARTTLS, REP_ERR_UNSUP, tls == null ? "this server has no TLS "
+            + "configured" : "no TLS on the Unix socket: its file mode decides who connects");
         return;
       }
       if (encrypted || length != 0) {
@@ -355,9 +489,9 @@ public final class NbdServer implements Closeable {
         return;
       }
       optionReply(OPT_STARTTLS, REP_ACK, new byte[0]);
-      javax.net.ssl.SSLSocket secure = tls.upgrade(socket);
+      javax.net.ssl.SSLSocket secure = tls.upgrade(socket.tcp());
       secure.setSoTimeout(HANDSHAKE_TIMEOUT_MS);
-      socket = secure;
+      socket = NbdLink.of(secure);
       encrypted = true;
       streams();
       String peer = NbdTls.peer(secure);
@@ -368,12 +502,12 @@ public final class NbdServer implements Closeable {
     // ------------------------------------------------------------ handshake
 
     private boolean handshake() throws IOException {
-      socket.setSoTimeout(HANDSHAKE_TIMEOUT_MS);
+      socket.timeout(HANDSHAKE_TIMEOUT_MS);
       try {
         return negotiate();
       } finally {
         if (!socket.isClosed()) {
-          socket.setSoTimeout(0); // in transmission a client may stay idle
+          socket.timeout(0); // in transmission a client may stay idle
         }
       }
     }
@@ -400,9 +534,10 @@ public final class NbdServer implements Closeable {
         }
         byte[] data = new byte[length];
         in.readFully(data);
-        if (tls != null && !encrypted && option != OPT_STARTTLS && option != OPT_ABORT) {
+        if (tls != null && socket.tcp() != null && !encrypted && option != OPT_STARTTLS
+            && option != OPT_ABORT) {
           if (option == OPT_EXPORT_NAME) {
-            LOG.warning("NBD: " + socket.getRemoteSocketAddress() + " asked for an export "
+            LOG.warning("NBD: " + socket.peer() + " asked for an export "
                 + "without TLS, which this server requires; connection closed");
             return false; // no error reply exists for it: close
           }
@@ -750,7 +885,7 @@ public final class NbdServer implements Closeable {
               if (negotiatedWritable && !warnedReadOnly) {
                 warnedReadOnly = true; // once per connection: a writer retries in a loop
                 LOG.warning("NBD: export '" + e.name() + "' turned read-only under a connected "
-                    + "writer (" + socket.getRemoteSocketAddress() + "): its writes now fail with "
+                    + "writer (" + socket.peer() + "): its writes now fail with "
                     + "EPERM (" + e.description() + ")");
               }
               error(handle, EPERM, "export is read-only");

@@ -95,8 +95,19 @@ public final class Daemon implements AutoCloseable {
               config.nbdTls().get().verifyClients());
           LOG.info("NBD requires " + tls);
         }
-        nbd = NbdServer.start(new InetSocketAddress(config.nbdAddress(), config.nbdPort()),
-            exports::get, () -> List.copyOf(exports.values()), Daemon::errno, tls);
+        NbdServer.Listen listen = new NbdServer.Listen(config.nbdTcp()
+            ? new InetSocketAddress(config.nbdAddress(), config.nbdPort()) : null,
+            config.nbdSocket().map(DaemonConfig.NbdSocketConfig::path).orElse(null),
+            config.nbdSocket().map(u -> java.nio.file.attribute.PosixFilePermissions
+                .fromString(u.mode())).orElse(null),
+            config.nbdSocket().flatMap(DaemonConfig.NbdSocketConfig::group).orElse(null), tls);
+        nbd = NbdServer.start(listen, exports::get, () -> List.copyOf(exports.values()),
+            Daemon::errno);
+        if (nbd.socketPath() != null) {
+          LOG.info("NBD on Unix socket " + nbd.socketPath() + " (mode "
+              + config.nbdSocket().get().mode() + config.nbdSocket().get().group()
+                  .map(g -> ", group " + g).orElse("") + ")");
+        }
       } catch (java.net.BindException e) {
         throw bindFailure("NBD", "server.nbd.port", config.nbdAddress(), config.nbdPort(), e);
       }

@@ -78,8 +78,9 @@ public final class Pairkitd {
       return;
     }
     running.set(daemon);
-    System.out.println("pairkitd ready nbd=" + cfg.nbdAddress() + ":" + daemon.nbdPort()
-        + " control=" + cfg.controlAddress() + ":" + daemon.controlPort());
+    System.out.println("pairkitd ready nbd=" + (cfg.nbdTcp() ? cfg.nbdAddress() + ":"
+        + daemon.nbdPort() : "off") + " control=" + cfg.controlAddress() + ":"
+        + daemon.controlPort() + cfg.nbdSocket().map(u -> " nbd.socket=" + u.path()).orElse(""));
     System.out.flush();
     try {
       stopped.await();
