@@ -63,6 +63,8 @@ import java.util.regex.Pattern;
  * server.nbd.tcp=true                   (false: NBD on the Unix socket only)
  * volume.NAME.type=file|raid|s3|...     volume.NAME.PROPERTY=VALUE (the backend's properties)
  * volume.NAME.export=true               volume.NAME.exportReadOnly=false
+ * volume.NAME.exportAllow=RULES          (which NBD clients it serves: 10.0.0.0/8, 192.0.2.7,
+ *                                        cert:CN=NAME, user:NAME, comma-separated; default all)
  * </pre>
  */
 public final class ConfigLoader {
@@ -291,6 +293,15 @@ public final class ConfigLoader {
         props.remove("export"), true);
     boolean readOnly = parseBool(file, "volume." + name + ".exportReadOnly",
         props.remove("exportReadOnly"), false);
+    String allow = props.remove("exportAllow");
+    io.pairkit.examples.nbd.NbdClientRules clients;
+    try {
+      clients = allow == null ? io.pairkit.examples.nbd.NbdClientRules.all()
+          : io.pairkit.examples.nbd.NbdClientRules.parse(allow);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(file + ": key 'volume." + name + ".exportAllow': "
+          + e.getMessage());
+    }
     Set<String> secrets = provider.secretProperties();
     VolumeSpec.Builder spec = VolumeSpec.builder(name, type);
     for (Map.Entry<String, String> e : props.entrySet()) {
@@ -317,14 +328,15 @@ public final class ConfigLoader {
       spec.property(e.getKey(), value);
     }
     try {
-      return new DaemonConfig.VolumeConfig(spec.build(), export, readOnly);
+      return new DaemonConfig.VolumeConfig(spec.build(), export, readOnly, clients);
     } catch (RuntimeException e) {
       throw new ConfigException(file + ": volume '" + name + "': " + e.getMessage(), e);
     }
   }
 
   /** Keys of a volume that pairkitd reads itself, whatever the backend. */
-  private static final List<String> DAEMON_KEYS = List.of("export", "exportReadOnly", "type");
+  private static final List<String> DAEMON_KEYS = List.of("export", "exportReadOnly",
+      "exportAllow", "type");
 
   /**
    * Refuses a property the backend does not read (when it says which it reads), naming the

@@ -63,8 +63,10 @@ public record DaemonConfig(Path source, int trackSize, int copyThreads, long cop
    * @param spec      what opens it (secrets resolved)
    * @param export    whether pairkitd serves it over NBD
    * @param readOnly  whether its export refuses writes even when the pair would allow them
+   * @param clients   which NBD clients its export serves ({@code exportAllow})
    */
-  public record VolumeConfig(VolumeSpec spec, boolean export, boolean readOnly) {
+  public record VolumeConfig(VolumeSpec spec, boolean export, boolean readOnly,
+      io.pairkit.examples.nbd.NbdClientRules clients) {
   }
 
   public DaemonConfig {

@@ -23,6 +23,14 @@ public interface NbdExport {
   /** Size in bytes. */
   long size();
 
+  /**
+   * Whether this export serves {@code peer} (per-export client rules); one it refuses is told
+   * so by policy and does not see it in the list. Default: everyone who may connect.
+   */
+  default boolean allows(NbdPeer peer) {
+    return true;
+  }
+
   /** Whether writes, trims and zeroes are refused. */
   boolean readOnly();
 

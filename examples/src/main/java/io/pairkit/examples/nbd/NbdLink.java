@@ -29,6 +29,9 @@ abstract class NbdLink implements Closeable {
 
   abstract boolean isClosed();
 
+  /** Who the client is (address, certificate subject, Unix user), for export rules. */
+  abstract NbdPeer identity();
+
   /** The TCP socket, or null for a Unix socket (no TLS there: its file mode guards it). */
   abstract Socket tcp();
 
@@ -78,6 +81,12 @@ abstract class NbdLink implements Closeable {
     }
 
     @Override
+    NbdPeer identity() {
+      String subject = socket instanceof javax.net.ssl.SSLSocket tls ? NbdTls.peer(tls) : null;
+      return new NbdPeer(socket.getInetAddress(), subject, null);
+    }
+
+    @Override
     public void close() throws IOException {
       socket.close();
     }
@@ -94,19 +103,23 @@ abstract class NbdLink implements Closeable {
 
     private final SocketChannel channel;
     private final String peer;
+    private final String user;
     private ScheduledFuture<?> deadline;
 
     Unix(SocketChannel channel) {
       this.channel = channel;
       String who;
+      String name = null;
       try {
         jdk.net.UnixDomainPrincipal p = channel.getOption(jdk.net.ExtendedSocketOptions
             .SO_PEERCRED);
-        who = "unix socket, user " + p.user().getName() + " group " + p.group().getName();
+        name = p.user().getName();
+        who = "unix socket, user " + name + " group " + p.group().getName();
       } catch (IOException | UnsupportedOperationException e) {
         who = "unix socket";
       }
       this.peer = who;
+      this.user = name;
     }
 
     // Not Channels.newInputStream/newOutputStream: both lock the channel's blocking lock, so a
@@ -175,6 +188,11 @@ abstract class NbdLink implements Closeable {
     @Override
     Socket tcp() {
       return null;
+    }
+
+    @Override
+    NbdPeer identity() {
+      return new NbdPeer(null, null, user);
     }
 
     @Override

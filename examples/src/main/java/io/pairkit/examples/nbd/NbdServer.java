@@ -76,6 +76,7 @@ public final class NbdServer implements Closeable {
   static final int REP_ERR_INVALID = 0x80000003;
   static final int REP_ERR_UNKNOWN = 0x80000006;
   static final int REP_ERR_TLS_REQD = 0x80000005;
+  static final int REP_ERR_POLICY = 0x80000002;
 
   static final int INFO_EXPORT = 0;
   static final int INFO_NAME = 1;
@@ -549,7 +550,7 @@ public final class NbdServer implements Closeable {
           case OPT_STARTTLS -> startTls(length);
           case OPT_EXPORT_NAME -> {
             NbdExport e = lookup(new String(data, StandardCharsets.UTF_8));
-            if (e == null) {
+            if (e == null || !allowed(e)) {
               return false; // the protocol has no error reply here: close
             }
             export = e;
@@ -572,6 +573,9 @@ public final class NbdServer implements Closeable {
               continue;
             }
             for (NbdExport e : listing.get()) {
+              if (!e.allows(socket.identity())) {
+                continue; // not listed to a client it refuses
+              }
               byte[] name = e.name().getBytes(StandardCharsets.UTF_8);
               byte[] desc = e.description().getBytes(StandardCharsets.UTF_8);
               ByteBuffer b = ByteBuffer.allocate(4 + name.length + desc.length);
@@ -627,6 +631,11 @@ public final class NbdServer implements Closeable {
         optionError(option, REP_ERR_UNKNOWN, "no export named '" + exportName + "'");
         return false;
       }
+      if (!allowed(e)) {
+        optionError(option, REP_ERR_POLICY, "export '" + e.name() + "' does not serve this "
+            + "client (its exportAllow rules)");
+        return false;
+      }
       ByteBuffer info = ByteBuffer.allocate(12);
       info.putShort((short) INFO_EXPORT).putLong(e.size()).putShort((short) transmissionFlags(e));
       optionReply(option, REP_INFO, info.array());
@@ -666,8 +675,9 @@ public final class NbdServer implements Closeable {
         byte[] name = new byte[checkedLength(b)];
         b.get(name);
         NbdExport e = lookup(new String(name, StandardCharsets.UTF_8));
-        if (e == null) {
-          optionError(option, REP_ERR_UNKNOWN, "no such export");
+        if (e == null || !e.allows(socket.identity())) {
+          optionError(option, e == null ? REP_ERR_UNKNOWN : REP_ERR_POLICY, e == null
+              ? "no such export" : "export '" + e.name() + "' does not serve this client");
           return;
         }
         // Every context the export has: base:allocation (id 1), then its dirty bitmaps (2, ...).
@@ -721,6 +731,16 @@ public final class NbdServer implements Closeable {
         return all.size() == 1 ? all.get(0) : null;
       }
       return e;
+    }
+
+    /** Whether {@code e} serves this client; logs a refusal. */
+    private boolean allowed(NbdExport e) {
+      if (e.allows(socket.identity())) {
+        return true;
+      }
+      LOG.warning("NBD: refused export '" + e.name() + "' to " + socket.peer()
+          + ": its client rules (volume." + e.name() + ".exportAllow) do not name it");
+      return false;
     }
 
     private int transmissionFlags(NbdExport e) {

@@ -85,7 +85,7 @@ public final class Daemon implements AutoCloseable {
         }
         entries.put(name, new VolumeEntry(v.spec(), v.export(), v.readOnly()));
         if (v.export()) {
-          exports.put(name, new VolumeExport(volume, v.readOnly(), incomplete));
+          exports.put(name, new VolumeExport(volume, v.readOnly(), incomplete, v.clients()));
         }
       }
       try {

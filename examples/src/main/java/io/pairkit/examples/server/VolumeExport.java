@@ -32,11 +32,19 @@ final class VolumeExport implements NbdExport {
   private final HostVolume volume;
   private final boolean configuredReadOnly;
   private final IncompleteVolumes incomplete;
+  private final io.pairkit.examples.nbd.NbdClientRules clients;
 
-  VolumeExport(HostVolume volume, boolean configuredReadOnly, IncompleteVolumes incomplete) {
+  VolumeExport(HostVolume volume, boolean configuredReadOnly, IncompleteVolumes incomplete,
+      io.pairkit.examples.nbd.NbdClientRules clients) {
     this.volume = volume;
     this.configuredReadOnly = configuredReadOnly;
     this.incomplete = incomplete;
+    this.clients = clients;
+  }
+
+  @Override
+  public boolean allows(io.pairkit.examples.nbd.NbdPeer peer) {
+    return clients.admits(peer);
   }
 
   @Override
