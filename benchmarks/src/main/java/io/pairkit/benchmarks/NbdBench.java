@@ -44,6 +44,8 @@ final class NbdBench {
   private static final String PK = "pairkitd";
   private static final String PK_MIRRORED = "pairkitd, pair FORMED";
   private static final String QEMU = "qemu-nbd";
+  private static final String PK_TLS = "pairkitd, TLS";
+  private static final String QEMU_TLS = "qemu-nbd, TLS";
 
   private final long size;
   private final Path dir;
@@ -76,6 +78,11 @@ final class NbdBench {
     Path mirrored = dir.resolve("nbd-mirrored.img");
     Path mirrorCopy = dir.resolve("nbd-mirror-copy.img");
     Path qemuImage = dir.resolve("nbd-qemu.img");
+    Path pkTlsImage = dir.resolve("nbd-pk-tls.img");
+    Path qemuTlsImage = dir.resolve("nbd-qemu-tls.img");
+    Path tlsDir = dir.resolve("nbd-tls");
+    Path tlsConfig = dir.resolve("nbd-pairkitd-tls.properties");
+    boolean tls = onPath("openssl");
     Path config = dir.resolve("nbd-pairkitd.properties");
     Path meta = dir.resolve("nbd-meta");
     // Every served image is a copy of one base image, so their page cache starts alike. An
@@ -89,6 +96,21 @@ final class NbdBench {
     Files.copy(base, pkImage, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     Files.copy(base, qemuImage, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     Files.copy(base, mirrored, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    if (tls) {
+      Files.copy(base, pkTlsImage, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      Files.copy(base, qemuTlsImage, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      makeCertificates(tlsDir);
+      Files.writeString(tlsConfig, String.join("\n",
+          "controller.metadataDirectory=" + meta + "-tls",
+          "server.nbd.port=0",
+          "server.control.port=0",
+          "server.nbd.tls.dir=" + tlsDir.resolve("server"),
+          "volume.vol.type=file",
+          "volume.vol.path=" + pkTlsImage,
+          "volume.vol.mode=open", ""));
+    } else {
+      System.out.println("(TLS cases skipped: openssl is not installed)");
+    }
     Files.delete(base);
     Files.deleteIfExists(mirrorCopy);
     Files.writeString(config, String.join("\n",
@@ -106,7 +128,10 @@ final class NbdBench {
         "volume.mcopy.size=" + size,
         "volume.mcopy.mode=create", ""));
     int qemuPort = freePort();
+    int qemuTlsPort = freePort();
     Process qemu = null;
+    Process qemuTls = null;
+    Daemon tlsDaemon = null;
     try (Daemon daemon = Daemon.start(new ConfigLoader().load(config))) {
       HostVolume p = daemon.controller().volume("mirrored");
       HostVolume s = daemon.controller().volume("mcopy");
@@ -120,6 +145,21 @@ final class NbdBench {
       uri.put(PK, "nbd://127.0.0.1:" + daemon.nbdPort() + "/vol");
       uri.put(QEMU, "nbd://127.0.0.1:" + qemuPort + "/vol");
       uri.put(PK_MIRRORED, "nbd://127.0.0.1:" + daemon.nbdPort() + "/mirrored");
+      if (tls) {
+        tlsDaemon = Daemon.start(new ConfigLoader().load(tlsConfig));
+        qemuTls = new ProcessBuilder("qemu-nbd", "--object", "tls-creds-x509,id=tls0,"
+            + "endpoint=server,verify-peer=off,dir=" + tlsDir.resolve("server"), "--tls-creds",
+            "tls0",
+            "-f", "raw", "-p", String.valueOf(qemuTlsPort), "-b", "127.0.0.1", "-t",
+            "--persistent", "-x", "vol", qemuTlsImage.toString())
+            .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        waitForPort(qemuTlsPort, qemuTls);
+        // fio's nbd engine refuses tls-certificates (a local file) in its URI: the cost
+        // measured is the encryption, so the client skips verifying the test certificate.
+        String certs = "?tls-verify-peer=false";
+        uri.put(PK_TLS, "nbds://127.0.0.1:" + tlsDaemon.nbdPort() + "/vol" + certs);
+        uri.put(QEMU_TLS, "nbds://127.0.0.1:" + qemuTlsPort + "/vol" + certs);
+      }
       System.out.println("## 11. NBD export: pairkitd against qemu-nbd");
       System.out.println();
       System.out.printf("fio %s --ioengine=nbd, %d MiB export, %d s timed after 1 s ramp, %d "
@@ -137,7 +177,8 @@ final class NbdBench {
           }
           for (String target : order) {
             Result res = fio(uri.get(target), c, seconds,
-                target.equals(QEMU) ? qemuCpu(qemu) : NbdBench::jvmCpuNanos);
+                target.equals(QEMU) ? qemuCpu(qemu) : target.equals(QEMU_TLS)
+                    ? qemuCpu(qemuTls) : NbdBench::jvmCpuNanos);
             results.computeIfAbsent(c.name(), k -> new LinkedHashMap<>())
                 .computeIfAbsent(target, k -> new ArrayList<>()).add(res);
             if (c.rw().contains("write")) {
@@ -148,16 +189,24 @@ final class NbdBench {
       }
       print(results);
     } finally {
-      if (qemu != null) {
-        qemu.destroy();
-        if (!qemu.waitFor(30, TimeUnit.SECONDS)) {
-          qemu.destroyForcibly();
+      for (Process q : new Process[] {qemu, qemuTls}) {
+        if (q != null) {
+          q.destroy();
+          if (!q.waitFor(30, TimeUnit.SECONDS)) {
+            q.destroyForcibly();
+          }
         }
       }
-      for (Path f : List.of(pkImage, mirrored, mirrorCopy, qemuImage, config)) {
+      if (tlsDaemon != null) {
+        tlsDaemon.close();
+      }
+      for (Path f : List.of(pkImage, mirrored, mirrorCopy, qemuImage, config, pkTlsImage,
+          qemuTlsImage, tlsConfig)) {
         Files.deleteIfExists(f);
       }
       DurableBench.deleteTree(meta);
+      DurableBench.deleteTree(Path.of(meta + "-tls"));
+      DurableBench.deleteTree(tlsDir);
     }
   }
 
@@ -187,6 +236,56 @@ final class NbdBench {
     System.out.println("- target pairkitd >= 0.9x qemu-nbd: " + (missed.isEmpty() ? "met in "
         + "every workload" : "MISSED in " + String.join(", ", missed)));
     System.out.println();
+    if (!results.get(CASES.get(0).name()).containsKey(PK_TLS)) {
+      return;
+    }
+    System.out.println("TLS (NBD_OPT_STARTTLS, X.509, TLS 1.3), same run: each server with TLS "
+        + "against itself without, and pairkitd against qemu-nbd both with TLS.");
+    System.out.println();
+    System.out.println("| workload | pairkitd TLS MiB/s (IOPS) | TLS / plain, pairkitd | qemu-nbd "
+        + "TLS MiB/s (IOPS) | TLS / plain, qemu-nbd | pairkitd TLS / qemu-nbd TLS |");
+    System.out.println("|---|---|---|---|---|---|");
+    for (Case c : CASES) {
+      Map<String, List<Result>> t = results.get(c.name());
+      double p = Stats.median(mibps(t.get(PK)));
+      double q = Stats.median(mibps(t.get(QEMU)));
+      double pt = Stats.median(mibps(t.get(PK_TLS)));
+      double qt = Stats.median(mibps(t.get(QEMU_TLS)));
+      System.out.printf(Locale.ROOT, "| %s | %s (%s) | %.2fx | %s (%s) | %.2fx | **%.2fx** |%n",
+          c.name(), fmt(pt), iops(t.get(PK_TLS)), pt / p, fmt(qt), iops(t.get(QEMU_TLS)),
+          qt / q, pt / qt);
+    }
+    System.out.println();
+  }
+
+  /** A CA, a server certificate for 127.0.0.1 (dir/server) and the CA for clients (dir/client). */
+  private static void makeCertificates(Path dir) throws Exception {
+    Path server = Files.createDirectories(dir.resolve("server"));
+    Path client = Files.createDirectories(dir.resolve("client"));
+    Path ext = dir.resolve("server.ext");
+    Files.writeString(ext, "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+        "/CN=pairkit bench CA", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        "-keyout", dir.resolve("ca-key.pem").toString(),
+        "-out", server.resolve("ca-cert.pem").toString());
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout",
+        server.resolve("server-key.pem").toString(), "-out", dir.resolve("server.csr")
+            .toString());
+    openssl("x509", "-req", "-in", dir.resolve("server.csr").toString(), "-CA",
+        server.resolve("ca-cert.pem").toString(), "-CAkey", dir.resolve("ca-key.pem").toString(),
+        "-CAcreateserial", "-days", "2", "-extfile", ext.toString(), "-out",
+        server.resolve("server-cert.pem").toString());
+    Files.copy(server.resolve("ca-cert.pem"), client.resolve("ca-cert.pem"));
+  }
+
+  private static void openssl(String... args) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of("openssl"));
+    cmd.addAll(List.of(args));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (p.waitFor() != 0) {
+      throw new IOException(String.join(" ", cmd) + ": " + out);
+    }
   }
 
   private static List<Double> mibps(List<Result> rs) {
