@@ -135,11 +135,14 @@ final class RequestAdmission {
       throw pair.wrongState(kind, state, "a restore is copying the split image back to the "
           + "primary; wait for its completion()");
     }
-    if (kind != RequestKind.RESTORE && !pair.secondary.primaryOf.isEmpty()) {
+    if (kind != RequestKind.RESTORE && kind != RequestKind.RESUME
+        && !pair.secondary.primaryOf.isEmpty()) {
+      // Resume is allowed: an upper pair of a cascade has nothing pending to copy into the
+      // middle volume, so it only finishes a restore that a failure stopped.
       throw pair.wrongState(kind, state, "its secondary '" + pair.secondary.name() + "' is the "
           + "primary of pair '" + pair.secondary.primaryOf.get(0).id() + "' (a cascade), and "
-          + kind + " would copy into it under that pair; only a restore (which reads it) is "
-          + "allowed. Delete pair '" + pair.secondary.primaryOf.get(0).id() + "' first");
+          + kind + " would copy into it under that pair; only a restore (which reads it) and "
+          + "resume are allowed. Delete pair '" + pair.secondary.primaryOf.get(0).id() + "' first");
     }
     if (state == PairState.SUSPENDED && kind != RequestKind.RESUME) {
       throw pair.wrongState(kind, state, pair.lifecycle.suspendedByRequest()

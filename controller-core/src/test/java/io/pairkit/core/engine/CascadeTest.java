@@ -153,6 +153,36 @@ class CascadeTest {
     }
   }
 
+  @Test
+  void anUpperPairsRestoreStoppedByAFailureResumesWhileTheLowerPairStands() throws Exception {
+    try (Rig rig = new Rig(PairKit.builder().trackSize(TS), false)) {
+      HostVolume p = rig.volume("p", SIZE, TS);
+      io.pairkit.api.testing.FaultyVolume rawV = new io.pairkit.api.testing.FaultyVolume(
+          new io.pairkit.api.testing.MemoryVolume("v", SIZE));
+      HostVolume v = rig.attach(rawV);
+      HostVolume w = rig.volume("w", SIZE, TS);
+      Rig.fill(p, 1);
+      VolumePair backup = rig.pk.createVolumePair("backup", p, v);
+      backup.initialCopy().await(WAIT);
+      backup.split().await(WAIT);
+      byte[] image = readAll(v);
+      VolumePair second = rig.pk.createVolumePair("second", v, w);
+      second.initialCopy().await(WAIT);
+      p.write(0, random(2, SIZE));
+      rawV.fail(io.pairkit.api.testing.FaultyVolume.Fault.READS);
+      assertThrows(java.util.concurrent.CompletionException.class,
+          () -> backup.restore().completion().join());
+      assertEquals(PairState.SUSPENDED, backup.state());
+      rawV.heal();
+      backup.resume().await(WAIT);
+      for (io.pairkit.api.CopyRequest r : backup.activeRequests()) {
+        r.await(WAIT);
+      }
+      assertEquals(PairState.SPLIT, backup.state());
+      assertArrayEquals(image, readAll(p), "the restore finished with the lower pair standing");
+    }
+  }
+
   private VolumeSpec spec(String name) {
     return VolumeSpec.builder(name, "file").property("path", dir.resolve(name + ".img").toString())
         .property("size", SIZE).property("mode", "create").build();
