@@ -1,8 +1,8 @@
 package io.pairkit.benchmarks;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.pairkit.examples.cli.PairCtl;
-import io.pairkit.examples.control.ControlApi;
+import io.pairkit.cli.PairCtl;
+import io.pairkit.control.ControlApi;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -107,7 +107,7 @@ final class MirrorBench {
       }
     }
     Path meta = dir.resolve("mirror-meta");
-    tokenFile = io.pairkit.examples.config.ConfigLoader.defaultTokenFile(meta);
+    tokenFile = io.pairkit.server.config.ConfigLoader.defaultTokenFile(meta);
     DurableBench.deleteTree(meta);
     int nbdPort = freePort();
     int controlPort = freePort();
@@ -309,7 +309,7 @@ final class MirrorBench {
       }
     }
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"),
-        "io.pairkit.examples.server.Pairkitd", "--config", config.toString()));
+        "io.pairkit.server.Pairkitd", "--config", config.toString()));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     pb.environment().putAll(env);
     Process p = pb.start();

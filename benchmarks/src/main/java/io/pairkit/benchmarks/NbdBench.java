@@ -2,8 +2,8 @@ package io.pairkit.benchmarks;
 
 import io.pairkit.api.HostVolume;
 import io.pairkit.api.VolumePair;
-import io.pairkit.examples.config.ConfigLoader;
-import io.pairkit.examples.server.Daemon;
+import io.pairkit.server.config.ConfigLoader;
+import io.pairkit.server.Daemon;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;

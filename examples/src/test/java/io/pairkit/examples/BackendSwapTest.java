@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.pairkit.examples.config.ConfigLoader;
-import io.pairkit.examples.config.DaemonConfig;
-import io.pairkit.examples.nbd.Tools;
+import io.pairkit.server.config.ConfigLoader;
+import io.pairkit.server.config.DaemonConfig;
+import io.pairkit.server.Tools;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

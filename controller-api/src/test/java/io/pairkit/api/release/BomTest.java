@@ -57,7 +57,7 @@ class BomTest {
   @Test
   void noLibraryModuleLogsThroughJavaUtilLogging() throws Exception {
     for (String module : List.of("controller-api", "controller-core", "backend-file",
-        "backend-raid", "backend-s3")) {
+        "backend-raid", "backend-s3", "nbd", "control")) {
       try (var files = Files.walk(ROOT.resolve(module).resolve("src/main/java"))) {
         for (Path f : files.filter(p -> p.toString().endsWith(".java")).toList()) {
           assertTrue(!Files.readString(f).contains("java.util.logging"),

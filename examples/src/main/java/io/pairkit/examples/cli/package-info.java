@@ -1,6 +1,0 @@
-/**
- * pairctl, the admin CLI ({@link io.pairkit.examples.cli.PairCtl}): volume, pair, extent and
- * verify commands against pairkitd's control endpoint, with tables, {@code --json} and exit codes
- * documented in {@code pairctl --help}.
- */
-package io.pairkit.examples.cli;

@@ -1,6 +1,0 @@
-/**
- * The {@code pairkitd} configuration file: {@link io.pairkit.examples.config.ConfigLoader} reads
- * and checks it into a {@link io.pairkit.examples.config.DaemonConfig}. Used by the daemon and by
- * {@code pairctl} (to find the control endpoint).
- */
-package io.pairkit.examples.config;

@@ -1,6 +1,0 @@
-/**
- * pairkitd, the reference server: {@link io.pairkit.examples.server.Pairkitd} (the program),
- * {@link io.pairkit.examples.server.Daemon} (what it runs: a durable controller, NBD exports of
- * the configured volumes, and the JSON control endpoint pairctl talks to).
- */
-package io.pairkit.examples.server;
