@@ -59,6 +59,26 @@ class PairkitDistributionIT {
       assertTrue(jars.anyMatch(j -> j.getFileName().toString().startsWith(
           "pairkit-controller-core")), "lib/ holds the engine");
     }
+    // bin/pairctl runs the cli jar alone: its manifest's class path is all pairctl loads, and it
+    // must name no engine, backend or server jar (that is what keeps pairctl's start short),
+    // and only jars lib/ has.
+    Path cli;
+    try (var jars = Files.list(home.resolve("lib"))) {
+      cli = jars.filter(j -> j.getFileName().toString().startsWith("pairkit-cli-")).findFirst()
+          .orElseThrow(() -> new AssertionError("lib/ has no pairkit-cli jar"));
+    }
+    String classPath;
+    try (var jar = new java.util.jar.JarFile(cli.toFile())) {
+      classPath = jar.getManifest().getMainAttributes().getValue("Class-Path");
+    }
+    assertTrue(classPath != null && classPath.contains("pairkit-control-"), "" + classPath);
+    for (String entry : classPath.trim().split("\\s+")) {
+      assertTrue(Files.isRegularFile(home.resolve("lib").resolve(entry)), "lib/ lacks " + entry);
+      for (String heavy : List.of("pairkit-controller-core", "pairkit-backend-", "pairkit-server",
+          "pairkit-nbd", "s3-", "chronicle-", "micrometer-")) {
+        assertTrue(!entry.startsWith(heavy), "pairctl loads " + entry);
+      }
+    }
 
     // The shipped configuration, with its paths moved into the prefix and free ports.
     Path state = Files.createDirectories(prefix.resolve("state"));
