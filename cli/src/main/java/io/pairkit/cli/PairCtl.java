@@ -76,6 +76,11 @@ public final class PairCtl {
       + "control endpoint's address)")
   Path config;
 
+  @Option(names = "--ca", description = "CA certificate (PEM) that signed pairkitd's HTTPS "
+      + "certificate (default: $PAIRKIT_CA, else ca-cert.pem in server.control.tls.dir of "
+      + "--config, else the JVM's trusted CAs)")
+  Path ca;
+
   @Option(names = "--token-file", description = "pairkitd's control token (default: "
       + "$PAIRKIT_TOKEN_FILE, else server.control.tokenFile of --config, else control.token "
       + "beside its metadata directory)")
@@ -133,16 +138,35 @@ public final class PairCtl {
   // ------------------------------------------------------------------ HTTP
 
 
-  URI base() {
-    String url = endpoint;
-    if (url == null && config != null) {
+  private Properties configProperties;
+
+  /** The {@code --config} file's properties, or null without one. */
+  private Properties configProperties() {
+    if (config == null) {
+      return null;
+    }
+    if (configProperties == null) {
       Properties p = new Properties();
       try (Reader r = Files.newBufferedReader(config, StandardCharsets.UTF_8)) {
         p.load(r);
       } catch (IOException | IllegalArgumentException e) {
         throw new Failure(BAD_CONFIG, config + ": cannot read it (" + e.getMessage() + ")");
       }
-      url = "http://" + p.getProperty("server.control.address", "127.0.0.1").trim() + ":"
+      configProperties = p;
+    }
+    return configProperties;
+  }
+
+  URI base() {
+    String url = endpoint;
+    Properties p = url == null ? configProperties() : null;
+    if (p != null) {
+      String address = p.getProperty("server.control.address", "127.0.0.1").trim();
+      if (address.equals("0.0.0.0") || address.equals("::")) {
+        address = "127.0.0.1"; // listening everywhere: this machine is one of them
+      }
+      url = (p.getProperty("server.control.tls.dir") != null ? "https://" : "http://")
+          + (address.contains(":") ? "[" + address + "]" : address) + ":"
           + p.getProperty("server.control.port", "10810").trim();
     }
     if (url == null) {
@@ -154,6 +178,38 @@ public final class PairCtl {
     return URI.create(url.endsWith("/") ? url : url + "/");
   }
 
+  /** The CA file to trust for HTTPS, or null for the JVM's trusted CAs. */
+  Path caPath() {
+    if (ca != null) {
+      return ca;
+    }
+    String env = System.getenv("PAIRKIT_CA");
+    if (env != null && !env.isBlank()) {
+      return Path.of(env);
+    }
+    Properties p = configProperties();
+    if (p != null && p.getProperty("server.control.tls.dir") != null) {
+      Path file = Path.of(p.getProperty("server.control.tls.dir").trim()).resolve("ca-cert.pem");
+      return Files.isReadable(file) ? file : null;
+    }
+    return null;
+  }
+
+  private javax.net.ssl.SSLSocketFactory tlsFactory;
+
+  private javax.net.ssl.SSLSocketFactory tlsFactory() {
+    if (tlsFactory == null) {
+      Path file = caPath();
+      try {
+        tlsFactory = file == null ? javax.net.ssl.HttpsURLConnection.getDefaultSSLSocketFactory()
+            : io.pairkit.control.TlsFiles.trusting(file).getSocketFactory();
+      } catch (IOException e) {
+        throw new Failure(USAGE, "--ca: " + e.getMessage());
+      }
+    }
+    return tlsFactory;
+  }
+
   /** Where the control token is, or null if nothing says. */
   Path tokenPath() {
     if (tokenFile != null) {
@@ -163,13 +219,8 @@ public final class PairCtl {
     if (env != null && !env.isBlank()) {
       return Path.of(env);
     }
-    if (config != null) {
-      Properties p = new Properties();
-      try (Reader r = Files.newBufferedReader(config, StandardCharsets.UTF_8)) {
-        p.load(r);
-      } catch (IOException | IllegalArgumentException e) {
-        throw new Failure(BAD_CONFIG, config + ": cannot read it (" + e.getMessage() + ")");
-      }
+    Properties p = configProperties();
+    if (p != null) {
       String file = p.getProperty("server.control.tokenFile");
       if (file != null) {
         return Path.of(file.trim());
@@ -233,6 +284,9 @@ public final class PairCtl {
       // HttpURLConnection, not java.net.http: that client sets up TLS for every client, even
       // for http://, which costs pairctl a fifth of its start.
       java.net.HttpURLConnection c = (java.net.HttpURLConnection) uri.toURL().openConnection();
+      if (c instanceof javax.net.ssl.HttpsURLConnection https) {
+        https.setSSLSocketFactory(tlsFactory());
+      }
       c.setConnectTimeout(5_000);
       c.setReadTimeout(3_600_000);
       c.setRequestMethod(method);
@@ -260,8 +314,17 @@ public final class PairCtl {
           + "point pairctl at it with --endpoint or --config");
     } catch (java.net.SocketTimeoutException e) {
       throw new Failure(NOT_RUNNING, "pairkitd at " + base() + " does not answer");
+    } catch (javax.net.ssl.SSLException e) {
+      Path trusted = caPath();
+      throw new Failure(FAILED, "no TLS with pairkitd at " + base() + " (" + e.getMessage()
+          + "): " + (trusted == null ? "give the CA that signed its certificate with --ca FILE "
+              + "or $PAIRKIT_CA" : "its certificate is not signed by " + trusted
+              + " or does not name " + uri.getHost()) + "; a pairkitd without "
+          + "server.control.tls.dir serves http://");
     } catch (IOException e) {
-      throw new Failure(NOT_RUNNING, "cannot talk to pairkitd at " + base() + ": " + e);
+      throw new Failure(NOT_RUNNING, "cannot talk to pairkitd at " + base() + ": " + e
+          + (uri.getScheme().equals("http") ? "; if it serves HTTPS (server.control.tls.dir), "
+              + "use https:// or --config" : ""));
     }
     if (status >= 400) {
       ControlApi.ErrorView e;

@@ -71,11 +71,12 @@ final class ControlServer implements AutoCloseable {
   /** Secondaries a forced delete left incomplete: read-only until a new pair copies them. */
   private final IncompleteVolumes incomplete;
   private final boolean openReads;
+  private final boolean tls;
 
   ControlServer(InetSocketAddress bind, PairController controller,
       Map<String, Daemon.VolumeEntry> volumes, java.util.function.IntSupplier nbdPort,
-      int trackSize, ControlToken token, boolean openReads, IncompleteVolumes incomplete)
-      throws IOException {
+      int trackSize, ControlToken token, boolean openReads, IncompleteVolumes incomplete,
+      javax.net.ssl.SSLContext tls) throws IOException {
     this.incomplete = incomplete;
     this.token = token;
     this.openReads = openReads;
@@ -84,7 +85,15 @@ final class ControlServer implements AutoCloseable {
     this.controller = controller;
     this.volumes = volumes;
     this.nbdPort = nbdPort;
-    this.http = HttpServer.create(bind, 16);
+    if (tls == null) {
+      this.http = HttpServer.create(bind, 16);
+    } else {
+      com.sun.net.httpserver.HttpsServer https = com.sun.net.httpserver.HttpsServer.create(bind,
+          16);
+      https.setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(tls));
+      this.http = https;
+    }
+    this.tls = tls != null;
     http.createContext("/v1/", this::handle);
     http.createContext("/metrics", this::scrape);
     http.setExecutor(Executors.newFixedThreadPool(4, r -> {
@@ -97,6 +106,10 @@ final class ControlServer implements AutoCloseable {
 
   int port() {
     return http.getAddress().getPort();
+  }
+
+  boolean tls() {
+    return tls;
   }
 
   /** Counts NBD connections from {@code nbd} in the metrics. */
@@ -310,7 +323,9 @@ final class ControlServer implements AutoCloseable {
       return "403 requests from web pages are refused (Origin header present)";
     }
     String host = ex.getRequestHeaders().getFirst("Host");
-    if (host != null) {
+    // DNS rebinding reaches loopback endpoints from a local browser; a remote endpoint has TLS
+    // (its certificate names the host) or was opened in plain on purpose.
+    if (host != null && http.getAddress().getAddress().isLoopbackAddress()) {
       String h = host.startsWith("[") ? host.substring(1, Math.max(1, host.indexOf(']')))
           : host.contains(":") ? host.substring(0, host.lastIndexOf(':')) : host;
       boolean local = h.equals("localhost") || h.equals("127.0.0.1") || h.equals("::1")

@@ -91,8 +91,9 @@ public final class Daemon implements AutoCloseable {
       try {
         io.pairkit.nbd.NbdTls tls = null;
         if (config.nbdTls().isPresent()) {
-          tls = io.pairkit.nbd.NbdTls.load(config.nbdTls().get().dir(),
-              config.nbdTls().get().verifyClients());
+          DaemonConfig.NbdTlsConfig t = config.nbdTls().get();
+          tls = io.pairkit.nbd.NbdTls.of(io.pairkit.control.TlsFiles.server(t.dir(),
+              t.verifyClients(), "NBD TLS"), t.verifyClients(), t.dir());
           LOG.info("NBD requires " + tls);
         }
         NbdServer.Listen listen = new NbdServer.Listen(config.nbdTcp()
@@ -113,10 +114,16 @@ public final class Daemon implements AutoCloseable {
       }
       NbdServer started = nbd;
       try {
+        javax.net.ssl.SSLContext controlTls = null;
+        if (config.controlTlsDir().isPresent()) {
+          controlTls = io.pairkit.control.TlsFiles.server(config.controlTlsDir().get(), false,
+              "control TLS");
+          LOG.info("control endpoint serves HTTPS (" + config.controlTlsDir().get() + ")");
+        }
         control = new ControlServer(new InetSocketAddress(config.controlAddress(),
             config.controlPort()), controller, entries, started::port, config.trackSize(),
             ControlToken.loadOrCreate(config.controlTokenFile()), config.openReads(),
-            incomplete);
+            incomplete, controlTls);
         control.countNbdConnections(started::connectionsOpen);
       } catch (java.net.BindException e) {
         throw bindFailure("control", "server.control.port", config.controlAddress(),
@@ -172,6 +179,11 @@ public final class Daemon implements AutoCloseable {
 
   public int controlPort() {
     return control.port();
+  }
+
+  /** Whether the control endpoint serves HTTPS ({@code server.control.tls.dir}). */
+  public boolean controlServesTls() {
+    return control.tls();
   }
 
   Map<String, VolumeEntry> volumes() {

@@ -50,7 +50,8 @@ public final class DaemonRig implements AutoCloseable {
   }
 
   public String endpoint() {
-    return "http://127.0.0.1:" + daemon.controlPort();
+    return (daemon.controlServesTls() ? "https" : "http") + "://127.0.0.1:"
+        + daemon.controlPort();
   }
 
   public String nbd(String export) {

@@ -10,7 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pairkit.server.config.ConfigException;
 import io.pairkit.server.config.ConfigLoader;
-import io.pairkit.server.DaemonRig;
 import java.net.InetAddress;
 import java.nio.file.Path;
 import java.util.List;

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.pairkit.api.HostVolume;
 import io.pairkit.api.PairState;
 import io.pairkit.api.VolumePair;
-import io.pairkit.server.DaemonRig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pairkit.server.config.ConfigLoader;
 import io.pairkit.server.config.ConfigException;
-import io.pairkit.server.DaemonRig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -34,9 +33,9 @@ class NbdTlsTest {
     Path server = Files.createDirectories(dir.resolve("server"));
     Path client = Files.createDirectories(dir.resolve("client"));
     Path stranger = Files.createDirectories(dir.resolve("stranger"));
-    Certs.ca(dir.resolve("ca"));
-    Certs.ca(dir.resolve("other-ca"));
-    Certs.signed(dir.resolve("ca"), server, "server", "127.0.0.1", "serverAuth");
+    TestCertificates.ca(dir.resolve("ca"));
+    TestCertificates.ca(dir.resolve("other-ca"));
+    TestCertificates.signed(dir.resolve("ca"), server, "server", "127.0.0.1", "serverAuth");
     Files.copy(dir.resolve("ca/ca-cert.pem"), client.resolve("ca-cert.pem"));
     Files.copy(dir.resolve("other-ca/ca-cert.pem"), stranger.resolve("ca-cert.pem"));
     try (DaemonRig rig = DaemonRig.start(dir, SIZE, "server.nbd.tls.dir=" + server)) {
@@ -76,9 +75,9 @@ class NbdTlsTest {
     Path server = Files.createDirectories(dir.resolve("server"));
     Path client = Files.createDirectories(dir.resolve("client"));
     Path anonymous = Files.createDirectories(dir.resolve("anonymous"));
-    Certs.ca(dir.resolve("ca"));
-    Certs.signed(dir.resolve("ca"), server, "server", "127.0.0.1", "serverAuth");
-    Certs.signed(dir.resolve("ca"), client, "client", "backup-host", "clientAuth");
+    TestCertificates.ca(dir.resolve("ca"));
+    TestCertificates.signed(dir.resolve("ca"), server, "server", "127.0.0.1", "serverAuth");
+    TestCertificates.signed(dir.resolve("ca"), client, "client", "backup-host", "clientAuth");
     Files.copy(dir.resolve("ca/ca-cert.pem"), server.resolve("ca-cert.pem"));
     Files.copy(dir.resolve("ca/ca-cert.pem"), client.resolve("ca-cert.pem"));
     Files.copy(dir.resolve("ca/ca-cert.pem"), anonymous.resolve("ca-cert.pem"));
@@ -104,41 +103,5 @@ class NbdTlsTest {
     Path allowed = DaemonRig.writeConfig(dir, SIZE, "server.allowRemote=true\n"
         + "server.nbd.address=0.0.0.0\nserver.nbd.allowPlaintext=true");
     new ConfigLoader().load(allowed);
-  }
-
-  /** Test certificates made with openssl. */
-  static final class Certs {
-    private Certs() {
-    }
-
-    /** A CA: {@code ca-cert.pem} and {@code ca-key.pem} in {@code dir}. */
-    static void ca(Path dir) throws Exception {
-      Files.createDirectories(dir);
-      Tools.ok(60, "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-          "-subj", "/CN=pairkit test CA " + dir.getFileName(),
-          "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-          "-keyout", dir.resolve("ca-key.pem").toString(),
-          "-out", dir.resolve("ca-cert.pem").toString());
-    }
-
-    /**
-     * A certificate the CA in {@code ca} signs, as {@code ROLE-cert.pem} and {@code ROLE-key.pem}
-     * in {@code dir}, for {@code name} (an IP address or a host name) and {@code usage}.
-     */
-    static void signed(Path ca, Path dir, String role, String name, String usage)
-        throws Exception {
-      Path key = dir.resolve(role + "-key.pem");
-      Path csr = dir.resolve(role + ".csr");
-      Path ext = dir.resolve(role + ".ext");
-      Files.writeString(ext, "subjectAltName=" + (name.matches("[0-9.]+") ? "IP:" : "DNS:")
-          + name + "\nextendedKeyUsage=" + usage
-          + "\nkeyUsage=critical,digitalSignature,keyEncipherment\n");
-      Tools.ok(60, "openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + name,
-          "-keyout", key.toString(), "-out", csr.toString());
-      Tools.ok(60, "openssl", "x509", "-req", "-in", csr.toString(), "-CA",
-          ca.resolve("ca-cert.pem").toString(), "-CAkey", ca.resolve("ca-key.pem").toString(),
-          "-CAcreateserial", "-days", "2", "-extfile", ext.toString(),
-          "-out", dir.resolve(role + "-cert.pem").toString());
-    }
   }
 }

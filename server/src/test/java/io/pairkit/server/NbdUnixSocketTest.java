@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pairkit.server.config.ConfigException;
 import io.pairkit.server.config.ConfigLoader;
-import io.pairkit.server.DaemonRig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;

@@ -53,6 +53,9 @@ import java.util.regex.Pattern;
  * server.control.tokenFile=FILE         (default METADATA_DIRECTORY/../control.token: the bearer
  *                                        token every call needs, mode 0600, made if missing)
  * server.control.openReads=false        (true: list and display need no token)
+ * server.control.tls.dir=DIR            (the control endpoint serves HTTPS: server-cert.pem,
+ *                                        server-key.pem; pairctl trusts DIR/ca-cert.pem)
+ * server.control.allowPlaintext=false   (true: a non-loopback control address without TLS)
  * server.allowRemote=false              (true: the addresses above may be non-loopback)
  * server.nbd.tls.dir=DIR                (NBD requires TLS, NBD_OPT_STARTTLS: server-cert.pem,
  *                                        server-key.pem, ca-cert.pem as QEMU's tls-creds-x509)
@@ -78,6 +81,7 @@ public final class ConfigLoader {
       "server.control.address", "server.control.port", "server.allowRemote",
       "server.control.tokenFile", "server.control.openReads", "server.nbd.tls.dir",
       "server.nbd.tls.verifyClients", "server.nbd.allowPlaintext", "server.nbd.socket",
+      "server.control.tls.dir", "server.control.allowPlaintext",
       "server.nbd.socketMode", "server.nbd.socketGroup", "server.nbd.tcp");
 
   private final Function<String, String> environment;
@@ -231,6 +235,19 @@ public final class ConfigLoader {
           + "write the volumes. Add server.nbd.tls.dir (clients use nbds://), or accept "
           + "plain NBD with server.nbd.allowPlaintext=true");
     }
+    Optional<Path> controlTls = Optional.ofNullable(all.get("server.control.tls.dir"))
+        .map(String::trim).map(Path::of);
+    if (controlTls.isPresent() && !Files.isDirectory(controlTls.get())) {
+      throw new ConfigException(file + ": key 'server.control.tls.dir' is '" + controlTls.get()
+          + "', not a directory; give the directory of server-cert.pem and server-key.pem");
+    }
+    if (controlTls.isEmpty() && !bool(file, all, "server.control.allowPlaintext", false)
+        && !loopback(controlAddress)) {
+      throw new ConfigException(file + ": key 'server.control.address' is '" + controlAddress
+          + "', beyond this machine, and the control endpoint has no TLS: its token would "
+          + "cross the network in clear. Add server.control.tls.dir (pairctl then uses "
+          + "https://), or accept plain HTTP with server.control.allowPlaintext=true");
+    }
     boolean nbdTcp = bool(file, all, "server.nbd.tcp", true);
     Optional<DaemonConfig.NbdSocketConfig> socket = Optional.ofNullable(
         all.get("server.nbd.socket")).map(String::trim).map(path -> {
@@ -255,7 +272,7 @@ public final class ConfigLoader {
     }
     return new DaemonConfig(file, trackSize, copyThreads, rate, cache, meta, mirrorMode,
         regionSize, nbdAddress, nbdPort, controlAddress, controlPort, list, tokenFile, openReads,
-        tls, nbdTcp, socket);
+        tls, nbdTcp, socket, controlTls);
   }
 
   /**
@@ -509,8 +526,8 @@ public final class ConfigLoader {
     }
     if (!a.isLoopbackAddress() && !allowRemote) {
       throw new ConfigException(file + ": key '" + key + "' is '" + raw + "', not a loopback "
-          + "address; serving beyond this machine needs server.allowRemote=true (and, for NBD, "
-          + "server.nbd.tls.dir)");
+          + "address; serving beyond this machine needs server.allowRemote=true (and TLS: "
+          + "server.nbd.tls.dir, server.control.tls.dir)");
     }
     return raw;
   }

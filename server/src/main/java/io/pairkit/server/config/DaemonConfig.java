@@ -28,13 +28,15 @@ import java.util.Optional;
  * @param nbdTls            TLS required on the NBD listener, or empty for plain TCP
  * @param nbdTcp            whether NBD listens on TCP ({@code nbdAddress:nbdPort}) at all
  * @param nbdSocket         NBD on a Unix socket too, or empty
+ * @param controlTlsDir     the control endpoint serves HTTPS with these credentials
+ *                          ({@code server-cert.pem}, {@code server-key.pem}), or plain HTTP
  */
 public record DaemonConfig(Path source, int trackSize, int copyThreads, long copyBytesPerSecond,
     Optional<TrackCacheConfig> trackCache, Path metadataDirectory,
     io.pairkit.api.MirrorMode mirrorMode, long writeIntentRegionSize, String nbdAddress, int nbdPort,
     String controlAddress, int controlPort, List<VolumeConfig> volumes, Path controlTokenFile,
     boolean openReads, Optional<NbdTlsConfig> nbdTls, boolean nbdTcp,
-    Optional<NbdSocketConfig> nbdSocket) {
+    Optional<NbdSocketConfig> nbdSocket, Optional<Path> controlTlsDir) {
 
   /**
    * NBD on a Unix socket: its file, whose mode (e.g. {@code rw-rw----}) and group decide who may
@@ -54,7 +56,7 @@ public record DaemonConfig(Path source, int trackSize, int copyThreads, long cop
   public DaemonConfig withFreePorts() {
     return new DaemonConfig(source, trackSize, copyThreads, copyBytesPerSecond, trackCache,
         metadataDirectory, mirrorMode, writeIntentRegionSize, nbdAddress, 0, controlAddress, 0,
-        volumes, controlTokenFile, openReads, nbdTls, nbdTcp, nbdSocket);
+        volumes, controlTokenFile, openReads, nbdTls, nbdTcp, nbdSocket, controlTlsDir);
   }
 
   /**
