@@ -16,9 +16,12 @@ package io.pairkit.api;
 public interface ExtentSplitPair extends Pair {
 
   /**
-   * Freezes {@code extents} (rounded out to tracks) at this instant. Allowed in FORMING, FORMED,
-   * EXTENT_SPLITTING, EXTENT_SPLIT and EXTENT_JOINING, as long as the extents do not touch a track
-   * already split.
+   * Freezes exactly {@code extents} at this instant: the secondary keeps their bytes as they
+   * are now, while every other byte stays mirrored. The tracks they touch are split (copy-on-write
+   * and difference bits work per track); in a track they cover only in part, host writes to the
+   * other bytes go through to the secondary whatever the mirror mode, and the secondary refuses
+   * writes there. Allowed in FORMING, FORMED, EXTENT_SPLITTING, EXTENT_SPLIT and EXTENT_JOINING,
+   * as long as the extents do not touch a track already split.
    *
    * @throws io.pairkit.api.error.InvalidExtentException if {@code extents} is null or empty
    * @throws io.pairkit.api.error.ExtentOutOfRangeException if they reach past the end of the volume
@@ -41,4 +44,11 @@ public interface ExtentSplitPair extends Pair {
    * @throws io.pairkit.api.error.AlreadyClosedException if the controller is closed
    */
   CopyRequest extentJoin(ExtentSet extents);
+
+  /**
+   * The bytes currently split: exactly those the extent splits named, less those joined (a
+   * snapshot). The tracks they touch are the split tracks ({@link #trackStates}).
+   */
+  @Override
+  ExtentSet splitExtents();
 }

@@ -57,7 +57,10 @@ public interface Pair {
    */
   int trackSize();
 
-  /** The extents currently split (frozen), rounded out to whole tracks (a snapshot). */
+  /**
+   * The extents currently split (frozen), a snapshot: whole tracks for a volume or extent pair
+   * (a split freezes them all), exactly the split bytes for an {@link ExtentSplitPair}.
+   */
   ExtentSet splitExtents();
 
   /**

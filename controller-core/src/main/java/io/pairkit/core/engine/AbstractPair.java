@@ -111,12 +111,13 @@ abstract class AbstractPair implements Pair {
         wholeVolume, bitmaps, primary.trackLocks, engine.pacer);
     this.syncMirror = new SyncMirror(id, secondary.name(), secondary.capabilities(),
         engine.config.mirrorMode(), MirrorMode.AUTOMATIC);
-    this.writeRule = new PrimaryWriteRule(copier);
+    this.writeRule = new PrimaryWriteRule(copier,
+        splitTracksKeepMirroredBytes() ? this::writtenThroughOfSplit : null);
     this.secondaryIo = new SecondaryIo(copier, primary.trackLocks, this::refuseSecondaryWrite,
         t -> {
           Restore r = restore;
           return r != null && r.holds(t);
-        });
+        }, splitTracksKeepMirroredBytes() ? this::mirroredBytesOfSplit : null);
     this.mirror = new Mirror(copier, new Mirror.Owner() {
       @Override
       public boolean mayMirror() {
@@ -170,7 +171,7 @@ abstract class AbstractPair implements Pair {
     // copies split tracks, so without a job of their own they would wait for good.
     Roaring64Bitmap orphans = bitmaps.frozenPendingOutside(covered);
     if (!orphans.isEmpty()) {
-      admission.recoveryCopy(splitKind(), splitExtents(), orphans);
+      admission.recoveryCopy(splitKind(), splitTracks(), orphans);
     }
     this.recoveredSplitTracks = orphans.getLongCardinality();
     // A pair whose initial copy finished before the restart answers a done, empty request.
@@ -322,6 +323,11 @@ abstract class AbstractPair implements Pair {
 
   @Override
   public ExtentSet splitExtents() {
+    return splitTracks();
+  }
+
+  /** The split tracks as byte extents. */
+  final ExtentSet splitTracks() {
     List<Extent> out = new ArrayList<>();
     for (long[] run : bitmaps.frozenRuns()) {
       out.add(geometry.extentOf(run[0], run[1]));
@@ -515,6 +521,7 @@ abstract class AbstractPair implements Pair {
       restart[0].start(engine.scheduler);
       publishState();
     }
+    afterResume();
     return r;
   }
 
@@ -603,7 +610,17 @@ abstract class AbstractPair implements Pair {
         engine.store.awaitDurable(ticket);
       }
     };
-    return new Restore(copier, extents, tracks, recorder, primary::restoreWrites);
+    return new Restore(copier, extents, tracks, recorder, new Restore.OtherPairs() {
+      @Override
+      public void beforeWrite(long offset, long length) {
+        primary.restoreWrites(offset, length);
+      }
+
+      @Override
+      public void afterWrite(long offset, long length) {
+        primary.restoreWritten(offset, length);
+      }
+    });
   }
 
   /** Remembers the restore's request, so a failure's resume can finish it. */
@@ -728,8 +745,47 @@ abstract class AbstractPair implements Pair {
     return new long[] {tracks, bytes};
   }
 
+  /**
+   * Whether a split track may keep some of its bytes mirrored (an extent split pair: the bytes
+   * of a boundary track outside its split extents). Constant per strategy; the constructor asks.
+   */
+  boolean splitTracksKeepMirroredBytes() {
+    return false;
+  }
+
+  /**
+   * The bytes of split track {@code t} that stay mirrored, or null if it is split whole.
+   * Only strategies whose {@link #splitTracksKeepMirroredBytes()} is true override it.
+   */
+  com.google.common.collect.RangeSet<Long> mirroredBytesOfSplit(long t) {
+    return null;
+  }
+
+  /**
+   * {@link #mirroredBytesOfSplit} while the pair mirrors: a suspended pair holds every byte
+   * back from its secondary, and its resume refreshes them.
+   */
+  private com.google.common.collect.RangeSet<Long> writtenThroughOfSplit(long t) {
+    com.google.common.collect.RangeSet<Long> mirrored = mirroredBytesOfSplit(t);
+    return mirrored == null || lifecycle.suspendedBy() != null || lifecycle.gone() ? null
+        : mirrored;
+  }
+
+  /** After a resume's instant: what the mirror of split tracks missed while suspended. */
+  void afterResume() {
+  }
+
   private RuntimeException refuseSecondaryWrite(long t) {
-    if (restore != null && !bitmaps.isMirrored(t)) {
+    Restore running = restore;
+    if (!bitmaps.isMirrored(t) && (running == null || !running.holds(t))) {
+      return new SecondaryWriteRefusedException("volume '" + secondary.name()
+          + "' is the secondary of pair '" + id + "' (" + state() + "): in split track " + t
+          + " only the split extents' bytes are the copy's own (" + splitExtents()
+          .intersection(ExtentSet.of(geometry.start(t), geometry.stop(t))) + "); the rest "
+          + "stays mirrored from the primary and would be overwritten. Write inside the split "
+          + "extents, or to the primary '" + primary.name() + "'");
+    }
+    if (running != null && !bitmaps.isMirrored(t)) {
       return new SecondaryWriteRefusedException("volume '" + secondary.name()
           + "' is the secondary of pair '" + id + "', which is RESTORING its primary '"
           + primary.name() + "' from it, and track " + t + " (bytes " + geometry.start(t)

@@ -1,6 +1,10 @@
 package io.pairkit.core.engine;
 
+import com.google.common.collect.Range;
+import com.google.common.collect.RangeSet;
+import com.google.common.collect.TreeRangeSet;
 import io.pairkit.api.CopyRequest;
+import io.pairkit.api.Extent;
 import io.pairkit.api.ExtentSet;
 import io.pairkit.api.ExtentSplitPair;
 import io.pairkit.api.PairState;
@@ -10,7 +14,11 @@ import org.roaringbitmap.longlong.Roaring64Bitmap;
 
 /**
  * Embodiment 3: whole-volume pair whose extents are split and joined one at a time. Writes outside
- * the frozen extents stay in the mirror (the patent's step 2607 would leave them stale).
+ * the frozen extents stay in the mirror (the patent's step 2607 would leave them stale), to the
+ * byte: a track an extent covers only in part is split (its copy-on-write and changed bit work
+ * per track), and the host writes to its other bytes go through to the secondary, whatever the
+ * mirror mode, since no copy refreshes a split track before its join. After a crash or a
+ * suspension those bytes are copied again from the primary ({@link #refreshMirroredBytes}).
  */
 final class ExtentSplitPairImpl extends AbstractPair implements ExtentSplitPair {
 
@@ -20,13 +28,84 @@ final class ExtentSplitPairImpl extends AbstractPair implements ExtentSplitPair 
    * in it, so joining what was split mirrors it all again and a partial join changes nothing
    * else.
    */
-  private ExtentSet splitBytes;
+  private volatile ExtentSet splitBytes;
 
   ExtentSplitPairImpl(Engine engine, String id, ManagedVolume primary, ManagedVolume secondary,
       Restored restored) {
     super(engine, id, primary, secondary, ExtentSet.of(0, primary.size()), true, restored);
     this.splitBytes = restored == null ? ExtentSet.empty()
-        : restored.splitBytes() != null ? restored.splitBytes() : splitExtents();
+        : restored.splitBytes() != null ? restored.splitBytes() : splitTracks();
+  }
+
+  @Override
+  public ExtentSet splitExtents() {
+    return splitBytes;
+  }
+
+  @Override
+  boolean splitTracksKeepMirroredBytes() {
+    return true;
+  }
+
+  @Override
+  RangeSet<Long> mirroredBytesOfSplit(long t) {
+    long start = geometry.start(t);
+    long stop = geometry.stop(t);
+    ExtentSet inTrack = splitBytes.intersection(ExtentSet.of(start, stop));
+    if (inTrack.isEmpty() || inTrack.bytes() == stop - start) {
+      return null; // split whole (or, from an older format, with no bytes recorded)
+    }
+    RangeSet<Long> mirrored = TreeRangeSet.create();
+    mirrored.add(Range.closedOpen(start, stop));
+    for (Extent e : inTrack.extents()) {
+      mirrored.remove(Range.closedOpen(e.start(), e.end()));
+    }
+    return mirrored;
+  }
+
+  @Override
+  void start() {
+    if (lifecycle.suspendedBy() == null) {
+      refreshMirroredBytes(); // a crash may have lost their write-through
+    }
+    super.start();
+  }
+
+  @Override
+  void afterResume() {
+    refreshMirroredBytes(); // held back while suspended
+  }
+
+  /**
+   * Copies the mirrored bytes of every split track from the primary, under the track's lock (so
+   * a host write lands before or after, and writes through if after).
+   */
+  private void refreshMirroredBytes() {
+    ExtentSet split = splitBytes;
+    if (split.isEmpty()) {
+      return;
+    }
+    boolean copied = false;
+    java.util.TreeSet<Long> edges = new java.util.TreeSet<>(); // only they can be split in part
+    for (Extent e : split.extents()) {
+      edges.add(geometry.trackOf(e.start()));
+      edges.add(geometry.trackOf(e.end() - 1));
+    }
+    for (long t : edges) {
+      try (io.pairkit.core.engine.track.TrackLocks.Held held = primary.trackLocks.lock(t,
+          t + 1)) {
+        RangeSet<Long> mirrored = bitmaps.isMirrored(t) ? null : mirroredBytesOfSplit(t);
+        if (mirrored != null) {
+          for (Range<Long> r : mirrored.asRanges()) {
+            copier.copyRange(r.lowerEndpoint(), r.upperEndpoint());
+          }
+          copied = true;
+        }
+      }
+    }
+    if (copied && engine.store != null) {
+      copier.secondary().flush();
+    }
   }
 
   @Override

@@ -166,6 +166,25 @@ final class ManagedVolume implements HostVolume {
     }
   }
 
+  /**
+   * A restore's write of {@code [offset, offset + length)} landed on this primary: other pairs
+   * that keep bytes of split tracks mirrored get those bytes now. The caller holds the locks.
+   */
+  void restoreWritten(long offset, long length) {
+    for (AbstractPair pair : primaryOf) {
+      if (pair.restore != null) {
+        continue;
+      }
+      com.google.common.collect.RangeSet<Long> through =
+          pair.writeRule().splitWriteThrough(offset, length);
+      if (through != null) {
+        for (com.google.common.collect.Range<Long> r : through.asRanges()) {
+          pair.copier.copyRange(r.lowerEndpoint(), r.upperEndpoint());
+        }
+      }
+    }
+  }
+
   @Override
   public void write(long offset, ByteBuffer src) {
     checkIo(offset, src.remaining(), "write");
@@ -322,10 +341,19 @@ final class ManagedVolume implements HostVolume {
             pair.intent.syncWritten(r);
           }
         }
-        pair.syncMirror.timed(primaryNanos, writes[k].nanos());
+        if (pair.syncMirror.synchronous()) { // not for a split track's write-through alone
+          pair.syncMirror.timed(primaryNanos, writes[k].nanos());
+        }
       } else {
         pair.bitmaps.markMirrorPending(first, end);
-        pair.syncMirror.failed("a write at byte " + offset, failure);
+        if (pair.syncMirror.synchronous()) {
+          pair.syncMirror.failed("a write at byte " + offset, failure);
+        } else {
+          Engine.LOG.log(System.Logger.Level.WARNING, "pair '" + pair.id() + "': a write "
+              + "at byte " + offset + " did not reach the mirrored bytes of its split tracks on "
+              + "the secondary; they are copied again at the pair's resume or restart, and "
+              + "the join copies those tracks whole", failure);
+        }
         kick |= 1L << indexOf(pairs, pair);
       }
     }

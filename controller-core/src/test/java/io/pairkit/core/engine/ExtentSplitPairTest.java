@@ -145,4 +145,70 @@ class ExtentSplitPairTest {
         () -> pair.request(RequestKind.EXTENT_UPDATE, E));
     assertThrows(UnsupportedRequestException.class, () -> pair.request(RequestKind.RESYNC, null));
   }
+
+  /**
+   * Exact extents: an extent covering tracks in part splits only its bytes. Host writes to the
+   * other bytes of those tracks reach the secondary at once, in either mirror mode; the
+   * secondary refuses writes there and takes them inside the extent; a suspended pair holds
+   * them back and its resume copies them; a join leaves the copy equal to the primary.
+   */
+  @Test
+  void anUnalignedExtentSplitMirrorsTheRestOfItsTracks() throws Exception {
+    for (io.pairkit.api.MirrorMode mode : io.pairkit.api.MirrorMode.values()) {
+      Rig r = new Rig(true);
+      try {
+        HostVolume p = r.volume("p", SIZE, TS);
+        HostVolume s = r.volume("s", SIZE, TS);
+        Rig.fill(p, 1);
+        ExtentSplitPair pair = r.pk.createExtentSplitPair("xp", p, s,
+            io.pairkit.api.PairOptions.defaults().withMirrorMode(mode));
+        pair.initialCopy().await(WAIT);
+        r.pk.pauseBackgroundCopies(); // the mirror copies nothing: only write-through shows
+        ExtentSet file = ExtentSet.of(20 * TS + 1024, 22 * TS + 512); // tracks 20-22, in part
+        pair.extentSplit(file).await(WAIT);
+        assertEquals(file, pair.splitExtents(), mode + ": exactly the bytes asked");
+        byte[] before = r.backendImage("s");
+
+        byte[] head = random(7, 1024);
+        byte[] inside = random(8, 512);
+        byte[] tail = random(9, TS - 512);
+        p.write(20 * TS, head); // track 20, before the extent
+        p.write(21 * TS, inside); // inside the extent
+        p.write(22 * TS + 512, tail); // track 22, after the extent
+        byte[] image = r.backendImage("s");
+        assertBytes(head, 0, image, 20 * TS, 1024, mode + ": head of track 20 mirrored");
+        assertBytes(before, 21 * TS, image, 21 * TS, 512, mode + ": inside the extent kept");
+        assertBytes(tail, 0, image, 22 * TS + 512, TS - 512, mode + ": tail of track 22");
+
+        assertThrows(SecondaryWriteRefusedException.class, () -> s.write(20 * TS, new byte[8]),
+            mode + ": the mirrored bytes of a split track are not the copy's");
+        assertThrows(SecondaryWriteRefusedException.class,
+            () -> s.write(22 * TS, new byte[1024]), mode + ": straddling the extent's end");
+        s.write(21 * TS + 100, new byte[] {42}); // inside the extent: the copy's own
+        assertEquals(42, s.read(21 * TS + 100, 1)[0]);
+
+        pair.suspend();
+        byte[] held = random(10, 1024);
+        p.write(20 * TS, held);
+        assertBytes(head, 0, r.backendImage("s"), 20 * TS, 1024, mode + ": held while "
+            + "suspended");
+        pair.resume().await(WAIT);
+        assertBytes(held, 0, r.backendImage("s"), 20 * TS, 1024, mode + ": refreshed at "
+            + "resume");
+
+        r.pk.resumeBackgroundCopies();
+        pair.extentJoin(file).await(WAIT);
+        pair.mirrorDrained().get();
+        assertArrayEquals(readAll(p), r.backendImage("s"), mode + ": converged by the join");
+      } finally {
+        r.close();
+      }
+    }
+  }
+
+  private static void assertBytes(byte[] expected, int from, byte[] actual, long at, int length,
+      String what) {
+    assertArrayEquals(java.util.Arrays.copyOfRange(expected, from, from + length),
+        java.util.Arrays.copyOfRange(actual, (int) at, (int) at + length), what);
+  }
 }

@@ -41,13 +41,18 @@ public final class Restore {
   }
 
   /** What a restore's write is to the primary's other pairs: a host write. */
-  @FunctionalInterface
   public interface OtherPairs {
     /**
      * Applies the other pairs' write rules to a write of {@code [offset, offset + length)} of
      * the primary and waits for what must be durable first; the caller holds the track locks.
      */
     void beforeWrite(long offset, long length);
+
+    /**
+     * The write landed on the primary: what the other pairs write through to their secondaries
+     * (an extent split's mirrored bytes of a split track) follows; the caller holds the locks.
+     */
+    void afterWrite(long offset, long length);
   }
 
   private final PairCopier copier;
@@ -206,6 +211,7 @@ public final class Restore {
         long to = part.upperEndpoint();
         others.beforeWrite(from, to - from);
         copier.copyBack(from, to);
+        others.afterWrite(from, to - from);
         moved += to - from;
       }
     }

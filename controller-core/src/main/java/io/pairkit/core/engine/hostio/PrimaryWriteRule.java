@@ -27,11 +27,28 @@ public final class PrimaryWriteRule {
   private final PairCopier copier;
   private final TrackBitmaps bitmaps;
   private final BitmapJournal journal;
+  /**
+   * The bytes of split track {@code t} that stay mirrored (an extent split pair's bytes outside
+   * its split extents), null if none or if they are not written through now; null for pairs
+   * whose split tracks freeze whole.
+   */
+  private final java.util.function.LongFunction<RangeSet<Long>> mirroredOfSplit;
 
   public PrimaryWriteRule(PairCopier copier) {
+    this(copier, null);
+  }
+
+  /**
+   * @param mirroredOfSplit the bytes of a split track that a host write puts on the secondary
+   *                        too (see {@link #secondaryRanges}), or null if split tracks freeze
+   *                        whole
+   */
+  public PrimaryWriteRule(PairCopier copier,
+      java.util.function.LongFunction<RangeSet<Long>> mirroredOfSplit) {
     this.copier = copier;
     this.bitmaps = copier.bitmaps();
     this.journal = bitmaps.journal();
+    this.mirroredOfSplit = mirroredOfSplit;
   }
 
   /** {@link #beforeWrite} result bit: mirrored tracks became pending (the mirror has work). */
@@ -73,15 +90,44 @@ public final class PrimaryWriteRule {
           // out of scope, already pending, or changed: nothing more to do
         }
       }
+      if (mirroredOfSplit != null && !bitmaps.isMirrored(t) && bitmaps.inScope(t)) {
+        RangeSet<Long> mirrored = mirroredOfSplit.apply(t);
+        if (mirrored != null && mirrored.intersects(Range.closedOpen(offset, offset + length))) {
+          result |= WRITE_SECONDARY; // a split track's unsplit bytes are written through
+        }
+      }
     }
     return result;
   }
 
   /**
+   * The mirrored bytes of split tracks within {@code [offset, offset + length)} (see
+   * {@link #secondaryRanges}), or null if there are none.
+   */
+  public RangeSet<Long> splitWriteThrough(long offset, long length) {
+    if (mirroredOfSplit == null) {
+      return null;
+    }
+    TrackGeometry g = copier.geometry();
+    RangeSet<Long> out = null;
+    for (long t = g.trackOf(offset); t < g.endTrack(offset, length); t++) {
+      RangeSet<Long> mirrored = bitmaps.isMirrored(t) || !bitmaps.inScope(t) ? null
+          : mirroredOfSplit.apply(t);
+      if (mirrored != null) {
+        out = out == null ? TreeRangeSet.create() : out;
+        out.addAll(mirrored.subRangeSet(Range.closedOpen(offset, offset + length)));
+      }
+    }
+    return out == null || out.isEmpty() ? null : out;
+  }
+
+  /**
    * The bytes of {@code [offset, offset + length)} a synchronous write puts on the secondary too:
    * those of mirrored tracks in the pair's scope (an extent pair never writes its secondary
-   * outside its extents, and split tracks keep their image). Null when that is the whole range,
-   * the common case. Call under the tracks' locks, after {@link #beforeWrite}.
+   * outside its extents, and split tracks keep their image), and of a split track the bytes an
+   * extent split left mirrored (outside its split extents; written through whatever the mirror
+   * mode, since no copy refreshes a split track before its join). Null when that is the whole
+   * range, the common case. Call under the tracks' locks, after {@link #beforeWrite}.
    */
   public RangeSet<Long> secondaryRanges(long offset, long length) {
     TrackGeometry g = copier.geometry();
@@ -99,6 +145,10 @@ public final class PrimaryWriteRule {
         out.addAll(scope.subRangeSet(Range.closedOpen(g.start(t), g.stop(t))));
       } else {
         whole = false;
+        RangeSet<Long> mirrored = mirroredOfSplit == null ? null : mirroredOfSplit.apply(t);
+        if (mirrored != null) {
+          out.addAll(mirrored);
+        }
       }
     }
     return whole ? null : out.subRangeSet(write);

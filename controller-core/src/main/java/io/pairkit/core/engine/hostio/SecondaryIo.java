@@ -16,7 +16,8 @@ import java.util.function.LongFunction;
 /**
  * Host I/O on a pair's secondary. Reads of frozen tracks not yet copied are redirected to the
  * primary, which still holds their point-in-time data (so the secondary reads as its split image
- * from the split instant on). Writes and discards are refused on mirrored tracks; on frozen ones
+ * from the split instant on). Writes and discards are refused on mirrored tracks and on the
+ * mirrored bytes of a split track (an extent split's boundary track); on frozen ones
  * the secondary first gets its point-in-time base where the write covers a track only in part
  * (a base copy), then the track is marked changed so the next update, join or resync copies it
  * back.
@@ -34,6 +35,7 @@ public final class SecondaryIo {
   private final LongFunction<RuntimeException> refusal;
   private final java.util.function.LongPredicate restoring;
   private final BitmapJournal journal;
+  private final LongFunction<RangeSet<Long>> mirroredOfSplit;
 
   /**
    * @param refusal   the error for a write that touches mirrored track {@code t}, or one a
@@ -43,6 +45,18 @@ public final class SecondaryIo {
    */
   public SecondaryIo(PairCopier copier, TrackLocks primaryLocks,
       LongFunction<RuntimeException> refusal, java.util.function.LongPredicate restoring) {
+    this(copier, primaryLocks, refusal, restoring, null);
+  }
+
+  /**
+   * @param mirroredOfSplit the bytes of split track {@code t} that stay mirrored (null if none),
+   *                        which a write must not touch either; null if split tracks freeze
+   *                        whole
+   */
+  public SecondaryIo(PairCopier copier, TrackLocks primaryLocks,
+      LongFunction<RuntimeException> refusal, java.util.function.LongPredicate restoring,
+      LongFunction<RangeSet<Long>> mirroredOfSplit) {
+    this.mirroredOfSplit = mirroredOfSplit;
     this.restoring = restoring;
     this.copier = copier;
     this.bitmaps = copier.bitmaps();
@@ -113,8 +127,13 @@ public final class SecondaryIo {
     long first = geometry.trackOf(offset);
     long end = geometry.endTrack(offset, length);
     try (TrackLocks.Held held = primaryLocks.lock(first, end)) {
+      Range<Long> write = Range.closedOpen(offset, offset + length);
       for (long t = first; t < end; t++) {
         if (bitmaps.isMirrored(t) || restoring.test(t)) {
+          throw refusal.apply(t);
+        }
+        RangeSet<Long> mirrored = mirroredOfSplit == null ? null : mirroredOfSplit.apply(t);
+        if (mirrored != null && mirrored.intersects(write)) {
           throw refusal.apply(t);
         }
       }
