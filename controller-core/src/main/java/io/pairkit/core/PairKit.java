@@ -3,7 +3,7 @@ package io.pairkit.core;
 import io.pairkit.api.PairController;
 import io.pairkit.core.cache.TrackCacheConfig;
 import io.pairkit.core.config.ControllerConfig;
-import io.pairkit.core.engine.DefaultPairController;
+import io.pairkit.core.internal.engine.DefaultPairController;
 import io.pairkit.core.registry.VolumeProviders;
 import java.time.Duration;
 

@@ -1,16 +1,6 @@
 /**
- * The track cache (the patent's cache memory): off-heap slots of one track each, allocated with
- * chronicle-bytes, between the engine and the backends.
- *
- * <ul>
- *   <li>{@link io.pairkit.core.cache.TrackCache} — the slots, the CLOCK eviction (never a dirty or
- *       busy slot), the background destager and the statistics.</li>
- *   <li>{@link io.pairkit.core.cache.CachedVolume} — a backend volume seen through the cache:
- *       write-back (or write-through), read hits from slots, {@code flush()} as a barrier.</li>
- * </ul>
- *
- * <p>A slot's lock is held across that slot's own backend I/O (load and destage), so a flush that
- * has taken every dirty slot's lock once knows every earlier write reached the backend.
- * chronicle-bytes needs the JVM flags listed in the README.
+ * The track cache's settings ({@link io.pairkit.core.cache.TrackCacheConfig}): capacity, write-back
+ * or write-through, destage pace. The cache itself (off-heap track slots between the engine and
+ * the backends) is internal; chronicle-bytes needs the JVM flags listed in the README.
  */
 package io.pairkit.core.cache;

@@ -1,0 +1,865 @@
+package io.pairkit.core.internal.metadata;
+
+import io.pairkit.api.ExtentSet;
+import io.pairkit.api.RecoveryReport;
+import io.pairkit.api.error.MetadataException;
+import io.pairkit.core.internal.metadata.DurableState.DurablePair;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.roaringbitmap.longlong.Roaring64Bitmap;
+
+/**
+ * The durable metadata of a controller's pairs: a journal of records plus checkpoints, in a
+ * {@link MetaStorage} (docs/RELIABILITY.md has the format and the ordering rules). Every record
+ * is applied to a {@link DurableState} as it is appended, so the state is always what replaying
+ * the journal gives, and a checkpoint is that state written out.
+ *
+ * <p>Appends only copy bytes into a buffer; {@link #awaitDurable} writes and syncs it (group
+ * commit: one sync covers every record appended before it started, whoever waits for it). An
+ * append returns a ticket, the record's sequence number; 0 means there was nothing to write.
+ *
+ * <p>Threading: thread-safe. Appends are short and take this object's monitor; syncs and
+ * checkpoints take {@code syncLock} and never hold the monitor across I/O, so callers may append
+ * under their own locks (the bitmaps' monitor) without waiting for a disk.
+ */
+public final class MetadataStore implements AutoCloseable {
+  /** The on-disk format this code writes. */
+  public static final int FORMAT_VERSION = 4;
+  /** The oldest format this code still reads (a version 1 directory opens, then moves to 2). */
+  public static final int OLDEST_READABLE_VERSION = 1;
+  private static final long CHECKPOINT_AFTER_BYTES = 32L << 20;
+
+  private final MetaStorage storage;
+  private final DurableState state;
+  private final ReportBuilder report;
+  private final Object syncLock = new Object();
+
+  // Guarded by this.
+  private long generation;
+  private ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+  private long appended;
+  private long journalBytes;
+  private boolean closed;
+
+  /** Per pair, the ticket of the last exact mark of each track whose record is not synced yet. */
+  private final Map<String, Map<Long, Long>> unsyncedMarks = new TreeMap<>();
+  /** Per pair, by first track, the ticket of each region's dirty mark not synced yet. */
+  private final Map<String, Map<Long, Long>> unsyncedRegions = new TreeMap<>();
+  /**
+   * Per pair, frozen tracks whose pending bit a record not synced yet dropped (a clear, a
+   * request's instant), with the newest such record's ticket: until it is durable a crash brings
+   * the bit back, and a copy from the primary would then overwrite the point-in-time image, so a
+   * write there waits for that record.
+   */
+  private final Map<String, Dropped> unsyncedDrops = new TreeMap<>();
+
+  /** Pending bits dropped by records up to {@code ticket}. */
+  private static final class Dropped {
+    final Roaring64Bitmap tracks = new Roaring64Bitmap();
+    long ticket;
+  }
+  /** A journal write that failed: every later append and wait fails too, until a reopen. */
+  private volatile MetadataException failed;
+
+  // Written under syncLock; read anywhere.
+  private volatile long durable;
+  /** Bytes of the current journal file written and synced (a marker records it per batch). */
+  private long fileSynced;
+
+  private MetadataStore(MetaStorage storage, DurableState state, long generation,
+      ReportBuilder report) {
+    this.storage = storage;
+    this.state = state;
+    this.generation = generation;
+    this.report = report;
+  }
+
+  /** The names of a generation's files. */
+  static String checkpointFile(long gen) {
+    return String.format("checkpoint-%016d.pkm", gen);
+  }
+
+  static String journalFile(long gen) {
+    return String.format("journal-%016d.pkm", gen);
+  }
+
+  /**
+   * Opens the metadata in {@code storage}: reads the newest complete checkpoint and replays the
+   * journals after it (a torn tail of the last one is left out and reported), then starts a new
+   * generation, so the directory is consistent whatever happens next.
+   *
+   * @throws MetadataException naming the file and what is wrong if the metadata cannot be trusted
+   */
+  public static MetadataStore open(MetaStorage storage) {
+    try {
+      return recover(storage);
+    } catch (IOException e) {
+      throw new MetadataException("the metadata in " + storage.describe() + " cannot be read ("
+          + e.getMessage() + "); restore the directory from a backup, or move it away and "
+          + "recreate the pairs (each then copies in full)", e);
+    }
+  }
+
+  private static MetadataStore recover(MetaStorage storage) throws IOException {
+    List<String> files = storage.list();
+    long newest = -1;
+    for (String f : files) {
+      if (f.startsWith("checkpoint-") && f.endsWith(".pkm")) {
+        newest = Math.max(newest, parseGeneration(f));
+      }
+    }
+    ReportBuilder report = new ReportBuilder();
+    DurableState state = new DurableState();
+    if (newest < 0) {
+      if (files.stream().anyMatch(f -> f.startsWith("journal-"))) {
+        throw new IOException("journal files but no checkpoint: the directory was damaged");
+      }
+      MetadataStore fresh = new MetadataStore(storage, state, 0, report.clean(true).checkpoint(0));
+      // Not marked clean: only a clean close writes that, so a process killed before it made
+      // its first pair is reported as the crash it was.
+      fresh.writeCheckpoint(0, state.checkpointRecords(false));
+      return fresh;
+    }
+    boolean clean = readCheckpoint(storage, newest, state);
+    report.clean(clean).checkpoint(newest);
+    long gen = newest;
+    while (true) {
+      byte[] journal = storage.read(journalFile(gen));
+      if (journal == null) {
+        break;
+      }
+      boolean last = storage.read(journalFile(gen + 1)) == null;
+      replay(journal, gen, last, state, report);
+      gen++;
+    }
+    for (String f : files) {
+      boolean journal = f.startsWith("journal-") && f.endsWith(".pkm");
+      if (journal && parseGeneration(f) > gen) {
+        throw new IOException(f + " is newer than the newest checkpoint ("
+            + checkpointFile(newest) + ") and the journals that follow it, so a checkpoint or "
+            + "journal in between is missing (a stale or lost checkpoint)");
+      }
+    }
+    if (gen > newest && report.records() > 0) {
+      report.clean(false);
+    }
+    // Start a fresh generation from what was recovered, so the next crash replays from here.
+    MetadataStore store = new MetadataStore(storage, state, gen, report);
+    store.writeCheckpoint(gen, state.checkpointRecords(false));
+    for (String f : storage.list()) { // older generations, including any a crash left behind
+      if ((f.startsWith("checkpoint-") || f.startsWith("journal-")) && f.endsWith(".pkm")
+          && parseGeneration(f) < gen) {
+        storage.delete(f);
+      }
+    }
+    for (String f : files) { // left by a crash in the middle of a checkpoint: superseded
+      if ((f.startsWith("journal-") || f.startsWith("checkpoint-")) && f.endsWith(".pkm")
+          && parseGeneration(f) < newest) {
+        storage.delete(f);
+      }
+    }
+    return store;
+  }
+
+  private static long parseGeneration(String file) throws IOException {
+    String digits = file.substring(file.indexOf('-') + 1, file.indexOf('.'));
+    try {
+      return Long.parseLong(digits);
+    } catch (NumberFormatException e) {
+      throw new IOException("a metadata file named " + file + " that this version did not write");
+    }
+  }
+
+  private static boolean readCheckpoint(MetaStorage storage, long gen, DurableState state)
+      throws IOException {
+    String name = checkpointFile(gen);
+    byte[] bytes = storage.read(name);
+    RecordCodec.Scan scan = RecordCodec.scan(bytes);
+    if (!scan.clean()) {
+      throw new IOException(name + " has " + scan.stoppedBecause());
+    }
+    List<RecordCodec.Frame> frames = scan.frames();
+    if (frames.isEmpty() || frames.get(0).type() != DurableState.HEADER) {
+      throw new IOException(name + " does not start with a header");
+    }
+    int version = checkHeader(name, frames.get(0), gen);
+    RecordCodec.Frame end = frames.get(frames.size() - 1);
+    if (end.type() != DurableState.END) {
+      throw new IOException(name + " has no end record (it was cut short)");
+    }
+    try {
+      for (RecordCodec.Frame f : frames.subList(1, frames.size() - 1)) {
+        if (f.type() == DurableState.GROUP && version >= 3) {
+          state.apply(f.type(), f.payload(), version);
+          continue;
+        }
+        if (f.type() != DurableState.PAIR) {
+          throw new IOException("record type " + f.type() + " at byte " + f.offset());
+        }
+        state.readPair(f.payload(), version);
+      }
+      RecordCodec.In in = new RecordCodec.In(end.payload());
+      int count = in.i32();
+      boolean clean = in.bool();
+      state.nextRequestId = in.i64();
+      if (count != state.pairs.size()) {
+        throw new IOException("its end record counts " + count + " pairs, " + state.pairs.size()
+            + " were read");
+      }
+      return clean;
+    } catch (IOException e) {
+      throw new IOException(name + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Checks a file's header record; returns the format version it was written in. */
+  private static int checkHeader(String name, RecordCodec.Frame header, long gen)
+      throws IOException {
+    if (header.type() != DurableState.HEADER) {
+      throw new IOException(name + " does not start with a header record (type "
+          + header.type() + " at byte 0)");
+    }
+    RecordCodec.In in = new RecordCodec.In(header.payload());
+    int version = in.i32();
+    long g = in.i64();
+    if (version < OLDEST_READABLE_VERSION || version > FORMAT_VERSION) {
+      throw new IOException(name + " is format version " + version + "; this PairKit reads "
+          + "versions " + OLDEST_READABLE_VERSION + " to " + FORMAT_VERSION
+          + (version > FORMAT_VERSION ? " (the directory was written by a newer PairKit)" : ""));
+    }
+    if (g != gen) {
+      throw new IOException(name + " says it is generation " + g + ", its name says " + gen);
+    }
+    return version;
+  }
+
+  private static void replay(byte[] journal, long gen, boolean last, DurableState state,
+      ReportBuilder report) throws IOException {
+    String name = journalFile(gen);
+    RecordCodec.Scan scan = RecordCodec.scan(journal);
+    if (!scan.clean()) {
+      if (!last) {
+        throw new IOException(name + " has " + scan.stoppedBecause() + ", and a later journal "
+            + "follows it, so records are missing in the middle");
+      }
+      long synced = RecordCodec.syncedAfter(journal, scan.validBytes());
+      if (synced > scan.validBytes()) {
+        // A crash tears only what was not yet synced; a marker saying the damaged bytes had been
+        // synced means synced records were damaged, and leaving them out could lose a difference.
+        throw new IOException(name + " has " + scan.stoppedBecause() + ", but a later marker "
+            + "says its first " + synced + " bytes had been synced, so the journal is damaged "
+            + "in the middle, not torn at its end");
+      }
+      report.discarded(journal.length - scan.validBytes(), scan.stoppedBecause());
+    }
+    List<RecordCodec.Frame> frames = scan.frames();
+    if (frames.isEmpty()) {
+      return; // created but nothing reached the disk: a crash right at the start
+    }
+    int version = checkHeader(name, frames.get(0), gen);
+    for (RecordCodec.Frame f : frames.subList(1, frames.size())) {
+      try {
+        state.apply(f.type(), f.payload(), version);
+      } catch (IOException e) {
+        throw new IOException(name + " at byte " + f.offset() + ": " + e.getMessage(), e);
+      }
+      report.replayed();
+    }
+  }
+
+  private void writeCheckpoint(long gen, List<byte[]> records) throws IOException {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    out.write(header(gen));
+    for (byte[] r : records) {
+      out.write(r);
+    }
+    storage.replace(checkpointFile(gen), out.toByteArray());
+  }
+
+  private static byte[] header(long gen) throws IOException {
+    return RecordCodec.frame(DurableState.HEADER,
+        new RecordCodec.Out().i32(FORMAT_VERSION).i64(gen).bytes());
+  }
+
+  // ---------------------------------------------------------------- appends
+
+  /** Appends a record and applies it; returns its ticket. */
+  private synchronized long append(int type, byte[] payload) {
+    checkOpen();
+    if (failed != null) {
+      throw failed;
+    }
+    try {
+      state.apply(type, payload, FORMAT_VERSION);
+    } catch (IOException e) {
+      throw new IllegalStateException("the engine wrote a record it cannot read back", e);
+    }
+    byte[] framed = RecordCodec.frame(type, payload);
+    if (buffer.size() == 0 && journalBytes == 0) {
+      try {
+        buffer.write(header(generation));
+      } catch (IOException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+    buffer.writeBytes(framed);
+    journalBytes += framed.length;
+    return ++appended;
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new MetadataException("the metadata store is closed (its controller was closed)");
+    }
+  }
+
+  /** A new pair, with every track of its scope pending and its initial copy running. */
+  public long create(PairInfo info, long createRequestId, Roaring64Bitmap scope) {
+    return append(DurableState.CREATE, encode(out -> {
+      DurableState.writeInfo(out, info);
+      out.i64(createRequestId).bitmap(scope);
+    }));
+  }
+
+  /**
+   * Records a pair created without an initial copy ({@code PairOptions.initialCopy} false): as
+   * {@link #create}, then nothing pending and the create request done. A crash between these
+   * records finds the pair created with its copy to make: safe, only slower. Returns the ticket
+   * of the last.
+   */
+  public synchronized long createWithoutCopy(PairInfo info, long createRequestId,
+      Roaring64Bitmap scope) {
+    create(info, createRequestId, scope);
+    append(DurableState.CLEAR, encode(out -> out.str(info.id()).bitmap(scope)));
+    return done(info.id(), createRequestId, true);
+  }
+
+  /**
+   * A host write is about to land in tracks {@code [first, end)} of {@code pair}, a write-intent
+   * region: records the region dirty unless the metadata says so already. Returns 0 if that is
+   * durable, else the ticket of the record that says so (appended now, or earlier and not yet
+   * synced).
+   */
+  public synchronized long markDirty(String pair, long first, long end) {
+    DurablePair p = state.pairs.get(pair);
+    if (p == null) {
+      return 0;
+    }
+    if (countIn(p.dirty, first, end) == end - first) {
+      return outstandingRegion(pair, first);
+    }
+    Roaring64Bitmap region = new Roaring64Bitmap();
+    if (end - first > 2048) {
+      region.addRange(first, end);
+    } else {
+      for (long t = first; t < end; t++) { // addRange is slow for small ranges (engine's Bits)
+        region.addLong(t);
+      }
+    }
+    long ticket = append(DurableState.MARK_DIRTY, encode(out -> out.str(pair).bitmap(region)));
+    unsyncedRegions.computeIfAbsent(pair, k -> new java.util.HashMap<>()).put(first, ticket);
+    return ticket;
+  }
+
+  /** Bits of {@code bitmap} in {@code [a, b)}, by rank. */
+  private static long countIn(Roaring64Bitmap bitmap, long a, long b) {
+    return bitmap.rankLong(b - 1) - (a == 0 ? 0 : bitmap.rankLong(a - 1));
+  }
+
+  /** The ticket of the unsynced record that marked the region at {@code first}, or 0. */
+  private long outstandingRegion(String pair, long first) {
+    Map<Long, Long> marks = unsyncedRegions.get(pair);
+    Long ticket = marks == null ? null : marks.get(first);
+    return ticket == null || ticket <= durable ? 0 : ticket;
+  }
+
+  /** The ticket of the unsynced record that last marked {@code t}, or 0 if it is synced. */
+  private long outstanding(String pair, long t) {
+    Map<Long, Long> marks = unsyncedMarks.get(pair);
+    Long ticket = marks == null ? null : marks.get(t);
+    return ticket == null || ticket <= durable ? 0 : ticket;
+  }
+
+  private long remember(String pair, long t, long ticket) {
+    unsyncedMarks.computeIfAbsent(pair, k -> new java.util.HashMap<>()).put(t, ticket);
+    return ticket;
+  }
+
+  /**
+   * Frozen track {@code t} of {@code pair} was written (on either side). If the metadata records
+   * it pending (its point-in-time copy due), that is now false: records it changed, exactly, and
+   * returns the ticket; the caller made the copy durable first. If an exact record already says
+   * it changed, returns that record's ticket if it is not synced yet, else 0. Otherwise the
+   * region's write intent must cover the write: returns {@code -1 - d}, where {@code d} is the
+   * ticket of a record not synced yet that dropped the track's pending bit (0 if none), which
+   * the write must wait for as well.
+   */
+  public synchronized long markChanged(String pair, long t) {
+    DurablePair p = state.pairs.get(pair);
+    if (p == null) {
+      return 0;
+    }
+    if (p.frozen.contains(t) && p.pending.contains(t)) {
+      return remember(pair, t, append(DurableState.MARK_CHANGED, encode(out ->
+          out.str(pair).bitmap(Roaring64Bitmap.bitmapOf(t)))));
+    }
+    long drop = dropTicket(pair, t);
+    if (p.changed.contains(t)) {
+      return Math.max(outstanding(pair, t), drop);
+    }
+    return -1 - drop;
+  }
+
+  /** The ticket of the unsynced record that dropped {@code t}'s pending bit, or 0. */
+  private long dropTicket(String pair, long t) {
+    Dropped d = unsyncedDrops.get(pair);
+    if (d == null || d.ticket <= durable) {
+      return 0;
+    }
+    return d.tracks.contains(t) ? d.ticket : 0;
+  }
+
+  /** Records that the record of {@code ticket} dropped pending bits {@code before - now}. */
+  private void rememberDrops(String pair, Roaring64Bitmap before, Roaring64Bitmap now,
+      long ticket) {
+    before.andNot(now);
+    if (before.isEmpty()) {
+      return;
+    }
+    Dropped d = unsyncedDrops.get(pair);
+    if (d == null || d.ticket <= durable) {
+      d = new Dropped();
+      unsyncedDrops.put(pair, d);
+    }
+    d.tracks.or(before);
+    d.ticket = ticket;
+  }
+
+  /** Whether the metadata records track {@code t} of {@code pair} pending. */
+  public synchronized boolean pendingRecorded(String pair, long t) {
+    DurablePair p = state.pairs.get(pair);
+    return p != null && p.pending.contains(t);
+  }
+
+  /**
+   * A request's instant: its transition ({@code FREEZE}, {@code UPDATE}, ...), its region, and
+   * {@code pendingAfter}, the tracks of the region that may still need a copy (the engine's
+   * pending ones and those whose copy is not durable yet).
+   */
+  public long instant(String pair, long requestId, String kind, ExtentSet region,
+      boolean drainsMirror, String transition, Roaring64Bitmap tracks,
+      Roaring64Bitmap pendingAfter) {
+    byte[] payload = encode(out -> out.str(pair).i64(requestId).str(kind)
+        .extents(region).bool(drainsMirror).str(transition).bitmap(tracks)
+        .bitmap(pendingAfter));
+    synchronized (this) {
+      DurablePair p = state.pairs.get(pair);
+      Roaring64Bitmap before = p == null ? null : p.pending.clone();
+      long ticket = append(DurableState.INSTANT, payload);
+      if (p != null) {
+        rememberDrops(pair, before, p.pending, ticket);
+      }
+      return ticket;
+    }
+  }
+
+  /** One member's instant in {@link #instants}: the arguments of {@link #instant}. */
+  public record InstantRecord(String pair, long requestId, String kind, ExtentSet region,
+      boolean drainsMirror, String transition, Roaring64Bitmap tracks,
+      Roaring64Bitmap pendingAfter) {
+  }
+
+  /**
+   * A consistency group's instant: every member's instant in one record, so that recovery finds
+   * all of them or none (a torn record is dropped whole). Returns its ticket.
+   */
+  public long instants(List<InstantRecord> members) {
+    byte[] payload = encode(out -> {
+      out.i32(members.size());
+      for (InstantRecord r : members) {
+        out.i32(DurableState.INSTANT).blob(encode(o -> o.str(r.pair()).i64(r.requestId())
+            .str(r.kind()).extents(r.region()).bool(r.drainsMirror()).str(r.transition())
+            .bitmap(r.tracks()).bitmap(r.pendingAfter())));
+      }
+    });
+    synchronized (this) {
+      Map<String, Roaring64Bitmap> before = new java.util.HashMap<>();
+      for (InstantRecord r : members) {
+        DurablePair p = state.pairs.get(r.pair());
+        if (p != null) {
+          before.put(r.pair(), p.pending.clone());
+        }
+      }
+      long ticket = append(DurableState.BATCH, payload);
+      for (Map.Entry<String, Roaring64Bitmap> e : before.entrySet()) {
+        DurablePair p = state.pairs.get(e.getKey());
+        if (p != null) {
+          rememberDrops(e.getKey(), e.getValue(), p.pending, ticket);
+        }
+      }
+      return ticket;
+    }
+  }
+
+  /** A consistency group created with these member pairs. */
+  public long group(String name, List<String> members) {
+    return append(DurableState.GROUP, encode(out -> {
+      out.str(name).i32(members.size());
+      for (String m : members) {
+        out.str(m);
+      }
+    }));
+  }
+
+  /** A consistency group dissolved. */
+  public long groupDeleted(String name) {
+    return append(DurableState.GROUP_DELETE, encode(out -> out.str(name)));
+  }
+
+  /** The recorded consistency groups: name to member pair ids. */
+  public synchronized Map<String, List<String>> groups() {
+    return new java.util.LinkedHashMap<>(state.groups);
+  }
+
+  /** A pair's options, replaced (its mirror mode, ...). */
+  public long options(String pair, Map<String, String> options) {
+    return append(DurableState.OPTIONS, encode(out -> out.str(pair).map(options)));
+  }
+
+  /** A request's copy ended ({@code completed}: all copied, not cancelled or failed). */
+  /**
+   * A restore copied {@code done} back to the primary of {@code pair}, and the primary was
+   * flushed: they are no longer to restore, and {@code equal} (the tracks its extents covered
+   * whole) hold the same data on both sides. Returns the ticket.
+   */
+  public long restored(String pair, Roaring64Bitmap done, Roaring64Bitmap equal) {
+    return append(DurableState.RESTORED, encode(out -> out.str(pair).bitmap(done)
+        .bitmap(equal)));
+  }
+
+  public long done(String pair, long requestId, boolean completed) {
+    return append(DurableState.DONE, encode(out ->
+        out.str(pair).i64(requestId).bool(completed)));
+  }
+
+  public long suspend(String pair, String because) {
+    return append(DurableState.SUSPEND, encode(out -> out.str(pair).str(because)));
+  }
+
+  public synchronized long delete(String pair) {
+    unsyncedMarks.remove(pair);
+    unsyncedRegions.remove(pair);
+    unsyncedDrops.remove(pair);
+    return append(DurableState.DELETE, encode(out -> out.str(pair)));
+  }
+
+  /** The next request id not used by the metadata. */
+  public synchronized long nextRequestId() {
+    return state.nextRequestId;
+  }
+
+  @FunctionalInterface
+  private interface Writer {
+    void write(RecordCodec.Out out) throws IOException;
+  }
+
+  private static byte[] encode(Writer w) {
+    try {
+      RecordCodec.Out out = new RecordCodec.Out();
+      w.write(out);
+      return out.bytes();
+    } catch (IOException e) {
+      throw new IllegalStateException(e); // in-memory streams do not fail
+    }
+  }
+
+  // ---------------------------------------------------------------- lazy clearing
+
+  /**
+   * Clears the pending bits the metadata holds for {@code pair} outside {@code keep} (call under
+   * the pair's bitmaps monitor, with {@code keep} = what the engine has pending plus the tracks
+   * whose copies are not durable yet, after the copies before were made durable). Returns how
+   * many tracks were cleared.
+   */
+  public synchronized long clearCopied(String pair, Roaring64Bitmap keep) {
+    DurablePair p = state.pairs.get(pair);
+    if (p == null) {
+      return 0;
+    }
+    Roaring64Bitmap clear = Roaring64Bitmap.andNot(p.pending, keep);
+    if (clear.isEmpty()) {
+      return 0;
+    }
+    long ticket = append(DurableState.CLEAR, encode(out -> out.str(pair).bitmap(clear)));
+    rememberDrops(pair, clear.clone(), new Roaring64Bitmap(), ticket);
+    return clear.getLongCardinality();
+  }
+
+  /**
+   * Whether the metadata records pending tracks of {@code pair} that {@code enginePending} does
+   * not hold: a lazy round could clear them once their copies are durable.
+   */
+  public synchronized boolean recordsPendingBeyond(String pair, Roaring64Bitmap enginePending) {
+    DurablePair p = state.pairs.get(pair);
+    return p != null && !p.pending.isEmpty()
+        && Roaring64Bitmap.andNot(p.pending, enginePending).getLongCardinality() > 0;
+  }
+
+  /** The tracks of {@code pair}'s dirty write-intent regions (a copy). */
+  public synchronized Roaring64Bitmap dirtyTracks(String pair) {
+    DurablePair p = state.pairs.get(pair);
+    return p == null ? new Roaring64Bitmap() : p.dirty.clone();
+  }
+
+  /**
+   * Records write-intent regions {@code tracks} of {@code pair} exactly again: they are no
+   * longer dirty, and their frozen tracks that changed are {@code changedThere}. The caller holds
+   * the regions' track locks (no host write is under way there), every mirrored track there is
+   * copied and the copies are durable. Returns the ticket.
+   */
+  public synchronized long clean(String pair, Roaring64Bitmap tracks,
+      Roaring64Bitmap changedThere) {
+    if (!state.pairs.containsKey(pair)) {
+      return 0;
+    }
+    Map<Long, Long> regions = unsyncedRegions.get(pair);
+    if (regions != null) {
+      regions.keySet().removeIf(tracks::contains);
+    }
+    return append(DurableState.CLEAN, encode(out -> out.str(pair).bitmap(tracks)
+        .bitmap(changedThere)));
+  }
+
+  /** Pairs the metadata holds, by id. */
+  public synchronized List<String> pairIds() {
+    return new ArrayList<>(state.pairs.keySet());
+  }
+
+  // ---------------------------------------------------------------- durability
+
+  /**
+   * Returns once the record of {@code ticket} (and every one before it) is durable. Group
+   * commit: whoever finds no sync running writes out everything appended so far and syncs it;
+   * the others wait for that.
+   *
+   * @throws MetadataException if the metadata cannot be written; the engine then refuses the
+   *     write or request that needed it
+   */
+  public void awaitDurable(long ticket) {
+    if (ticket <= 0) {
+      return;
+    }
+    MetadataException f = failed;
+    if (f != null) {
+      throw f;
+    }
+    synchronized (syncLock) {
+      while (durable < ticket) {
+        writeOutLocked();
+      }
+    }
+  }
+
+  /** Writes and syncs everything appended so far; the caller holds syncLock. */
+  private void writeOutLocked() {
+    byte[] bytes;
+    long upTo;
+    long gen;
+    synchronized (this) {
+      bytes = buffer.toByteArray();
+      buffer = new ByteArrayOutputStream();
+      upTo = appended;
+      gen = generation;
+    }
+    try {
+      if (bytes.length > 0) {
+        byte[] batch = bytes;
+        if (fileSynced > 0) {
+          byte[] marker = RecordCodec.frame(DurableState.SYNCED,
+              encode(out -> out.i64(fileSynced)));
+          batch = new byte[marker.length + bytes.length];
+          System.arraycopy(marker, 0, batch, 0, marker.length);
+          System.arraycopy(bytes, 0, batch, marker.length, bytes.length);
+        }
+        storage.append(journalFile(gen), batch);
+        storage.sync(journalFile(gen));
+        fileSynced += batch.length;
+      } else {
+        storage.sync(journalFile(gen));
+      }
+    } catch (IOException e) {
+      // Sticky: the batch is lost from the disk but its bits are in the state, so nothing may
+      // count on this journal any more (a retried write would find its bit "recorded").
+      failed = new MetadataException("the metadata journal in " + storage.describe()
+          + " could not be written (" + e.getMessage() + "); every write and request that needs "
+          + "it is refused from now on: fix the disk, then close and reopen the controller "
+          + "(recovery reads what reached the disk)", e);
+      throw failed;
+    }
+    durable = upTo;
+    synchronized (this) {
+      for (Map<Long, Long> marks : unsyncedMarks.values()) {
+        marks.values().removeIf(ticket -> ticket <= upTo);
+      }
+      for (Map<Long, Long> marks : unsyncedRegions.values()) {
+        marks.values().removeIf(ticket -> ticket <= upTo);
+      }
+      unsyncedDrops.values().removeIf(d -> d.ticket <= upTo);
+    }
+  }
+
+  /** Makes everything appended so far durable. */
+  public void sync() {
+    long ticket;
+    synchronized (this) {
+      ticket = appended;
+    }
+    awaitDurable(ticket);
+  }
+
+  /**
+   * Writes a checkpoint and starts a new journal once the journal has grown past its limit;
+   * call from a background thread.
+   */
+  public void checkpointIfDue() {
+    synchronized (this) {
+      if (journalBytes < CHECKPOINT_AFTER_BYTES || closed) {
+        return;
+      }
+    }
+    checkpoint(false);
+  }
+
+  private void checkpoint(boolean clean) {
+    synchronized (syncLock) {
+      List<byte[]> records;
+      byte[] oldTail;
+      long old;
+      long upTo;
+      synchronized (this) {
+        // One cut: records up to here are in the old journal and in the checkpoint's state.
+        try {
+          records = state.checkpointRecords(clean);
+        } catch (IOException e) {
+          throw new IllegalStateException(e);
+        }
+        oldTail = buffer.toByteArray();
+        buffer = new ByteArrayOutputStream();
+        upTo = appended;
+        old = generation;
+        generation = old + 1;
+        journalBytes = 0;
+      }
+      try {
+        // The old journal complete and durable first; then the checkpoint that replaces it.
+        if (oldTail.length > 0) {
+          storage.append(journalFile(old), oldTail);
+        }
+        storage.sync(journalFile(old));
+        durable = upTo;
+        fileSynced = 0; // the next batch starts the new generation's journal
+        writeCheckpoint(old + 1, records);
+        storage.delete(journalFile(old));
+        storage.delete(checkpointFile(old));
+      } catch (IOException e) {
+        failed = new MetadataException("a metadata checkpoint in " + storage.describe()
+            + " could not be written (" + e.getMessage() + "); the controller refuses what "
+            + "needs the metadata from now on: fix the disk, then close and reopen it", e);
+        throw failed;
+      }
+    }
+  }
+
+  /** What opening found. */
+  public RecoveryReport report(List<RecoveryReport.PairRecovery> pairs) {
+    return report.build(pairs);
+  }
+
+  /**
+   * Closes cleanly: the caller made every volume durable and the engine's bits exact first, so a
+   * checkpoint of the state says all there is, and the next open has nothing to redo.
+   */
+  public void closeClean(Map<String, ExactBits> exact) {
+    synchronized (syncLock) {
+      synchronized (this) {
+        for (Map.Entry<String, ExactBits> e : exact.entrySet()) {
+          DurablePair p = state.pairs.get(e.getKey());
+          if (p != null) {
+            p.pending.clear();
+            p.pending.or(e.getValue().pending());
+            p.changed.clear();
+            p.changed.or(Roaring64Bitmap.and(e.getValue().changed(), p.frozen));
+            p.dirty.clear(); // every write is durable on both sides and in these bits
+          }
+        }
+      }
+      try {
+        checkpoint(true);
+      } finally {
+        closeStorage(); // the LOCK is released whatever happened
+      }
+    }
+  }
+
+  /** A pair's exact pending and changed bits at a clean close (every copy durable). */
+  public record ExactBits(Roaring64Bitmap pending, Roaring64Bitmap changed) {
+  }
+
+  /** Closes without a final checkpoint (the controller could not make its volumes durable). */
+  public void closeDirty() {
+    synchronized (syncLock) {
+      try {
+        writeOutLocked();
+      } catch (MetadataException e) {
+        // Nothing more can be saved; the next open replays what reached the disk.
+      }
+      closeStorage();
+    }
+  }
+
+  private void closeStorage() {
+    synchronized (this) {
+      closed = true;
+    }
+    try {
+      storage.close();
+    } catch (IOException e) {
+      // Everything needed is synced; a failing close of the files loses nothing.
+    }
+  }
+
+  @Override
+  public void close() {
+    closeDirty();
+  }
+
+  /** The recorded pairs as recovery found them, for the controller to rebuild. */
+  public synchronized Map<String, DurablePairView> pairs() {
+    Map<String, DurablePairView> out = new java.util.LinkedHashMap<>();
+    for (DurablePair p : state.pairs.values()) {
+      DurableState.Effective e = DurableState.effective(p);
+      out.put(p.info.id(), new DurablePairView(p.info, p.scope.clone(), e.pending(),
+          e.changed(), p.frozen.clone(), p.dirty.clone(), e.impliedTracks(),
+          p.initialCopyDone, p.suspendedBecause, List.copyOf(p.requests.values()),
+          p.restoring.clone(), p.splitBytes));
+    }
+    return out;
+  }
+
+  /**
+   * A copy of one recorded pair, as the engine resumes it: {@code pending} and {@code changed}
+   * include what the dirty write-intent regions imply ({@code impliedTracks} of them), and
+   * {@code dirty} holds those regions' tracks; {@code restoring}, the tracks a restore has still
+   * to copy back; {@code splitBytes}, the bytes split requests named (null: not recorded, an
+   * older format).
+   */
+  public record DurablePairView(PairInfo info, Roaring64Bitmap scope, Roaring64Bitmap pending,
+      Roaring64Bitmap changed, Roaring64Bitmap frozen, Roaring64Bitmap dirty,
+      long impliedTracks, boolean initialCopyDone, String suspendedBecause,
+      List<RequestInfo> requests, Roaring64Bitmap restoring, ExtentSet splitBytes) {
+  }
+}
