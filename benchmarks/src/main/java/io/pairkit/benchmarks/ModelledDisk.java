@@ -1,7 +1,7 @@
 package io.pairkit.benchmarks;
 
 import io.pairkit.api.spi.Volume;
-import io.pairkit.api.testing.ForwardingVolume;
+import io.pairkit.testkit.ForwardingVolume;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.concurrent.atomic.AtomicLong;

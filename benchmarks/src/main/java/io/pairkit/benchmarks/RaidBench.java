@@ -4,8 +4,8 @@ import static io.pairkit.benchmarks.Scenarios.fmt;
 
 import io.pairkit.api.spi.Volume;
 import io.pairkit.api.spi.VolumeSpec;
-import io.pairkit.api.testing.FaultyVolume;
-import io.pairkit.api.testing.MemoryVolume;
+import io.pairkit.testkit.FaultyVolume;
+import io.pairkit.testkit.MemoryVolume;
 import io.pairkit.backend.file.FileVolume;
 import io.pairkit.backend.raid.RaidStatus;
 import io.pairkit.backend.raid.RaidVolume;

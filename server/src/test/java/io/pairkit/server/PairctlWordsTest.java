@@ -8,7 +8,7 @@ import io.pairkit.api.HostVolume;
 import io.pairkit.api.PairController;
 import io.pairkit.api.VolumePair;
 import io.pairkit.api.error.PairKitException;
-import io.pairkit.api.testing.MemoryVolume;
+import io.pairkit.testkit.MemoryVolume;
 import io.pairkit.core.PairKit;
 import java.time.Duration;
 import java.util.List;

@@ -3,10 +3,10 @@ package io.pairkit.backend.file;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pairkit.api.ExtentSet;
-import io.pairkit.api.spi.AbstractVolumeContractTest;
+import io.pairkit.testkit.AbstractVolumeContractTest;
 import io.pairkit.api.spi.Volume;
 import io.pairkit.api.spi.Volumes;
-import io.pairkit.api.testing.ForwardingVolume;
+import io.pairkit.testkit.ForwardingVolume;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;

@@ -1,6 +1,6 @@
 package io.pairkit.backend.file;
 
-import io.pairkit.api.spi.AbstractVolumeContractTest;
+import io.pairkit.testkit.AbstractVolumeContractTest;
 import io.pairkit.api.spi.Volume;
 import java.nio.file.Path;
 import org.junit.jupiter.api.io.TempDir;

@@ -2,7 +2,7 @@ package io.pairkit.backend.file;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
-import io.pairkit.api.spi.AbstractVolumeContractTest;
+import io.pairkit.testkit.AbstractVolumeContractTest;
 import io.pairkit.api.spi.Volume;
 import java.nio.file.Path;
 import org.junit.jupiter.api.io.TempDir;

@@ -3,8 +3,8 @@ package io.pairkit.backend.raid;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.pairkit.api.spi.Volume;
-import io.pairkit.api.testing.MemoryVolume;
-import io.pairkit.api.testing.VolatileCacheVolume;
+import io.pairkit.testkit.MemoryVolume;
+import io.pairkit.testkit.VolatileCacheVolume;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashSet;

@@ -2,7 +2,7 @@ package io.pairkit.backend.raid;
 
 import io.pairkit.api.spi.Volume;
 import io.pairkit.api.spi.VolumeSpec;
-import io.pairkit.api.testing.MemoryVolume;
+import io.pairkit.testkit.MemoryVolume;
 import io.pairkit.backend.file.FileVolume;
 import java.io.IOException;
 import java.nio.file.Path;

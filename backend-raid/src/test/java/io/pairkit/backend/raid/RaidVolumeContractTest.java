@@ -1,6 +1,6 @@
 package io.pairkit.backend.raid;
 
-import io.pairkit.api.spi.AbstractVolumeContractTest;
+import io.pairkit.testkit.AbstractVolumeContractTest;
 import io.pairkit.api.spi.Volume;
 import io.pairkit.backend.file.FileVolume;
 import java.nio.file.Path;

@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pairkit.api.spi.ScrubReport;
 import io.pairkit.api.spi.Volume;
-import io.pairkit.api.testing.FaultyVolume;
-import io.pairkit.api.testing.MemoryVolume;
+import io.pairkit.testkit.FaultyVolume;
+import io.pairkit.testkit.MemoryVolume;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;

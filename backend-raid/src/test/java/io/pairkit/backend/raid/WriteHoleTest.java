@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pairkit.api.spi.Volume;
-import io.pairkit.api.testing.ForwardingVolume;
-import io.pairkit.api.testing.MemoryVolume;
+import io.pairkit.testkit.ForwardingVolume;
+import io.pairkit.testkit.MemoryVolume;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;

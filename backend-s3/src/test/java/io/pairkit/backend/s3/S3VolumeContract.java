@@ -1,6 +1,6 @@
 package io.pairkit.backend.s3;
 
-import io.pairkit.api.spi.AbstractVolumeContractTest;
+import io.pairkit.testkit.AbstractVolumeContractTest;
 import io.pairkit.api.spi.Volume;
 
 /**

@@ -4,7 +4,7 @@ import io.pairkit.api.spi.ProviderContext;
 import io.pairkit.api.spi.Volume;
 import io.pairkit.api.spi.VolumeProvider;
 import io.pairkit.api.spi.VolumeSpec;
-import io.pairkit.api.testing.MemoryVolume;
+import io.pairkit.testkit.MemoryVolume;
 import java.util.Set;
 
 /** A test backend with a secret property, to check that configurations never hold it inline. */

@@ -1,9 +1,9 @@
 package io.pairkit.core.internal.cache;
 
 import io.pairkit.core.cache.TrackCacheConfig;
-import io.pairkit.api.spi.AbstractVolumeContractTest;
+import io.pairkit.testkit.AbstractVolumeContractTest;
 import io.pairkit.api.spi.Volume;
-import io.pairkit.api.testing.MemoryVolume;
+import io.pairkit.testkit.MemoryVolume;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;

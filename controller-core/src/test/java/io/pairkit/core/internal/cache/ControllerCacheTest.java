@@ -13,7 +13,7 @@ import java.time.Duration;
 import java.util.Random;
 import io.pairkit.api.HostVolume;
 import io.pairkit.api.VolumePair;
-import io.pairkit.api.testing.MemoryVolume;
+import io.pairkit.testkit.MemoryVolume;
 import java.nio.ByteBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;

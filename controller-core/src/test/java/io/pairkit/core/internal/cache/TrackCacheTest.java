@@ -10,8 +10,8 @@ import io.pairkit.api.error.ControllerConfigException;
 import io.pairkit.api.CacheStats;
 import io.pairkit.api.ExtentSet;
 import io.pairkit.api.spi.Volume;
-import io.pairkit.api.testing.ForwardingVolume;
-import io.pairkit.api.testing.MemoryVolume;
+import io.pairkit.testkit.ForwardingVolume;
+import io.pairkit.testkit.MemoryVolume;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -226,13 +226,13 @@ class TrackCacheTest {
 
   @Test
   void deadBackend_flushReportsItAndDataStaysCachedUntilItRecovers() throws Exception {
-    io.pairkit.api.testing.FaultyVolume backend = new io.pairkit.api.testing.FaultyVolume(
+    io.pairkit.testkit.FaultyVolume backend = new io.pairkit.testkit.FaultyVolume(
         new MemoryVolume("v", 64L * TS));
     try (TrackCache cache = new TrackCache(TrackCacheConfig.defaults().withCapacity(32 * TS),
         TS)) {
       CachedVolume v = cache.wrap(backend);
       byte[] data = pattern(4, 3 * TS);
-      backend.fail(io.pairkit.api.testing.FaultyVolume.Fault.WRITES);
+      backend.fail(io.pairkit.testkit.FaultyVolume.Fault.WRITES);
       v.write(2 * TS, ByteBuffer.wrap(data));
       IOException e = assertThrows(IOException.class, v::flush);
       assertTrue(e.getMessage().contains("injected"), e.getMessage());
@@ -250,12 +250,12 @@ class TrackCacheTest {
 
   @Test
   void deadBackend_writersGetAnErrorInsteadOfHangingWhenTheCacheIsFull() throws Exception {
-    io.pairkit.api.testing.FaultyVolume backend = new io.pairkit.api.testing.FaultyVolume(
+    io.pairkit.testkit.FaultyVolume backend = new io.pairkit.testkit.FaultyVolume(
         new MemoryVolume("v", 256L * TS));
     try (TrackCache cache = new TrackCache(TrackCacheConfig.defaults().withCapacity(16 * TS),
         TS)) {
       CachedVolume v = cache.wrap(backend);
-      backend.fail(io.pairkit.api.testing.FaultyVolume.Fault.WRITES);
+      backend.fail(io.pairkit.testkit.FaultyVolume.Fault.WRITES);
       int accepted = 0;
       IOException refused = null;
       for (long t = 0; t < 200 && refused == null; t++) {

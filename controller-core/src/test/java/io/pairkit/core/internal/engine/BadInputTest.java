@@ -28,7 +28,7 @@ import io.pairkit.api.error.VolumeConfigException;
 import io.pairkit.api.error.VolumeInUseException;
 import io.pairkit.api.error.VolumeMismatchException;
 import io.pairkit.api.spi.VolumeSpec;
-import io.pairkit.api.testing.MemoryVolume;
+import io.pairkit.testkit.MemoryVolume;
 import io.pairkit.core.PairKit;
 import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertFalse;

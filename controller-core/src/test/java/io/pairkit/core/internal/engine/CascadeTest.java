@@ -157,8 +157,8 @@ class CascadeTest {
   void anUpperPairsRestoreStoppedByAFailureResumesWhileTheLowerPairStands() throws Exception {
     try (Rig rig = new Rig(PairKit.builder().trackSize(TS), false)) {
       HostVolume p = rig.volume("p", SIZE, TS);
-      io.pairkit.api.testing.FaultyVolume rawV = new io.pairkit.api.testing.FaultyVolume(
-          new io.pairkit.api.testing.MemoryVolume("v", SIZE));
+      io.pairkit.testkit.FaultyVolume rawV = new io.pairkit.testkit.FaultyVolume(
+          new io.pairkit.testkit.MemoryVolume("v", SIZE));
       HostVolume v = rig.attach(rawV);
       HostVolume w = rig.volume("w", SIZE, TS);
       Rig.fill(p, 1);
@@ -169,7 +169,7 @@ class CascadeTest {
       VolumePair second = rig.pk.createVolumePair("second", v, w);
       second.initialCopy().await(WAIT);
       p.write(0, random(2, SIZE));
-      rawV.fail(io.pairkit.api.testing.FaultyVolume.Fault.READS);
+      rawV.fail(io.pairkit.testkit.FaultyVolume.Fault.READS);
       assertThrows(java.util.concurrent.CompletionException.class,
           () -> backup.restore().completion().join());
       assertEquals(PairState.SUSPENDED, backup.state());

@@ -15,7 +15,7 @@ import io.pairkit.api.spi.ProviderContext;
 import io.pairkit.api.spi.Volume;
 import io.pairkit.api.spi.VolumeProvider;
 import io.pairkit.api.spi.VolumeSpec;
-import io.pairkit.api.testing.MemoryVolume;
+import io.pairkit.testkit.MemoryVolume;
 import io.pairkit.core.PairKit;
 import io.pairkit.core.cache.TrackCacheConfig;
 import io.pairkit.core.internal.metadata.MetaStorage;

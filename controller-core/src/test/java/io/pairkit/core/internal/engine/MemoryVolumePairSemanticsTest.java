@@ -1,7 +1,7 @@
 package io.pairkit.core.internal.engine;
 
 import io.pairkit.api.spi.Volume;
-import io.pairkit.api.testing.MemoryVolume;
+import io.pairkit.testkit.MemoryVolume;
 import java.util.List;
 import java.util.stream.LongStream;
 

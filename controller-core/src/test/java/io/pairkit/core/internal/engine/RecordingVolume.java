@@ -3,7 +3,7 @@ package io.pairkit.core.internal.engine;
 import io.pairkit.api.ExtentSet;
 import io.pairkit.api.spi.Volume;
 import io.pairkit.api.spi.VolumeCapabilities;
-import io.pairkit.api.testing.MemoryVolume;
+import io.pairkit.testkit.MemoryVolume;
 import java.nio.ByteBuffer;
 import java.util.Optional;
 

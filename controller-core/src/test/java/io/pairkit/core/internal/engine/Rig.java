@@ -8,7 +8,7 @@ import io.pairkit.api.MirrorMode;
 import io.pairkit.api.PairController;
 import io.pairkit.api.PairStats;
 import io.pairkit.api.spi.Volume;
-import io.pairkit.api.testing.MemoryVolume;
+import io.pairkit.testkit.MemoryVolume;
 import io.pairkit.core.registry.VolumeProviders;
 import io.pairkit.core.PairKit;
 import java.nio.ByteBuffer;

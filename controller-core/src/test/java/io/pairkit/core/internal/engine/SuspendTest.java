@@ -20,7 +20,7 @@ import io.pairkit.api.TrackState;
 import io.pairkit.api.VolumePair;
 import io.pairkit.api.error.PairStateException;
 import io.pairkit.api.spi.VolumeSpec;
-import io.pairkit.api.testing.MemoryVolume;
+import io.pairkit.testkit.MemoryVolume;
 import io.pairkit.core.PairKit;
 import java.nio.file.Path;
 import java.util.ArrayList;

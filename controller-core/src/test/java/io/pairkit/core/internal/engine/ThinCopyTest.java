@@ -14,7 +14,7 @@ import io.pairkit.api.HostVolume;
 import io.pairkit.api.PairStats;
 import io.pairkit.api.VolumePair;
 import io.pairkit.api.error.SecondaryWriteRefusedException;
-import io.pairkit.api.testing.MemoryVolume;
+import io.pairkit.testkit.MemoryVolume;
 import io.pairkit.core.PairKit;
 import java.nio.ByteBuffer;
 import org.junit.jupiter.api.Test;

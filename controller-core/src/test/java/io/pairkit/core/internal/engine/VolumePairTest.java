@@ -20,7 +20,7 @@ import io.pairkit.api.RequestKind;
 import io.pairkit.api.TrackState;
 import io.pairkit.api.TrackStates;
 import io.pairkit.api.VolumePair;
-import io.pairkit.api.testing.MemoryVolume;
+import io.pairkit.testkit.MemoryVolume;
 import io.pairkit.api.error.SecondaryWriteRefusedException;
 import io.pairkit.api.error.UnsupportedRequestException;
 import io.pairkit.core.PairKit;

@@ -1,6 +1,6 @@
-package io.pairkit.api.testing;
+package io.pairkit.testkit;
 
-import io.pairkit.api.spi.AbstractVolumeContractTest;
+import io.pairkit.testkit.AbstractVolumeContractTest;
 import io.pairkit.api.spi.Volume;
 
 /** The contract on a volatile write cache over a memory volume. */

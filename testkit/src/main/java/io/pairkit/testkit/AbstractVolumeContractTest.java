@@ -1,4 +1,4 @@
-package io.pairkit.api.spi;
+package io.pairkit.testkit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -12,6 +12,8 @@ import io.pairkit.api.Extent;
 import io.pairkit.api.ExtentSet;
 import io.pairkit.api.error.AlreadyClosedException;
 import io.pairkit.api.error.VolumeInUseException;
+import io.pairkit.api.spi.Volume;
+import io.pairkit.api.spi.VolumeCapabilities;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;

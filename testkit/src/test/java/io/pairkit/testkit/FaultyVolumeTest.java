@@ -1,4 +1,4 @@
-package io.pairkit.api.testing;
+package io.pairkit.testkit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pairkit.api.spi.TransientIOException;
-import io.pairkit.api.testing.FaultyVolume.Fault;
+import io.pairkit.testkit.FaultyVolume.Fault;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;

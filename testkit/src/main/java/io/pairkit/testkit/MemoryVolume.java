@@ -1,4 +1,4 @@
-package io.pairkit.api.testing;
+package io.pairkit.testkit;
 
 import io.pairkit.api.Extent;
 import io.pairkit.api.ExtentSet;

@@ -1,4 +1,4 @@
-package io.pairkit.api.testing;
+package io.pairkit.testkit;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
