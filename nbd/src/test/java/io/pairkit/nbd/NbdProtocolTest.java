@@ -104,14 +104,14 @@ class NbdProtocolTest {
       socket = new Socket("127.0.0.1", server.port());
       in = new DataInputStream(socket.getInputStream());
       out = new DataOutputStream(socket.getOutputStream());
-      assertEquals(NbdServer.NBDMAGIC, in.readLong());
-      assertEquals(NbdServer.IHAVEOPT, in.readLong());
-      assertEquals(NbdServer.FLAG_FIXED_NEWSTYLE | NbdServer.FLAG_NO_ZEROES, in.readShort());
-      out.writeInt(NbdServer.FLAG_FIXED_NEWSTYLE | NbdServer.FLAG_NO_ZEROES);
+      assertEquals(NbdProtocol.NBDMAGIC, in.readLong());
+      assertEquals(NbdProtocol.IHAVEOPT, in.readLong());
+      assertEquals(NbdProtocol.FLAG_FIXED_NEWSTYLE | NbdProtocol.FLAG_NO_ZEROES, in.readShort());
+      out.writeInt(NbdProtocol.FLAG_FIXED_NEWSTYLE | NbdProtocol.FLAG_NO_ZEROES);
     }
 
     void option(int option, byte[] data) throws IOException {
-      out.writeLong(NbdServer.IHAVEOPT);
+      out.writeLong(NbdProtocol.IHAVEOPT);
       out.writeInt(option);
       out.writeInt(data.length);
       out.write(data);
@@ -120,7 +120,7 @@ class NbdProtocolTest {
 
     /** Reads one option reply: {type, data}. */
     Object[] reply(int option) throws IOException {
-      assertEquals(NbdServer.OPT_REPLY_MAGIC, in.readLong());
+      assertEquals(NbdProtocol.OPT_REPLY_MAGIC, in.readLong());
       assertEquals(option, in.readInt());
       int type = in.readInt();
       byte[] data = new byte[in.readInt()];
@@ -132,10 +132,10 @@ class NbdProtocolTest {
       byte[] n = name.getBytes(StandardCharsets.UTF_8);
       ByteBuffer b = ByteBuffer.allocate(4 + n.length + 2);
       b.putInt(n.length).put(n).putShort((short) 0);
-      option(NbdServer.OPT_GO, b.array());
+      option(NbdProtocol.OPT_GO, b.array());
       while (true) {
-        Object[] r = reply(NbdServer.OPT_GO);
-        if ((int) r[0] != NbdServer.REP_INFO) {
+        Object[] r = reply(NbdProtocol.OPT_GO);
+        if ((int) r[0] != NbdProtocol.REP_INFO) {
           return (int) r[0];
         }
       }
@@ -143,7 +143,7 @@ class NbdProtocolTest {
 
     void request(int flags, int type, long offset, int length, byte[] payload)
         throws IOException {
-      out.writeInt(NbdServer.REQUEST_MAGIC);
+      out.writeInt(NbdProtocol.REQUEST_MAGIC);
       out.writeShort(flags);
       out.writeShort(type);
       out.writeLong(++handle);
@@ -157,7 +157,7 @@ class NbdProtocolTest {
 
     /** A simple reply: {error, handle}; reads {@code dataLength} bytes of data after success. */
     long[] simpleReply(byte[] data) throws IOException {
-      assertEquals(NbdServer.SIMPLE_REPLY_MAGIC, in.readInt());
+      assertEquals(NbdProtocol.SIMPLE_REPLY_MAGIC, in.readInt());
       int error = in.readInt();
       long h = in.readLong();
       if (error == 0 && data != null) {
@@ -176,10 +176,10 @@ class NbdProtocolTest {
   void unknownOption_unknownExport_thenGo() throws Exception {
     try (Client c = new Client()) {
       c.option(99, new byte[0]);
-      assertEquals(NbdServer.REP_ERR_UNSUP, (int) c.reply(99)[0]);
-      assertEquals(NbdServer.REP_ERR_UNKNOWN, c.go("nope"));
-      assertEquals(NbdServer.REP_ACK, c.go("rw"));
-      c.request(0, NbdServer.CMD_READ, 0, 4096, null);
+      assertEquals(NbdProtocol.REP_ERR_UNSUP, (int) c.reply(99)[0]);
+      assertEquals(NbdProtocol.REP_ERR_UNKNOWN, c.go("nope"));
+      assertEquals(NbdProtocol.REP_ACK, c.go("rw"));
+      c.request(0, NbdProtocol.CMD_READ, 0, 4096, null);
       assertEquals(0, c.simpleReply(new byte[4096])[0]);
     }
   }
@@ -187,13 +187,13 @@ class NbdProtocolTest {
   @Test
   void oversizedMetaContextLengths_areRefusedWithoutKillingTheConnection() throws Exception {
     try (Client c = new Client()) {
-      c.option(NbdServer.OPT_STRUCTURED_REPLY, new byte[0]);
-      assertEquals(NbdServer.REP_ACK, (int) c.reply(NbdServer.OPT_STRUCTURED_REPLY)[0]);
+      c.option(NbdProtocol.OPT_STRUCTURED_REPLY, new byte[0]);
+      assertEquals(NbdProtocol.REP_ACK, (int) c.reply(NbdProtocol.OPT_STRUCTURED_REPLY)[0]);
       ByteBuffer b = ByteBuffer.allocate(8);
       b.putInt(Integer.MAX_VALUE).putInt(0); // a name "length" of 2 GiB
-      c.option(NbdServer.OPT_SET_META_CONTEXT, b.array());
-      assertEquals(NbdServer.REP_ERR_INVALID, (int) c.reply(NbdServer.OPT_SET_META_CONTEXT)[0]);
-      assertEquals(NbdServer.REP_ACK, c.go("rw"));
+      c.option(NbdProtocol.OPT_SET_META_CONTEXT, b.array());
+      assertEquals(NbdProtocol.REP_ERR_INVALID, (int) c.reply(NbdProtocol.OPT_SET_META_CONTEXT)[0]);
+      assertEquals(NbdProtocol.REP_ACK, c.go("rw"));
     }
   }
 
@@ -225,13 +225,13 @@ class NbdProtocolTest {
       server.close();
       server = flip; // the client connects to server.port()
       try (Client c = new Client()) {
-        assertEquals(NbdServer.REP_ACK, c.go("flip"));
-        c.request(0, NbdServer.CMD_WRITE, 0, 512, new byte[512]);
+        assertEquals(NbdProtocol.REP_ACK, c.go("flip"));
+        c.request(0, NbdProtocol.CMD_WRITE, 0, 512, new byte[512]);
         assertEquals(0, c.simpleReply(null)[0], "writable when the client chose it");
         readOnly.set(true); // e.g. the pair of this secondary was resynced
         for (int i = 0; i < 3; i++) {
-          c.request(0, NbdServer.CMD_WRITE, 0, 512, new byte[512]);
-          assertEquals(NbdServer.EPERM, c.simpleReply(null)[0]);
+          c.request(0, NbdProtocol.CMD_WRITE, 0, 512, new byte[512]);
+          assertEquals(NbdProtocol.EPERM, c.simpleReply(null)[0]);
         }
       }
       long said = warnings.stream().filter(r -> r.getMessage().contains(
@@ -247,14 +247,14 @@ class NbdProtocolTest {
   @Test
   void errorsKeepTheConnection_readOnlyRangeAndFlags() throws Exception {
     try (Client c = new Client()) {
-      assertEquals(NbdServer.REP_ACK, c.go("ro"));
-      c.request(0, NbdServer.CMD_WRITE, 0, 512, new byte[512]);
-      assertEquals(NbdServer.EPERM, c.simpleReply(null)[0]);
-      c.request(0, NbdServer.CMD_READ, SIZE - 10, 20, null);
-      assertEquals(NbdServer.EINVAL, c.simpleReply(null)[0]);
-      c.request(NbdServer.CMD_FLAG_FUA, NbdServer.CMD_READ, 0, 10, null);
-      assertEquals(NbdServer.EINVAL, c.simpleReply(null)[0], "FUA is not a read flag");
-      c.request(0, NbdServer.CMD_READ, 0, 10, null);
+      assertEquals(NbdProtocol.REP_ACK, c.go("ro"));
+      c.request(0, NbdProtocol.CMD_WRITE, 0, 512, new byte[512]);
+      assertEquals(NbdProtocol.EPERM, c.simpleReply(null)[0]);
+      c.request(0, NbdProtocol.CMD_READ, SIZE - 10, 20, null);
+      assertEquals(NbdProtocol.EINVAL, c.simpleReply(null)[0]);
+      c.request(NbdProtocol.CMD_FLAG_FUA, NbdProtocol.CMD_READ, 0, 10, null);
+      assertEquals(NbdProtocol.EINVAL, c.simpleReply(null)[0], "FUA is not a read flag");
+      c.request(0, NbdProtocol.CMD_READ, 0, 10, null);
       assertEquals(0, c.simpleReply(new byte[10])[0], "the connection still serves");
     }
   }
@@ -263,12 +263,12 @@ class NbdProtocolTest {
   void pipelinedWritesAndReads_beyondTheInFlightLimit_allAnsweredRight() throws Exception {
     byte[][] data = new byte[64][];
     try (Client c = new Client()) {
-      assertEquals(NbdServer.REP_ACK, c.go("rw"));
+      assertEquals(NbdProtocol.REP_ACK, c.go("rw"));
       Random r = new Random(1);
       for (int i = 0; i < 64; i++) {
         data[i] = new byte[4096];
         r.nextBytes(data[i]);
-        c.request(0, NbdServer.CMD_WRITE, i * 65536L, 4096, data[i]);
+        c.request(0, NbdProtocol.CMD_WRITE, i * 65536L, 4096, data[i]);
       }
       java.util.Set<Long> answered = new java.util.HashSet<>();
       for (int i = 0; i < 64; i++) {
@@ -277,7 +277,7 @@ class NbdProtocolTest {
         answered.add(reply[1]);
       }
       assertEquals(64, answered.size());
-      c.request(0, NbdServer.CMD_FLUSH, 0, 0, null);
+      c.request(0, NbdProtocol.CMD_FLUSH, 0, 0, null);
       assertEquals(0, c.simpleReply(null)[0]);
     }
     for (int i = 0; i < 64; i++) {
@@ -290,14 +290,14 @@ class NbdProtocolTest {
   @Test
   void close_doesNotHangOnAClientThatStoppedReading() throws Exception {
     Client c = new Client();
-    assertEquals(NbdServer.REP_ACK, c.go("rw"));
+    assertEquals(NbdProtocol.REP_ACK, c.go("rw"));
     for (int i = 0; i < 16; i++) {
-      c.request(0, NbdServer.CMD_READ, 0, 8 << 20, null); // 128 MiB of replies nobody reads
+      c.request(0, NbdProtocol.CMD_READ, 0, 8 << 20, null); // 128 MiB of replies nobody reads
     }
     long start = System.nanoTime();
     server.close();
     double seconds = (System.nanoTime() - start) / 1e9;
-    assertTrue(seconds < NbdServer.DRAIN_SECONDS + 10, "close took " + seconds + " s");
+    assertTrue(seconds < NbdProtocol.DRAIN_SECONDS + 10, "close took " + seconds + " s");
     c.close();
   }
 }
