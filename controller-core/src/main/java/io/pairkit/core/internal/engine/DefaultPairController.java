@@ -146,98 +146,34 @@ public final class DefaultPairController implements PairController {
 
   // ---------------------------------------------------------------- durable pairs
 
-  /** Rebuilds every pair the metadata holds, reopening its volumes by their recorded specs. */
+  /** Rebuilds every pair the metadata holds (see {@link PairRecovery}). */
   private void restorePairs() {
-    List<RecoveryReport.PairRecovery> found = new ArrayList<>();
-    List<AbstractPair> restored = new ArrayList<>();
-    boolean clean;
+    PairRecovery.Result r;
     synchronized (this) {
-      for (MetadataStore.DurablePairView v : store.pairs().values()) {
-        PairInfo info = v.info();
-        if (info.trackSize() != engine.config.trackSize()) {
-          throw new MetadataException("pair '" + info.id() + "' was recorded with "
-              + info.trackSize() + "-byte tracks, but this controller tracks in "
-              + engine.config.trackSize() + " bytes; build it with trackSize("
-              + info.trackSize() + ")");
-        }
-        ManagedVolume p = reopen(info.primary(), info.id());
-        ManagedVolume s = reopen(info.secondary(), info.id());
-        AbstractPair.Restored r = new AbstractPair.Restored(v.pending(), v.changed(), v.frozen(),
-            v.dirty(), v.initialCopyDone(), v.suspendedBecause(), v.requests(), v.restoring(),
-            v.splitBytes());
-        String id = info.id();
-        AbstractPair pair = switch (PairStrategy.valueOf(info.strategy())) {
-          case VOLUME_PAIR -> new VolumePairImpl(engine, id, p, s, r);
-          case EXTENT_PAIR -> new ExtentPairImpl(engine, id, p, s, info.scope(), r);
-          case EXTENT_SPLIT_PAIR -> new ExtentSplitPairImpl(engine, id, p, s, r);
-        };
-        pair.applyOptions(PairOptionsCodec.fromMap(info.options()));
-        p.primaryOf.add(pair);
-        s.secondaryOf = pair;
-        pairs.put(id, pair);
-        pair.onDelete = () -> forget(id);
-        restored.add(pair);
-        PairStats st = pair.stats();
-        long orphans = pair.recoveredSplitTracks();
-        String reason = st.pendingTracks() == 0 && st.changedTracks() == 0 ? "nothing to copy"
-            : "tracks copied too recently for their clear to be recorded, or still to copy for "
-            + "a running request";
-        if (v.impliedTracks() > 0) {
-          reason += "; " + v.impliedTracks() + " tracks of write-intent regions that were dirty "
-              + "(a write there may have reached one side only) count as pending (mirrored) or "
-              + "changed (split)";
-        }
-        if (orphans > 0) {
-          reason += "; " + orphans + " split tracks whose copy was not recorded as cleared are "
-              + "copied again by a " + pair.splitKind() + " request started at recovery";
-        }
-        found.add(new RecoveryReport.PairRecovery(id, st.pendingTracks(), st.changedTracks(),
-            v.impliedTracks(), v.requests().size() + (orphans > 0 ? 1 : 0), reason));
-      }
-      for (Map.Entry<String, List<String>> g : store.groups().entrySet()) {
-        List<AbstractPair> members = new ArrayList<>();
-        for (String id : g.getValue()) {
-          members.add(pairs.get(id));
-        }
-        groups.put(g.getKey(), new ConsistencyGroupImpl(g.getKey(), members, this));
-      }
-      recovery = store.report(found);
-      clean = recovery.cleanStop();
+      r = new PairRecovery(this, engine, store).rebuild(pairs, groups);
+      recovery = r.report();
     }
-    for (AbstractPair pair : restored) {
+    for (AbstractPair pair : r.restored()) {
       pair.publishState();
       pair.start();
     }
-    Engine.LOG.log(Level.INFO, "PairKit metadata: restored " + restored.size() + " pairs ("
-        + (clean ? "clean stop" : "after an unclean stop") + ", " + recovery.pendingTracks()
-        + " tracks to copy)");
+    Engine.LOG.log(Level.INFO, "PairKit metadata: restored " + r.restored().size() + " pairs ("
+        + (recovery.cleanStop() ? "clean stop" : "after an unclean stop") + ", "
+        + recovery.pendingTracks() + " tracks to copy)");
   }
 
-  /** The managed volume of a recorded volume: already open, or opened by its recorded spec. */
-  private ManagedVolume reopen(VolumeRef ref, String pairId) {
-    ManagedVolume v = volumes.get(ref.name());
-    if (v == null) {
-      VolumeSpec spec = new VolumeSpec(ref.name(), ref.type(), ref.properties());
-      Volume raw;
-      try {
-        raw = providers.openVolume(spec);
-      } catch (IOException | RuntimeException e) {
-        throw new MetadataException("volume '" + ref.name() + "' of pair '" + pairId
-            + "' could not be reopened from its recorded spec (type " + ref.type() + ", "
-            + ref.properties() + "): " + e.getMessage() + "; make it available again, or move "
-            + "the metadata directory away and recreate the pair", e);
-      }
-      v = (ManagedVolume) register(raw, true, spec);
-    }
-    String id = v.backend().raw().volumeId().orElse(null);
-    if (v.size() != ref.size() || (id != null && ref.volumeId() != null
-        && !id.equals(ref.volumeId()))) {
-      throw new MetadataException("volume '" + ref.name() + "' of pair '" + pairId + "' is not "
-          + "the image the pair was made on: recorded " + ref.size() + " bytes, id "
-          + ref.volumeId() + "; found " + v.size() + " bytes, id " + id + ". Put the right image "
-          + "back, or move the metadata directory away and recreate the pair");
-    }
-    return v;
+  /** The managed volume of {@code name} if open here, else null; under the monitor. */
+  ManagedVolume openVolumeNamed(String name) {
+    return volumes.get(name);
+  }
+
+  /** Registers a volume recovery opened by its recorded spec; under the monitor. */
+  ManagedVolume registerRecovered(Volume raw, VolumeSpec spec) {
+    return (ManagedVolume) register(raw, true, spec);
+  }
+
+  VolumeProviders providers() {
+    return providers;
   }
 
   /** How the metadata records {@code v}: its spec without secrets, size and volume id. */
@@ -532,7 +468,7 @@ public final class DefaultPairController implements PairController {
     return mv;
   }
 
-  private synchronized void forget(String pairId) {
+  synchronized void forget(String pairId) {
     AbstractPair gone = pairs.remove(pairId);
     // Its group loses it (the metadata's DELETE record says the same on replay).
     groups.values().removeIf(g -> gone != null && g.drop(gone));
