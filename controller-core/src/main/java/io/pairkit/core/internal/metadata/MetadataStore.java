@@ -70,7 +70,7 @@ public final class MetadataStore implements AutoCloseable {
   /** Bytes of the current journal file written and synced (a marker records it per batch). */
   private long fileSynced;
 
-  private MetadataStore(MetaStorage storage, DurableState state, long generation,
+  MetadataStore(MetaStorage storage, DurableState state, long generation,
       ReportBuilder report) {
     this.storage = storage;
     this.state = state;
@@ -96,7 +96,7 @@ public final class MetadataStore implements AutoCloseable {
    */
   public static MetadataStore open(MetaStorage storage) {
     try {
-      return recover(storage);
+      return MetadataRecovery.recover(storage);
     } catch (IOException e) {
       throw new MetadataException("the metadata in " + storage.describe() + " cannot be read ("
           + e.getMessage() + "); restore the directory from a backup, or move it away and "
@@ -104,174 +104,8 @@ public final class MetadataStore implements AutoCloseable {
     }
   }
 
-  private static MetadataStore recover(MetaStorage storage) throws IOException {
-    List<String> files = storage.list();
-    long newest = -1;
-    for (String f : files) {
-      if (f.startsWith("checkpoint-") && f.endsWith(".pkm")) {
-        newest = Math.max(newest, parseGeneration(f));
-      }
-    }
-    ReportBuilder report = new ReportBuilder();
-    DurableState state = new DurableState();
-    if (newest < 0) {
-      if (files.stream().anyMatch(f -> f.startsWith("journal-"))) {
-        throw new IOException("journal files but no checkpoint: the directory was damaged");
-      }
-      MetadataStore fresh = new MetadataStore(storage, state, 0, report.clean(true).checkpoint(0));
-      // Not marked clean: only a clean close writes that, so a process killed before it made
-      // its first pair is reported as the crash it was.
-      fresh.writeCheckpoint(0, state.checkpointRecords(false));
-      return fresh;
-    }
-    boolean clean = readCheckpoint(storage, newest, state);
-    report.clean(clean).checkpoint(newest);
-    long gen = newest;
-    while (true) {
-      byte[] journal = storage.read(journalFile(gen));
-      if (journal == null) {
-        break;
-      }
-      boolean last = storage.read(journalFile(gen + 1)) == null;
-      replay(journal, gen, last, state, report);
-      gen++;
-    }
-    for (String f : files) {
-      boolean journal = f.startsWith("journal-") && f.endsWith(".pkm");
-      if (journal && parseGeneration(f) > gen) {
-        throw new IOException(f + " is newer than the newest checkpoint ("
-            + checkpointFile(newest) + ") and the journals that follow it, so a checkpoint or "
-            + "journal in between is missing (a stale or lost checkpoint)");
-      }
-    }
-    if (gen > newest && report.records() > 0) {
-      report.clean(false);
-    }
-    // Start a fresh generation from what was recovered, so the next crash replays from here.
-    MetadataStore store = new MetadataStore(storage, state, gen, report);
-    store.writeCheckpoint(gen, state.checkpointRecords(false));
-    for (String f : storage.list()) { // older generations, including any a crash left behind
-      if ((f.startsWith("checkpoint-") || f.startsWith("journal-")) && f.endsWith(".pkm")
-          && parseGeneration(f) < gen) {
-        storage.delete(f);
-      }
-    }
-    for (String f : files) { // left by a crash in the middle of a checkpoint: superseded
-      if ((f.startsWith("journal-") || f.startsWith("checkpoint-")) && f.endsWith(".pkm")
-          && parseGeneration(f) < newest) {
-        storage.delete(f);
-      }
-    }
-    return store;
-  }
-
-  private static long parseGeneration(String file) throws IOException {
-    String digits = file.substring(file.indexOf('-') + 1, file.indexOf('.'));
-    try {
-      return Long.parseLong(digits);
-    } catch (NumberFormatException e) {
-      throw new IOException("a metadata file named " + file + " that this version did not write");
-    }
-  }
-
-  private static boolean readCheckpoint(MetaStorage storage, long gen, DurableState state)
-      throws IOException {
-    String name = checkpointFile(gen);
-    byte[] bytes = storage.read(name);
-    RecordCodec.Scan scan = RecordCodec.scan(bytes);
-    if (!scan.clean()) {
-      throw new IOException(name + " has " + scan.stoppedBecause());
-    }
-    List<RecordCodec.Frame> frames = scan.frames();
-    if (frames.isEmpty() || frames.get(0).type() != DurableState.HEADER) {
-      throw new IOException(name + " does not start with a header");
-    }
-    int version = checkHeader(name, frames.get(0), gen);
-    RecordCodec.Frame end = frames.get(frames.size() - 1);
-    if (end.type() != DurableState.END) {
-      throw new IOException(name + " has no end record (it was cut short)");
-    }
-    try {
-      for (RecordCodec.Frame f : frames.subList(1, frames.size() - 1)) {
-        if (f.type() == DurableState.GROUP && version >= 3) {
-          state.apply(f.type(), f.payload(), version);
-          continue;
-        }
-        if (f.type() != DurableState.PAIR) {
-          throw new IOException("record type " + f.type() + " at byte " + f.offset());
-        }
-        state.readPair(f.payload(), version);
-      }
-      RecordCodec.In in = new RecordCodec.In(end.payload());
-      int count = in.i32();
-      boolean clean = in.bool();
-      state.nextRequestId = in.i64();
-      if (count != state.pairs.size()) {
-        throw new IOException("its end record counts " + count + " pairs, " + state.pairs.size()
-            + " were read");
-      }
-      return clean;
-    } catch (IOException e) {
-      throw new IOException(name + ": " + e.getMessage(), e);
-    }
-  }
-
-  /** Checks a file's header record; returns the format version it was written in. */
-  private static int checkHeader(String name, RecordCodec.Frame header, long gen)
-      throws IOException {
-    if (header.type() != DurableState.HEADER) {
-      throw new IOException(name + " does not start with a header record (type "
-          + header.type() + " at byte 0)");
-    }
-    RecordCodec.In in = new RecordCodec.In(header.payload());
-    int version = in.i32();
-    long g = in.i64();
-    if (version < OLDEST_READABLE_VERSION || version > FORMAT_VERSION) {
-      throw new IOException(name + " is format version " + version + "; this PairKit reads "
-          + "versions " + OLDEST_READABLE_VERSION + " to " + FORMAT_VERSION
-          + (version > FORMAT_VERSION ? " (the directory was written by a newer PairKit)" : ""));
-    }
-    if (g != gen) {
-      throw new IOException(name + " says it is generation " + g + ", its name says " + gen);
-    }
-    return version;
-  }
-
-  private static void replay(byte[] journal, long gen, boolean last, DurableState state,
-      ReportBuilder report) throws IOException {
-    String name = journalFile(gen);
-    RecordCodec.Scan scan = RecordCodec.scan(journal);
-    if (!scan.clean()) {
-      if (!last) {
-        throw new IOException(name + " has " + scan.stoppedBecause() + ", and a later journal "
-            + "follows it, so records are missing in the middle");
-      }
-      long synced = RecordCodec.syncedAfter(journal, scan.validBytes());
-      if (synced > scan.validBytes()) {
-        // A crash tears only what was not yet synced; a marker saying the damaged bytes had been
-        // synced means synced records were damaged, and leaving them out could lose a difference.
-        throw new IOException(name + " has " + scan.stoppedBecause() + ", but a later marker "
-            + "says its first " + synced + " bytes had been synced, so the journal is damaged "
-            + "in the middle, not torn at its end");
-      }
-      report.discarded(journal.length - scan.validBytes(), scan.stoppedBecause());
-    }
-    List<RecordCodec.Frame> frames = scan.frames();
-    if (frames.isEmpty()) {
-      return; // created but nothing reached the disk: a crash right at the start
-    }
-    int version = checkHeader(name, frames.get(0), gen);
-    for (RecordCodec.Frame f : frames.subList(1, frames.size())) {
-      try {
-        state.apply(f.type(), f.payload(), version);
-      } catch (IOException e) {
-        throw new IOException(name + " at byte " + f.offset() + ": " + e.getMessage(), e);
-      }
-      report.replayed();
-    }
-  }
-
-  private void writeCheckpoint(long gen, List<byte[]> records) throws IOException {
+  /** Writes generation {@code gen}'s checkpoint: the header, then {@code records}. */
+  void writeCheckpoint(long gen, List<byte[]> records) throws IOException {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     out.write(header(gen));
     for (byte[] r : records) {
