@@ -373,7 +373,7 @@ final class ArrayAssembler {
           }
         } else {
           byte[][] units = new byte[volume.members.length][];
-          List<RaidVolume.IoTask> reads = new ArrayList<>();
+          List<MemberIo.IoTask> reads = new ArrayList<>();
           for (int m = 0; m < volume.members.length; m++) {
             byte[] u = new byte[bytes];
             units[m] = u;
@@ -393,7 +393,7 @@ final class ArrayAssembler {
             volume.memberWrite(p, g.memberOffset(r, 0), parity, 0, g.unit);
           }
         }
-      } catch (RaidVolume.MemberFailure f) {
+      } catch (MemberIo.MemberFailure f) {
         throw new IOException("RAID volume '" + volume.name() + "': resynchronising rows from "
             + row + " failed on member " + f.member + ": " + f.getCause().getMessage(),
             f.getCause());
@@ -437,7 +437,7 @@ final class ArrayAssembler {
             e.hi() - lostTo);
       }
       return true;
-    } catch (RaidVolume.MemberFailure f) {
+    } catch (MemberIo.MemberFailure f) {
       throw new IOException("RAID volume '" + volume.name() + "': replaying the partial parity "
           + "log for row " + e.row() + " failed on member " + f.member + ": "
           + f.getCause().getMessage(), f.getCause());

@@ -1,5 +1,8 @@
 package io.pairkit.backend.raid;
 
+import io.pairkit.backend.raid.MemberIo.IoTask;
+import io.pairkit.backend.raid.MemberIo.MemberFailure;
+
 import java.lang.System.Logger.Level;
 import io.pairkit.api.Extent;
 import io.pairkit.api.ExtentSet;
@@ -9,7 +12,6 @@ import io.pairkit.api.spi.Volume;
 import io.pairkit.api.spi.VolumeCapabilities;
 import io.pairkit.api.spi.Volumes;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -17,7 +19,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -49,8 +50,6 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class RaidVolume implements Volume {
   private static final System.Logger LOG = System.getLogger(RaidVolume.class.getName());
-  private static final int TRANSIENT_TRIES = 3;
-  private static final int LOCK_STRIPES = 1024;
   private static final int MAX_BATCH_BYTES = 16 << 20;
   /** Unflushed rows tracked before a flush is forced (bounds memory). */
   private static final int MAX_UNFLUSHED_ROWS = 1 << 16;
@@ -75,8 +74,11 @@ public final class RaidVolume implements Volume {
   private volatile Throwable lostCause;
   final WriteIntentBitmap bitmap;
   final PartialParityLog ppl;
-  private final ReentrantLock[] rowLocks = new ReentrantLock[LOCK_STRIPES];
+  /** Per-row locks: a request, a rebuild batch or a scrub batch holds its rows'. */
+  final RowLocks rowLocks = new RowLocks();
   private final ExecutorService ioPool;
+  /** Member calls: retries of transient errors, failures typed, parallel batches. */
+  private final MemberIo io;
   private final AtomicLong epoch = new AtomicLong(1);
   private volatile long durableEpoch;
   private final ReentrantLock flushLock = new ReentrantLock();
@@ -121,9 +123,6 @@ public final class RaidVolume implements Volume {
     }
     this.cursors = c;
     this.capabilities = capabilitiesOf(config, geometry, members);
-    for (int i = 0; i < LOCK_STRIPES; i++) {
-      rowLocks[i] = new ReentrantLock();
-    }
     MetadataWriter writer = new MetadataWriter() {
       @Override
       public void writeToLiveMembers(long offset, byte[] data, boolean durable)
@@ -152,6 +151,7 @@ public final class RaidVolume implements Volume {
       t.setDaemon(true);
       return t;
     });
+    this.io = new MemberIo(name, this.members, memberNames, ioPool, () -> closed);
     this.housekeeper = new Thread(this::housekeep, "raid-" + name + "-bitmap");
     housekeeper.setDaemon(true);
   }
@@ -639,7 +639,7 @@ public final class RaidVolume implements Volume {
    */
   private void readDegraded(long offset, byte[] out, int outOff, int len, long firstRow,
       long lastRow) throws MemberFailure {
-    int[] stripes = lockRows(firstRow, lastRow);
+    int[] stripes = rowLocks.lock(firstRow, lastRow);
     try {
       long[] c = cursors;
       int rows = (int) (lastRow - firstRow + 1);
@@ -683,7 +683,7 @@ public final class RaidVolume implements Volume {
         }
       }
     } finally {
-      unlockRows(stripes);
+      rowLocks.unlock(stripes);
     }
   }
 
@@ -720,7 +720,7 @@ public final class RaidVolume implements Volume {
       throws MemberFailure, IOException {
     long firstRow = offset / g.unit;
     long lastRow = (offset + len - 1) / g.unit;
-    int[] stripes = lockRows(firstRow, lastRow);
+    int[] stripes = rowLocks.lock(firstRow, lastRow);
     try {
       beginIntent(firstRow, lastRow);
       try {
@@ -740,7 +740,7 @@ public final class RaidVolume implements Volume {
         endIntent(firstRow, lastRow);
       }
     } finally {
-      unlockRows(stripes);
+      rowLocks.unlock(stripes);
     }
   }
 
@@ -749,7 +749,7 @@ public final class RaidVolume implements Volume {
     long rowBytes = g.rowBytes();
     long firstRow = offset / rowBytes;
     long lastRow = (offset + len - 1) / rowBytes;
-    int[] stripes = lockRows(firstRow, lastRow);
+    int[] stripes = rowLocks.lock(firstRow, lastRow);
     try {
       beginIntent(firstRow, lastRow);
       try {
@@ -760,7 +760,7 @@ public final class RaidVolume implements Volume {
         endIntent(firstRow, lastRow);
       }
     } finally {
-      unlockRows(stripes);
+      rowLocks.unlock(stripes);
     }
   }
 
@@ -1046,7 +1046,7 @@ public final class RaidVolume implements Volume {
   private void discardMirrored(long offset, long length) throws MemberFailure, IOException {
     long firstRow = offset / g.unit;
     long lastRow = (offset + length - 1) / g.unit;
-    int[] stripes = lockRows(firstRow, lastRow);
+    int[] stripes = rowLocks.lock(firstRow, lastRow);
     try {
       beginIntent(firstRow, lastRow);
       try {
@@ -1066,7 +1066,7 @@ public final class RaidVolume implements Volume {
         endIntent(firstRow, lastRow);
       }
     } finally {
-      unlockRows(stripes);
+      rowLocks.unlock(stripes);
     }
   }
 
@@ -1085,7 +1085,7 @@ public final class RaidVolume implements Volume {
   }
 
   private void discardPartialRow(long row, int inRow, int n) throws MemberFailure, IOException {
-    int[] stripes = lockRows(row, row);
+    int[] stripes = rowLocks.lock(row, row);
     try {
       beginIntent(row, row);
       try {
@@ -1103,13 +1103,13 @@ public final class RaidVolume implements Volume {
         endIntent(row, row);
       }
     } finally {
-      unlockRows(stripes);
+      rowLocks.unlock(stripes);
     }
   }
 
   private void discardRows(long row0, long rows) throws MemberFailure, IOException {
     long last = row0 + rows - 1;
-    int[] stripes = g.level == RaidLevel.RAID0 ? new int[0] : lockRows(row0, last);
+    int[] stripes = g.level == RaidLevel.RAID0 ? new int[0] : rowLocks.lock(row0, last);
     try {
       beginIntent(row0, last);
       try {
@@ -1133,7 +1133,7 @@ public final class RaidVolume implements Volume {
         endIntent(row0, last);
       }
     } finally {
-      unlockRows(stripes);
+      rowLocks.unlock(stripes);
     }
   }
 
@@ -1469,53 +1469,6 @@ public final class RaidVolume implements Volume {
     }
   }
 
-  // ---------------------------------------------------------------- rows and locks
-
-  /** Locks the stripes of rows {@code [first, last]} in ascending stripe order. */
-  int[] lockRows(long first, long last) {
-    int[] stripes;
-    if (last - first + 1 >= LOCK_STRIPES) {
-      stripes = new int[LOCK_STRIPES];
-      for (int i = 0; i < LOCK_STRIPES; i++) {
-        stripes[i] = i;
-      }
-    } else {
-      stripes = new int[(int) (last - first + 1)];
-      for (long r = first; r <= last; r++) {
-        stripes[(int) (r - first)] = (int) (r % LOCK_STRIPES);
-      }
-      Arrays.sort(stripes);
-    }
-    for (int s : stripes) {
-      rowLocks[s].lock();
-    }
-    return stripes;
-  }
-
-  /** Locks the stripes of rows {@code [first, last]} if all are free now; else null. */
-  int[] tryLockRows(long first, long last) {
-    int[] stripes = new int[(int) Math.min(LOCK_STRIPES, last - first + 1)];
-    for (long r = first; r <= last && r - first < LOCK_STRIPES; r++) {
-      stripes[(int) (r - first)] = (int) (r % LOCK_STRIPES);
-    }
-    Arrays.sort(stripes);
-    for (int i = 0; i < stripes.length; i++) {
-      if (!rowLocks[stripes[i]].tryLock()) {
-        for (int j = i - 1; j >= 0; j--) {
-          rowLocks[stripes[j]].unlock();
-        }
-        return null;
-      }
-    }
-    return stripes;
-  }
-
-  void unlockRows(int[] stripes) {
-    for (int i = stripes.length - 1; i >= 0; i--) {
-      rowLocks[stripes[i]].unlock();
-    }
-  }
-
   // ---------------------------------------------------------------- member I/O
 
   /** A piece of a request on one member. */
@@ -1548,20 +1501,6 @@ public final class RaidVolume implements Volume {
   }
 
   /** A member I/O failed for good (after retries of a transient failure). */
-  static final class MemberFailure extends Exception {
-    private static final long serialVersionUID = 1L;
-    final int member;
-
-    MemberFailure(int member, Throwable cause) {
-      super(cause);
-      this.member = member;
-    }
-  }
-
-  interface IoTask {
-    void run() throws MemberFailure;
-  }
-
   private interface Op {
     void run() throws MemberFailure, IOException;
   }
@@ -1606,129 +1545,33 @@ public final class RaidVolume implements Volume {
 
   /** Runs a member I/O on the pool; the future fails with the {@link MemberFailure}. */
   Future<?> submit(IoTask task) {
-    return ioPool.submit(() -> {
-      task.run();
-      return null;
-    });
+    return io.submit(task);
+  }
+
+  /** Runs the tasks at once (the caller runs one); the first member failure after all finish. */
+  void runAll(List<IoTask> tasks) throws MemberFailure {
+    io.runAll(tasks);
+  }
+
+  void memberRead(int m, long off, byte[] buf, int at, int len) throws MemberFailure {
+    io.read(m, off, buf, at, len);
+  }
+
+  void memberWrite(int m, long off, byte[] buf, int at, int len) throws MemberFailure {
+    io.write(m, off, buf, at, len);
+  }
+
+  private void memberDiscard(int m, long off, long len) throws MemberFailure {
+    io.discard(m, off, len);
+  }
+
+  void memberFlush(int m) throws MemberFailure {
+    io.flush(m);
   }
 
   /** Shared hold of the operation lock, for the rebuild's batches. */
   java.util.concurrent.locks.Lock sharedOpLock() {
     return opLock.readLock();
-  }
-
-  /** Runs the tasks at once (the caller runs one); the first member failure after all finish. */
-  void runAll(List<IoTask> tasks) throws MemberFailure {
-    if (tasks.isEmpty()) {
-      return;
-    }
-    if (tasks.size() == 1) {
-      tasks.get(0).run();
-      return;
-    }
-    List<Future<?>> futures = new ArrayList<>(tasks.size() - 1);
-    for (int i = 1; i < tasks.size(); i++) {
-      IoTask t = tasks.get(i);
-      try {
-        futures.add(ioPool.submit(() -> {
-          t.run();
-          return null;
-        }));
-      } catch (java.util.concurrent.RejectedExecutionException e) {
-        throw new AlreadyClosedException("RAID volume '" + name + "' is closed");
-      }
-    }
-    MemberFailure failure = null;
-    RuntimeException unexpected = null;
-    try {
-      tasks.get(0).run();
-    } catch (MemberFailure f) {
-      failure = f;
-    } catch (RuntimeException e) {
-      unexpected = e;
-    }
-    boolean interrupted = false;
-    for (Future<?> f : futures) {
-      while (true) {
-        try {
-          f.get();
-          break;
-        } catch (InterruptedException e) {
-          interrupted = true;
-        } catch (ExecutionException e) {
-          if (e.getCause() instanceof MemberFailure mf) {
-            failure = failure == null ? mf : failure;
-          } else if (e.getCause() instanceof RuntimeException re) {
-            unexpected = unexpected == null ? re : unexpected;
-          } else {
-            unexpected = new IllegalStateException(e.getCause());
-          }
-          break;
-        }
-      }
-    }
-    if (interrupted) {
-      Thread.currentThread().interrupt();
-    }
-    if (unexpected != null) {
-      throw unexpected;
-    }
-    if (failure != null) {
-      throw failure;
-    }
-  }
-
-  void memberRead(int m, long off, byte[] buf, int at, int len) throws MemberFailure {
-    memberCall(m, v -> v.read(off, ByteBuffer.wrap(buf, at, len)));
-  }
-
-  void memberWrite(int m, long off, byte[] buf, int at, int len) throws MemberFailure {
-    memberCall(m, v -> v.write(off, ByteBuffer.wrap(buf, at, len)));
-  }
-
-  private void memberDiscard(int m, long off, long len) throws MemberFailure {
-    memberCall(m, v -> v.discard(off, len));
-  }
-
-  void memberFlush(int m) throws MemberFailure {
-    memberCall(m, Volume::flush);
-  }
-
-  private interface MemberCall {
-    void call(Volume v) throws IOException;
-  }
-
-  private void memberCall(int m, MemberCall call) throws MemberFailure {
-    Volume v = members[m];
-    if (v == null) {
-      throw new MemberFailure(m, new IOException("member " + memberNames[m] + " is missing"));
-    }
-    for (int attempt = 1; ; attempt++) {
-      try {
-        call.call(v);
-        return;
-      } catch (TransientIOException e) {
-        if (attempt >= TRANSIENT_TRIES) {
-          throw new MemberFailure(m, e);
-        }
-        java.util.concurrent.locks.LockSupport.parkNanos(
-            TimeUnit.MILLISECONDS.toNanos(10L << attempt));
-      } catch (AlreadyClosedException e) {
-        if (closed) {
-          throw e;
-        }
-        throw new MemberFailure(m, e);
-      } catch (java.nio.channels.ClosedByInterruptException e) {
-        // An interrupted caller, not a broken member: never record it as a failure.
-        throw new io.pairkit.api.error.VolumeIOException("RAID volume '" + name + "': an I/O "
-            + "to member " + memberNames[m] + " was interrupted", e);
-      } catch (IOException | UncheckedIOException e) {
-        if (closed) {
-          throw new AlreadyClosedException("RAID volume '" + name + "' is closed");
-        }
-        throw new MemberFailure(m, e);
-      }
-    }
   }
 
   private void checkOpen() {

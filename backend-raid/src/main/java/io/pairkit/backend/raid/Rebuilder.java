@@ -121,13 +121,13 @@ final class Rebuilder {
           pending = null;
         }
         volume.sharedOpLock().lock();
-        int[] stripes = pending == null ? null : volume.tryLockRows(row, row + n - 1);
+        int[] stripes = pending == null ? null : volume.rowLocks.tryLock(row, row + n - 1);
         if (stripes == null) {
           if (pending != null) {
             finish(member, incarnation, pending);
             pending = null;
           }
-          stripes = volume.lockRows(row, row + n - 1);
+          stripes = volume.rowLocks.lock(row, row + n - 1);
         }
         boolean handedOn = false;
         try {
@@ -149,7 +149,7 @@ final class Rebuilder {
           handedOn = true;
         } finally {
           if (!handedOn) {
-            volume.unlockRows(stripes);
+            volume.rowLocks.unlock(stripes);
             volume.sharedOpLock().unlock();
           }
         }
@@ -167,13 +167,13 @@ final class Rebuilder {
       volume.memberFlush(member);
       volume.markActive(member, incarnation);
       LOG.log(Level.INFO, "RAID volume '" + volume.name() + "': member " + member + " rebuilt");
-    } catch (RaidVolume.MemberFailure f) {
+    } catch (MemberIo.MemberFailure f) {
       volume.memberFailed(f);
     } finally {
       if (pending != null) {
         try {
           finish(member, incarnation, pending);
-        } catch (RaidVolume.MemberFailure f) {
+        } catch (MemberIo.MemberFailure f) {
           volume.memberFailed(f);
         }
       }
@@ -182,7 +182,7 @@ final class Rebuilder {
 
   /** Waits for a batch's target write, moves the cursor past it, unlocks its rows. */
   private void finish(int member, int incarnation, InFlight batch)
-      throws RaidVolume.MemberFailure {
+      throws MemberIo.MemberFailure {
     if (batch == null) {
       return;
     }
@@ -195,7 +195,7 @@ final class Rebuilder {
         } catch (InterruptedException e) {
           interrupted = true;
         } catch (java.util.concurrent.ExecutionException e) {
-          if (e.getCause() instanceof RaidVolume.MemberFailure f) {
+          if (e.getCause() instanceof MemberIo.MemberFailure f) {
             throw f;
           }
           throw new IllegalStateException(e.getCause());
@@ -206,18 +206,18 @@ final class Rebuilder {
       }
       volume.advanceRebuild(member, incarnation, batch.row + batch.rows);
     } finally {
-      volume.unlockRows(batch.stripes);
+      volume.rowLocks.unlock(batch.stripes);
       volume.sharedOpLock().unlock();
     }
   }
 
   /** Reconstructs rows {@code [row, row + n)} of the member; null if a source is gone. */
   private byte[] readBatch(int member, long row, long n, int bytes)
-      throws RaidVolume.MemberFailure {
+      throws MemberIo.MemberFailure {
     RaidGeometry g = volume.g;
     byte[] target = new byte[bytes];
     long off = g.memberOffset(row, 0);
-    List<RaidVolume.IoTask> reads = new ArrayList<>();
+    List<MemberIo.IoTask> reads = new ArrayList<>();
     List<byte[]> parts = new ArrayList<>();
     for (int m = 0; m < volume.members.length; m++) {
       if (m == member || volume.cursor(m) <= row + n - 1) {

@@ -57,12 +57,12 @@ final class Scrubber {
 
   private void batch(long row, long n) throws IOException {
     volume.sharedOpLock().lock();
-    int[] stripes = volume.lockRows(row, row + n - 1);
+    int[] stripes = volume.rowLocks.lock(row, row + n - 1);
     try {
       volume.checkScrubbable();
       int bytes = (int) (n * g.unit);
       byte[][] units = new byte[g.members][];
-      List<RaidVolume.IoTask> reads = new ArrayList<>();
+      List<MemberIo.IoTask> reads = new ArrayList<>();
       long at = g.memberOffset(row, 0);
       for (int m = 0; m < g.members; m++) {
         byte[] b = new byte[bytes];
@@ -86,13 +86,13 @@ final class Scrubber {
       if (repair && !bad.isEmpty()) {
         fix(bad, row, units);
       }
-    } catch (RaidVolume.MemberFailure f) {
+    } catch (MemberIo.MemberFailure f) {
       volume.memberFailed(f);
       throw new IOException("RAID volume '" + volume.name() + "': the scrub stopped at row " + row
           + ": member " + (f.member >= 0 ? volume.memberName(f.member) : "?") + " failed ("
           + f.getCause().getMessage() + "); replace it, let it rebuild, then scrub again", f);
     } finally {
-      volume.unlockRows(stripes);
+      volume.rowLocks.unlock(stripes);
       volume.sharedOpLock().unlock();
     }
   }
@@ -120,10 +120,10 @@ final class Scrubber {
 
   /** Rewrites the redundancy of rows {@code bad} (a batch starting at {@code row}). */
   private void fix(List<Long> bad, long row, byte[][] units)
-      throws IOException, RaidVolume.MemberFailure {
+      throws IOException, MemberIo.MemberFailure {
     volume.beginIntent(bad.get(0), bad.get(bad.size() - 1));
     try {
-      List<RaidVolume.IoTask> writes = new ArrayList<>();
+      List<MemberIo.IoTask> writes = new ArrayList<>();
       for (long r : bad) {
         int at = (int) (r - row) * g.unit;
         long off = g.memberOffset(r, 0);
