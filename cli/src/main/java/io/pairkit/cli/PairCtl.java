@@ -112,6 +112,12 @@ public final class PairCtl {
     return code;
   }
 
+  static {
+    // A POST whose connection drops before the answer is not sent again: a split or a restore
+    // must not run twice because the JDK retried it.
+    System.setProperty("sun.net.http.retryPost", "false");
+  }
+
   public static void main(String[] args) {
     System.exit(run(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
   }
@@ -195,7 +201,8 @@ public final class PairCtl {
         tlsFactory = file == null ? javax.net.ssl.HttpsURLConnection.getDefaultSSLSocketFactory()
             : io.pairkit.control.TlsFiles.trusting(file).getSocketFactory();
       } catch (IOException e) {
-        throw new Failure(USAGE, "--ca: " + e.getMessage());
+        throw new Failure(USAGE, "the CA to trust (--ca, $PAIRKIT_CA or ca-cert.pem in "
+            + "server.control.tls.dir): " + e.getMessage());
       }
     }
     return tlsFactory;
@@ -279,7 +286,10 @@ public final class PairCtl {
         https.setSSLSocketFactory(tlsFactory());
       }
       c.setConnectTimeout(5_000);
-      c.setReadTimeout(3_600_000);
+      // A verify or scrub reads whole volumes before answering; any other call answers at
+      // once, so a silent endpoint (e.g. https:// to a pairkitd serving http) fails fast.
+      c.setReadTimeout(path.startsWith("verify") || path.endsWith("/scrub") ? 3_600_000 : 60_000);
+      c.setInstanceFollowRedirects(false); // pairkitd never redirects; never resend elsewhere
       c.setRequestMethod(method);
       c.setRequestProperty("Accept", "application/json");
       c.setRequestProperty("User-Agent", "pairctl/" + io.pairkit.control.Version.get());

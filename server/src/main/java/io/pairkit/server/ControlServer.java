@@ -44,6 +44,14 @@ import java.util.logging.Logger;
  * {@code server.allowRemote=true}); every mutating call is logged with the caller's address.
  */
 final class ControlServer implements AutoCloseable {
+  static {
+    // A client that sends half a request (or a TLS handshake to a plain endpoint) must not hold
+    // a worker for good: the JDK's server waits forever unless told (seconds, read at its start).
+    if (System.getProperty("sun.net.httpserver.maxReqTime") == null) {
+      System.setProperty("sun.net.httpserver.maxReqTime", "30");
+    }
+  }
+
   private static final Logger LOG = Logger.getLogger(ControlServer.class.getName());
   static final String VERSION = io.pairkit.control.Version.get();
   private static final int VERIFY_CHUNK = 4 << 20;
@@ -323,9 +331,10 @@ final class ControlServer implements AutoCloseable {
       return "403 requests from web pages are refused (Origin header present)";
     }
     String host = ex.getRequestHeaders().getFirst("Host");
-    // DNS rebinding reaches loopback endpoints from a local browser; a remote endpoint has TLS
-    // (its certificate names the host) or was opened in plain on purpose.
-    if (host != null && http.getAddress().getAddress().isLoopbackAddress()) {
+    // DNS rebinding reaches an endpoint through its loopback address from a local browser
+    // (also one bound to every address); a remote caller reaches it by name, with TLS (its
+    // certificate names the host) or in plain on purpose.
+    if (host != null && ex.getLocalAddress().getAddress().isLoopbackAddress()) {
       String h = host.startsWith("[") ? host.substring(1, Math.max(1, host.indexOf(']')))
           : host.contains(":") ? host.substring(0, host.lastIndexOf(':')) : host;
       boolean local = h.equals("localhost") || h.equals("127.0.0.1") || h.equals("::1")

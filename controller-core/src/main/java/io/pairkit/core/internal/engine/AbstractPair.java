@@ -501,27 +501,37 @@ abstract class AbstractPair implements Pair {
   @Override
   public CopyRequest resume() {
     CopyJob[] restart = new CopyJob[1];
-    CopyRequest r = admission.request(RequestKind.RESUME, scope, true, state -> {
-      if (state != PairState.SUSPENDED) {
-        throw wrongState(RequestKind.RESUME, state, "resume() is only for a SUSPENDED pair");
-      }
-      return () -> {
-        lifecycle.clearSuspension();
-        syncMirror.hold(false);
-        copier.hold(false);
-        Restore unfinished = restore;
-        if (unfinished != null && !restoreRunning()) { // a failure stopped it: it goes on
-          restart[0] = admission.restoreJob(restoreRequest.id(), restoreRequest.region(),
-              unfinished);
+    boolean[] applied = new boolean[1];
+    CopyRequest r;
+    try {
+      r = admission.request(RequestKind.RESUME, scope, true, state -> {
+        if (state != PairState.SUSPENDED) {
+          throw wrongState(RequestKind.RESUME, state, "resume() is only for a SUSPENDED pair");
         }
-        return bitmaps.scope();
-      };
-    });
-    if (restart[0] != null) {
-      restart[0].start(engine.scheduler);
-      publishState();
+        return () -> {
+          applied[0] = true;
+          lifecycle.clearSuspension();
+          syncMirror.hold(false);
+          copier.hold(false);
+          Restore unfinished = restore;
+          if (unfinished != null && !restoreRunning()) { // a failure stopped it: it goes on
+            restart[0] = admission.restoreJob(restoreRequest.id(), restoreRequest.region(),
+                unfinished);
+          }
+          return bitmaps.scope();
+        };
+      });
+    } finally {
+      // Started even when recording the resume failed after its instant: it took effect in
+      // memory, and a restore job left unstarted would hold the pair RESTORING for good.
+      if (restart[0] != null) {
+        restart[0].start(engine.scheduler);
+        publishState();
+      }
+      if (applied[0]) {
+        afterResume();
+      }
     }
-    afterResume();
     return r;
   }
 
@@ -804,15 +814,26 @@ abstract class AbstractPair implements Pair {
   /** A job ended: record it, wake the mirror, tell listeners. */
   void jobFinished(CopyJob job, VolumeIOException failure) {
     boolean restoring = job.kind() == RequestKind.RESTORE;
-    if (restoring) {
-      restoreEnded(job, failure);
-    }
-    // A failed restore stays recorded: resume() finishes it, after a restart too.
-    if (engine.store != null && !lifecycle.closed() && !(restoring && restore != null)) {
-      // Not when closing: a copy stopped by close runs again after the reopen.
-      engine.store.done(id, job.id(), failure == null && !job.wasCancelled());
-      if (failure != null) {
-        engine.store.suspend(id, failure.getMessage());
+    try {
+      if (restoring) {
+        restoreEnded(job, failure);
+      }
+      // A failed restore stays recorded: resume() finishes it, after a restart too.
+      if (engine.store != null && !lifecycle.closed() && !(restoring && restore != null)) {
+        // Not when closing: a copy stopped by close runs again after the reopen.
+        engine.store.done(id, job.id(), failure == null && !job.wasCancelled());
+        if (failure != null) {
+          engine.store.suspend(id, failure.getMessage());
+        }
+      }
+    } catch (RuntimeException e) {
+      // Its end could not be recorded (the metadata failed): the job ends all the same and the
+      // pair is suspended, instead of showing the request running for good; resume() redoes
+      // what is left, a restore included.
+      if (failure == null) {
+        failure = new VolumeIOException("pair '" + id + "': the end of its " + job.kind()
+            + " request could not be recorded (" + e.getMessage() + "); the pair is SUSPENDED: "
+            + "make the metadata writable again, then resume()", e);
       }
     }
     lifecycle.finished(job, failure);

@@ -37,6 +37,7 @@ final class GroupAdmission {
     List<ManagedVolume> volumes = volumesOf(pairs);
     List<CopyJob> jobs = new ArrayList<>();
     long ticket = 0;
+    RuntimeException unrecorded = null;
     for (ManagedVolume v : volumes) {
       v.barrier.writeLock().lock();
     }
@@ -56,7 +57,14 @@ final class GroupAdmission {
       for (int i = 0; i < pairs.size(); i++) {
         pairs.get(i).admission.beforeInstant(plans.get(i).kind());
       }
-      ticket = withMonitors(pairs, () -> admitAndApply(group, pairs, plans, store, jobs));
+      try {
+        ticket = withMonitors(pairs, () -> admitAndApply(group, pairs, plans, store, jobs));
+      } catch (RuntimeException e) {
+        if (jobs.size() < pairs.size()) {
+          throw e; // refused before any change: nothing to run
+        }
+        unrecorded = e; // the metadata failed after the changes: their copies must run
+      }
       for (int i = 0; i < pairs.size(); i++) {
         pairs.get(i).engine.instantHook.atInstant(pairs.get(i), jobs.get(i).id());
       }
@@ -68,7 +76,6 @@ final class GroupAdmission {
         volumes.get(i).barrier.writeLock().unlock();
       }
     }
-    RuntimeException unrecorded = null;
     try {
       if (ticket > 0) {
         store.awaitDurable(ticket); // rule 4, for all members at once

@@ -78,6 +78,7 @@ final class RequestAdmission {
       Instant instant, Roaring64Bitmap exactTracks) {
     CopyJob job;
     long ticket = 0;
+    RuntimeException unrecorded = null;
     boolean freezes = kind == RequestKind.SPLIT || kind == RequestKind.EXTENT_SPLIT;
     if (freezes && pair.engine.store != null) {
       // Copies and synchronous writes made durable now do not count as maybe-lost at the
@@ -97,8 +98,13 @@ final class RequestAdmission {
           job = newJob(kind, region, tracks, drainsMirror);
           job.copiedAtInstant(change.copiedAtInstant());
           if (pair.engine.store != null) {
-            ticket = pair.engine.store.instant(pair.id(), job.id(), kind.name(), region,
-                drainsMirror, transitionOf(kind).name(), tracks, pair.bitmaps.mayNeedCopyIn(tracks));
+            try {
+              ticket = pair.engine.store.instant(pair.id(), job.id(), kind.name(), region,
+                  drainsMirror, transitionOf(kind).name(), tracks,
+                  pair.bitmaps.mayNeedCopyIn(tracks));
+            } catch (RuntimeException e) {
+              unrecorded = e; // the metadata failed: the change took effect in memory all the same
+            }
           }
         }
       }
@@ -106,7 +112,6 @@ final class RequestAdmission {
     } finally {
       unlockBarriers();
     }
-    RuntimeException unrecorded = null;
     try {
       if (ticket > 0) {
         pair.engine.store.awaitDurable(ticket); // rule 4: a request returns once recorded
@@ -135,14 +140,16 @@ final class RequestAdmission {
       throw pair.wrongState(kind, state, "a restore is copying the split image back to the "
           + "primary; wait for its completion()");
     }
-    if (kind != RequestKind.RESTORE && kind != RequestKind.RESUME
+    boolean resumesARestore = kind == RequestKind.RESUME && pair.restore != null
+        && pair.bitmaps.pendingCount() == 0;
+    if (kind != RequestKind.RESTORE && !resumesARestore
         && !pair.secondary.primaryOf.isEmpty()) {
-      // Resume is allowed: an upper pair of a cascade has nothing pending to copy into the
-      // middle volume, so it only finishes a restore that a failure stopped.
+      // A resume is allowed only to finish a restore a failure stopped, with nothing pending:
+      // its copy would otherwise write the middle volume behind the lower pair's write rule.
       throw pair.wrongState(kind, state, "its secondary '" + pair.secondary.name() + "' is the "
           + "primary of pair '" + pair.secondary.primaryOf.get(0).id() + "' (a cascade), and "
           + kind + " would copy into it under that pair; only a restore (which reads it) and "
-          + "resume are allowed. Delete pair '" + pair.secondary.primaryOf.get(0).id() + "' first");
+          + "the resume of a restore a failure stopped are allowed. Delete pair '" + pair.secondary.primaryOf.get(0).id() + "' first");
     }
     if (state == PairState.SUSPENDED && kind != RequestKind.RESUME) {
       throw pair.wrongState(kind, state, pair.lifecycle.suspendedByRequest()

@@ -16,6 +16,7 @@ import io.pairkit.api.ExtentPair;
 import io.pairkit.api.ExtentSet;
 import io.pairkit.api.HostVolume;
 import io.pairkit.api.PairState;
+import io.pairkit.api.PairStats;
 import io.pairkit.api.RequestKind;
 import io.pairkit.api.error.UnsupportedRequestException;
 import java.util.Arrays;
@@ -118,9 +119,15 @@ class ExtentPairTest {
     pair.split().await(WAIT);
     p.write(12 * TS, random(5, 100)); // one track inside the extents
     p.write(40 * TS, random(6, 100)); // outside
+    PairStats before = pair.stats();
     CopyProgress done = pair.resync().await(WAIT);
-    assertEquals(1, done.tracksCopied(), "patent defect 3 fixed: no full copy at resync");
     pair.mirrorDrained().get();
+    PairStats after = pair.stats();
+    // One track copied in all: by the resync's job, or by a mirror run polled before the
+    // instant that reached the track after it (the track is mirrored from the instant on).
+    assertEquals(1, after.jobCopies() - before.jobCopies() + after.mirrorCopies()
+        - before.mirrorCopies(), "patent defect 3 fixed: no full copy at resync");
+    assertTrue(done.tracksCopied() <= 1, "the job copied " + done.tracksCopied());
     byte[] image = rig.backendImage("s");
     assertInsideEquals(readAll(p), image);
     assertOutsideUntouched(image);
