@@ -22,9 +22,6 @@ import io.pairkit.api.TrackState;
 import io.pairkit.api.VolumePair;
 import io.pairkit.api.error.MetadataException;
 import io.pairkit.api.error.VolumeConfigException;
-import io.pairkit.api.spi.ProviderContext;
-import io.pairkit.api.spi.Volume;
-import io.pairkit.api.spi.VolumeProvider;
 import io.pairkit.api.spi.VolumeSpec;
 import io.pairkit.testkit.MemoryVolume;
 import io.pairkit.core.PairKit;
@@ -226,19 +223,6 @@ class DurablePairsTest {
       assertTrue(messages.stream().noneMatch(m -> m.contains("taking over")), messages.toString());
     } finally {
       log.removeHandler(handler);
-    }
-  }
-
-  /** Hands out reopened instances of fixed memory volumes, as a restart reopens its disks. */
-  private record MemoryProvider(Map<String, MemoryVolume> volumes) implements VolumeProvider {
-    @Override
-    public String type() {
-      return "mem";
-    }
-
-    @Override
-    public Volume open(VolumeSpec spec, ProviderContext context) {
-      return volumes.get(spec.name()).reopen();
     }
   }
 

@@ -10,9 +10,6 @@ import io.pairkit.api.CopyRequest;
 import io.pairkit.api.HostVolume;
 import io.pairkit.api.PairState;
 import io.pairkit.api.VolumePair;
-import io.pairkit.api.spi.ProviderContext;
-import io.pairkit.api.spi.Volume;
-import io.pairkit.api.spi.VolumeProvider;
 import io.pairkit.api.spi.VolumeSpec;
 import io.pairkit.core.PairKit;
 import io.pairkit.core.config.ControllerConfig;
@@ -84,18 +81,6 @@ class MetadataFailureTest {
     }
   }
 
-  private record Provider(Map<String, MemoryVolume> volumes) implements VolumeProvider {
-    @Override
-    public String type() {
-      return "mem";
-    }
-
-    @Override
-    public Volume open(VolumeSpec spec, ProviderContext context) {
-      return volumes.get(spec.name()).reopen();
-    }
-  }
-
   @Test
   void aRestoreWhoseEndCannotBeRecordedSuspendsThePair_andItsResumeIsNotLeftUnstarted()
       throws Exception {
@@ -104,7 +89,7 @@ class MetadataFailureTest {
         "s", new MemoryVolume("s", TRACKS * TS));
     ControllerConfig config = PairKit.builder().trackSize(TS).config();
     try (DefaultPairController pk = DefaultPairController.withStorage(config,
-        VolumeProviders.of(new Provider(volumes)), Engine.InstantHook.NONE, storage)) {
+        VolumeProviders.of(new MemoryProvider(volumes)), Engine.InstantHook.NONE, storage)) {
       HostVolume p = pk.openVolume(VolumeSpec.builder("p", "mem").build());
       HostVolume s = pk.openVolume(VolumeSpec.builder("s", "mem").build());
       p.write(0, random(1, TRACKS * TS));
