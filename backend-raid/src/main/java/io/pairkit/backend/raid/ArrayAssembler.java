@@ -5,8 +5,6 @@ import io.pairkit.api.ExtentSet;
 import io.pairkit.api.error.VolumeConfigException;
 import io.pairkit.api.spi.Volume;
 import java.io.IOException;
-import java.util.ArrayList;
-import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -120,12 +118,12 @@ final class ArrayAssembler {
       LOG.log(Level.INFO, "RAID volume '" + cfg.name() + "': members hold data; computing "
           + (cfg.level() == RaidLevel.RAID1 ? "mirror copies" : "parity") + " for all "
           + g.rows + " rows");
-      resync(volume, 0, g.rows);
+      new ArrayRecovery(volume).resync(0, g.rows);
     }
     for (Volume m : members) {
       m.flush();
     }
-    volume.persistStates();
+    volume.arrayState().persist();
     volume.start();
     return volume;
   }
@@ -251,197 +249,14 @@ final class ArrayAssembler {
     RaidVolume volume = new RaidVolume(effective, g, ref.arraySize(), members, current, errors);
     try {
       // Every assembly moves the generation on, so an image copied before it is detectable.
-      volume.persistStates();
-      recover(volume, members);
+      volume.arrayState().persist();
+      new ArrayRecovery(volume).recover(members);
     } catch (IOException | RuntimeException e) {
       volume.close();
       throw e;
     }
     volume.start();
     return volume;
-  }
-
-  /**
-   * Makes rows a crash may have left inconsistent consistent again, before any I/O: resync rows
-   * under set bits from their data, or replay the partial parity log where a member is missing;
-   * then zero the log (durably) and only then clear the bitmap. Runs at every assembly, clean
-   * or not, so no log entry outlives the session that wrote it.
-   */
-  private static void recover(RaidVolume volume, Volume[] members) throws IOException {
-    RaidGeometry g = volume.g;
-    if (g.level == RaidLevel.RAID0) {
-      return;
-    }
-    BitSet dirty = new BitSet();
-    List<PartialParityLog.Entry> entries = new ArrayList<>();
-    UUID arrayId = UUID.fromString(volume.volumeId().orElseThrow().substring(5));
-    for (int m = 0; m < members.length; m++) {
-      if (members[m] == null || volume.cursor(m) == 0) {
-        continue;
-      }
-      byte[] bitmap = new byte[g.bitmapBytes];
-      members[m].read(RaidGeometry.BITMAP_OFFSET, java.nio.ByteBuffer.wrap(bitmap));
-      dirty.or(WriteIntentBitmap.decode(bitmap));
-      for (int s = 0; s < g.pplSlots; s++) {
-        byte[] slot = new byte[g.pplSlotSize()];
-        members[m].read(g.pplSlotOffset(s), java.nio.ByteBuffer.wrap(slot));
-        PartialParityLog.Entry e = PartialParityLog.decode(slot, arrayId, g.dataMembers, g.unit);
-        if (e != null) {
-          entries.add(e);
-        }
-      }
-    }
-    if (volume.ppl != null) {
-      volume.ppl.continueAfter(PartialParityLog.highestSeq(entries));
-    }
-    if (dirty.isEmpty() && entries.isEmpty()) {
-      return;
-    }
-    Map<Long, List<PartialParityLog.Entry>> replay = PartialParityLog.toReplay(entries);
-    long resynced = 0;
-    long replayed = 0;
-    for (int b = dirty.nextSetBit(0); b >= 0; b = dirty.nextSetBit(b + 1)) {
-      long first = (long) b * g.rowsPerBit;
-      long end = Math.min(g.rows, first + g.rowsPerBit);
-      for (long row = first; row < end; row++) {
-        if (g.level == RaidLevel.RAID1 || allInSync(volume, row)) {
-          resync(volume, row, row + 1); // RAID-1: from the first in-sync mirror to the others
-          resynced++;
-        } else {
-          for (PartialParityLog.Entry e : replay.getOrDefault(row, List.of())) {
-            if (replay(volume, e)) {
-              replayed++;
-            }
-          }
-        }
-      }
-    }
-    volume.flushMembers();
-    byte[] zero = new byte[RaidGeometry.PPL_HEADER_SIZE];
-    for (int m = 0; m < members.length && !entries.isEmpty(); m++) {
-      if (members[m] == null || volume.cursor(m) == 0) {
-        continue;
-      }
-      for (int s = 0; s < g.pplSlots; s++) {
-        members[m].write(g.pplSlotOffset(s), java.nio.ByteBuffer.wrap(zero));
-      }
-      members[m].flush();
-    }
-    if (volume.bitmap != null) {
-      volume.bitmap.writeClear();
-    }
-    if (!dirty.isEmpty()) {
-      LOG.log(Level.INFO, "RAID volume '" + volume.name() + "' recovered after an unclean stop: " + resynced
-          + " rows resynchronised, " + replayed + " log entries replayed");
-    }
-  }
-
-  private static boolean allInSync(RaidVolume volume, long row) {
-    for (int m = 0; m < volume.members.length; m++) {
-      if (volume.cursor(m) <= row) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  /** Recomputes rows {@code [from, to)}: parity from the data, or mirror 0's copy to the rest. */
-  static void resync(RaidVolume volume, long from, long to) throws IOException {
-    RaidGeometry g = volume.g;
-    int batch = (int) Math.max(1, (1 << 20) / g.unit);
-    for (long row = from; row < to; row += batch) {
-      long rows = Math.min(batch, to - row);
-      int bytes = (int) (rows * g.unit);
-      long off = g.memberOffset(row, 0);
-      try {
-        if (g.level == RaidLevel.RAID1) {
-          int source = -1;
-          for (int m = 0; m < volume.members.length && source < 0; m++) {
-            if (volume.cursor(m) >= row + rows) {
-              source = m;
-            }
-          }
-          if (source < 0) {
-            continue; // no mirror in sync here: nothing to copy from
-          }
-          byte[] data = new byte[bytes];
-          volume.memberRead(source, off, data, 0, bytes);
-          for (int m = 0; m < volume.members.length; m++) {
-            if (m != source && volume.cursor(m) >= row + rows) {
-              volume.memberWrite(m, off, data, 0, bytes);
-            }
-          }
-        } else {
-          byte[][] units = new byte[volume.members.length][];
-          List<MemberIo.IoTask> reads = new ArrayList<>();
-          for (int m = 0; m < volume.members.length; m++) {
-            byte[] u = new byte[bytes];
-            units[m] = u;
-            int mm = m;
-            reads.add(() -> volume.memberRead(mm, off, u, 0, bytes));
-          }
-          volume.runAll(reads);
-          for (long r = row; r < row + rows; r++) {
-            int p = g.parityMember(r);
-            int at = (int) ((r - row) * g.unit);
-            byte[] parity = new byte[g.unit];
-            for (int m = 0; m < volume.members.length; m++) {
-              if (m != p) {
-                Xor.into(parity, 0, units[m], at, g.unit);
-              }
-            }
-            volume.memberWrite(p, g.memberOffset(r, 0), parity, 0, g.unit);
-          }
-        }
-      } catch (MemberIo.MemberFailure f) {
-        throw new IOException("RAID volume '" + volume.name() + "': resynchronising rows from "
-            + row + " failed on member " + f.member + ": " + f.getCause().getMessage(),
-            f.getCause());
-      }
-    }
-  }
-
-  /** Parity = partial parity XOR the modified data as it is now. */
-  private static boolean replay(RaidVolume volume, PartialParityLog.Entry e) throws IOException {
-    RaidGeometry g = volume.g;
-    int p = g.parityMember(e.row());
-    if (volume.cursor(p) <= e.row()) {
-      return false;
-    }
-    byte[] parity = e.partialParity().clone();
-    int lostFrom = e.hi();
-    int lostTo = e.hi();
-    try {
-      for (int k = 0; k < g.dataMembers; k++) {
-        int len = e.to()[k] - e.from()[k];
-        if (len <= 0) {
-          continue;
-        }
-        int m = g.dataMember(e.row(), k);
-        if (volume.cursor(m) <= e.row()) {
-          // This write's own bytes on the lost member cannot be repaired (as in md); the parity
-          // of the rest of the band still can, and must be, or its innocent bytes come out wrong.
-          lostFrom = e.from()[k];
-          lostTo = e.to()[k];
-          continue;
-        }
-        byte[] d = new byte[len];
-        volume.memberRead(m, g.memberOffset(e.row(), e.from()[k]), d, 0, len);
-        Xor.into(parity, e.from()[k] - e.lo(), d, 0, len);
-      }
-      if (lostFrom > e.lo()) {
-        volume.memberWrite(p, g.memberOffset(e.row(), e.lo()), parity, 0, lostFrom - e.lo());
-      }
-      if (lostTo < e.hi()) {
-        volume.memberWrite(p, g.memberOffset(e.row(), lostTo), parity, lostTo - e.lo(),
-            e.hi() - lostTo);
-      }
-      return true;
-    } catch (MemberIo.MemberFailure f) {
-      throw new IOException("RAID volume '" + volume.name() + "': replaying the partial parity "
-          + "log for row " + e.row() + " failed on member " + f.member + ": "
-          + f.getCause().getMessage(), f.getCause());
-    }
   }
 
   static int rowsPerBit(RaidConfig cfg) {

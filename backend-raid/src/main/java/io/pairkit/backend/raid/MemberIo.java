@@ -138,6 +138,35 @@ final class MemberIo {
     memberCall(m, Volume::flush);
   }
 
+  /** Closes every member present; the first failure is thrown once all were tried. */
+  void closeMembers() throws IOException {
+    IOException failure = null;
+    for (Volume m : members) {
+      if (m == null) {
+        continue;
+      }
+      try {
+        m.close();
+      } catch (IOException e) {
+        if (failure == null) {
+          failure = e;
+        }
+      }
+    }
+    if (failure != null) {
+      throw failure;
+    }
+  }
+
+  /** The member's own allocation answer, asked once: a caller treats a failure as "all data". */
+  io.pairkit.api.ExtentSet allocated(int m, long off, long len) throws IOException {
+    Volume v = members[m];
+    if (v == null) {
+      throw new IOException("member " + memberNames[m] + " is missing");
+    }
+    return v.allocated(off, len);
+  }
+
   private interface MemberCall {
     void call(Volume v) throws IOException;
   }

@@ -26,18 +26,27 @@ final class Rebuilder {
   private static final int BATCH_BYTES = 1 << 20;
   private static final long PERSIST_NANOS = TimeUnit.SECONDS.toNanos(1);
 
-  private final RaidVolume volume;
+  private final String name;
+  private final RaidGeometry g;
+  private final ArrayState state;
+  private final MemberIo io;
+  private final RowLocks rowLocks;
   private final Pacer pacer;
   private final Thread thread;
   private final CountDownLatch done = new CountDownLatch(1);
-  /** Guarded by the volume's state lock. */
+  /** Guarded by the array state's lock. */
   private boolean running = true;
   private volatile boolean stopped;
 
-  Rebuilder(RaidVolume volume, long bytesPerSecond) {
-    this.volume = volume;
+  Rebuilder(String name, RaidGeometry g, ArrayState state, MemberIo io, RowLocks rowLocks,
+      long bytesPerSecond) {
+    this.name = name;
+    this.g = g;
+    this.state = state;
+    this.io = io;
+    this.rowLocks = rowLocks;
     this.pacer = new Pacer(bytesPerSecond);
-    this.thread = new Thread(this::run, "raid-" + volume.name() + "-rebuild");
+    this.thread = new Thread(this::run, "raid-" + name + "-rebuild");
     thread.setDaemon(true);
   }
 
@@ -45,7 +54,7 @@ final class Rebuilder {
     thread.start();
   }
 
-  /** Whether it still runs; call under the volume's state lock. */
+  /** Whether it still runs; call under the array state's lock. */
   boolean isRunning() {
     return running;
   }
@@ -68,22 +77,22 @@ final class Rebuilder {
       while (true) {
         int member;
         int incarnation;
-        synchronized (volume.stateLock()) {
-          member = volume.firstRebuilding();
+        synchronized (state.lock()) {
+          member = state.firstRebuilding();
           // Decided under the state lock, so a replacement made now either is seen here or
           // finds this rebuilder stopped and starts another.
-          if (stopped || member < 0 || volume.isLost() || volume.isClosed()) {
+          if (stopped || member < 0 || state.isLost() || state.isClosed()) {
             running = false;
             return;
           }
-          incarnation = volume.incarnation(member);
+          incarnation = state.incarnation(member);
         }
         rebuild(member, incarnation);
       }
     } catch (RuntimeException e) {
-      LOG.log(Level.WARNING, "rebuild of RAID volume '" + volume.name() + "' stopped", e);
+      LOG.log(Level.WARNING, "rebuild of RAID volume '" + name + "' stopped", e);
     } finally {
-      synchronized (volume.stateLock()) {
+      synchronized (state.lock()) {
         running = false;
       }
       done.countDown();
@@ -101,12 +110,11 @@ final class Rebuilder {
    * its cursor moved and its rows unlocked, and N+1's write goes out.
    */
   private void rebuild(int member, int incarnation) {
-    RaidGeometry g = volume.g;
     long batchRows = Math.max(1, BATCH_BYTES / g.unit);
-    long row = Math.min(volume.cursor(member), g.rows);
+    long row = Math.min(state.cursor(member), g.rows);
     long lastPersist = System.nanoTime();
-    LOG.log(Level.INFO, "RAID volume '" + volume.name() + "': rebuilding member " + member + " ("
-        + volume.memberName(member) + ") from row " + row + " of " + g.rows);
+    LOG.log(Level.INFO, "RAID volume '" + name + "': rebuilding member " + member + " ("
+        + state.memberName(member) + ") from row " + row + " of " + g.rows);
     InFlight pending = null;
     try {
       while (row < g.rows) {
@@ -115,24 +123,24 @@ final class Rebuilder {
         if (!pacer.acquire(bytes, () -> stopped)) {
           return;
         }
-        if (pending != null && volume.exclusiveOpWaiting()) {
+        if (pending != null && state.exclusiveOpWaiting()) {
           // A replacement or close waits for requests to drain: let it have its turn.
           finish(member, incarnation, pending);
           pending = null;
         }
-        volume.sharedOpLock().lock();
-        int[] stripes = pending == null ? null : volume.rowLocks.tryLock(row, row + n - 1);
+        state.sharedOpLock().lock();
+        int[] stripes = pending == null ? null : rowLocks.tryLock(row, row + n - 1);
         if (stripes == null) {
           if (pending != null) {
             finish(member, incarnation, pending);
             pending = null;
           }
-          stripes = volume.rowLocks.lock(row, row + n - 1);
+          stripes = rowLocks.lock(row, row + n - 1);
         }
         boolean handedOn = false;
         try {
-          if (stopped || volume.isClosed() || volume.incarnation(member) != incarnation
-              || volume.state(member) != MemberState.REBUILDING) {
+          if (stopped || state.isClosed() || state.incarnation(member) != incarnation
+              || state.state(member) != MemberState.REBUILDING) {
             return;
           }
           byte[] target = readBatch(member, row, n, bytes);
@@ -144,37 +152,37 @@ final class Rebuilder {
             pending = null;
           }
           long off = g.memberOffset(row, 0);
-          pending = new InFlight(row, n, stripes, volume.submit(
-              () -> volume.memberWrite(member, off, target, 0, bytes)));
+          pending = new InFlight(row, n, stripes, io.submit(
+              () -> io.write(member, off, target, 0, bytes)));
           handedOn = true;
         } finally {
           if (!handedOn) {
-            volume.rowLocks.unlock(stripes);
-            volume.sharedOpLock().unlock();
+            rowLocks.unlock(stripes);
+            state.sharedOpLock().unlock();
           }
         }
         row += n;
         if (System.nanoTime() - lastPersist > PERSIST_NANOS) {
           finish(member, incarnation, pending);
           pending = null;
-          volume.memberFlush(member);
-          volume.persistStates();
+          io.flush(member);
+          state.persist();
           lastPersist = System.nanoTime();
         }
       }
       finish(member, incarnation, pending);
       pending = null;
-      volume.memberFlush(member);
-      volume.markActive(member, incarnation);
-      LOG.log(Level.INFO, "RAID volume '" + volume.name() + "': member " + member + " rebuilt");
+      io.flush(member);
+      state.markActive(member, incarnation);
+      LOG.log(Level.INFO, "RAID volume '" + name + "': member " + member + " rebuilt");
     } catch (MemberIo.MemberFailure f) {
-      volume.memberFailed(f);
+      state.memberFailed(f);
     } finally {
       if (pending != null) {
         try {
           finish(member, incarnation, pending);
         } catch (MemberIo.MemberFailure f) {
-          volume.memberFailed(f);
+          state.memberFailed(f);
         }
       }
     }
@@ -204,39 +212,38 @@ final class Rebuilder {
       if (interrupted) {
         Thread.currentThread().interrupt();
       }
-      volume.advanceRebuild(member, incarnation, batch.row + batch.rows);
+      state.advanceRebuild(member, incarnation, batch.row + batch.rows);
     } finally {
-      volume.rowLocks.unlock(batch.stripes);
-      volume.sharedOpLock().unlock();
+      rowLocks.unlock(batch.stripes);
+      state.sharedOpLock().unlock();
     }
   }
 
   /** Reconstructs rows {@code [row, row + n)} of the member; null if a source is gone. */
   private byte[] readBatch(int member, long row, long n, int bytes)
       throws MemberIo.MemberFailure {
-    RaidGeometry g = volume.g;
     byte[] target = new byte[bytes];
     long off = g.memberOffset(row, 0);
     List<MemberIo.IoTask> reads = new ArrayList<>();
     List<byte[]> parts = new ArrayList<>();
-    for (int m = 0; m < volume.members.length; m++) {
-      if (m == member || volume.cursor(m) <= row + n - 1) {
+    for (int m = 0; m < state.memberCount(); m++) {
+      if (m == member || state.cursor(m) <= row + n - 1) {
         continue;
       }
       int mm = m;
       if (g.level == RaidLevel.RAID1) {
-        reads.add(() -> volume.memberRead(mm, off, target, 0, bytes));
+        reads.add(() -> io.read(mm, off, target, 0, bytes));
         break;
       }
       byte[] part = new byte[bytes];
       parts.add(part);
-      reads.add(() -> volume.memberRead(mm, off, part, 0, bytes));
+      reads.add(() -> io.read(mm, off, part, 0, bytes));
     }
-    int needed = g.level == RaidLevel.RAID1 ? 1 : volume.members.length - 1;
+    int needed = g.level == RaidLevel.RAID1 ? 1 : state.memberCount() - 1;
     if (reads.size() < needed) {
       return null; // a source failed meanwhile; the array is lost
     }
-    volume.runAll(reads);
+    io.runAll(reads);
     for (byte[] part : parts) {
       Xor.into(target, 0, part, 0, bytes);
     }

@@ -22,22 +22,33 @@ final class Scrubber {
   private static final int BATCH_BYTES = 1 << 20;
   private static final int KEPT_OFFSETS = 16;
 
-  private final RaidVolume volume;
+  private final String name;
+  private final long size;
   private final RaidGeometry g;
+  private final ArrayState state;
+  private final MemberIo io;
+  private final RowLocks rowLocks;
+  private final WriteHoleGuard guard;
   private final boolean repair;
   private long mismatches;
   private long repaired;
   private final List<Long> offsets = new ArrayList<>();
 
-  Scrubber(RaidVolume volume, boolean repair) {
-    this.volume = volume;
-    this.g = volume.g;
+  Scrubber(String name, long size, RaidGeometry g, ArrayState state, MemberIo io,
+      RowLocks rowLocks, WriteHoleGuard guard, boolean repair) {
+    this.name = name;
+    this.size = size;
+    this.g = g;
+    this.state = state;
+    this.io = io;
+    this.rowLocks = rowLocks;
+    this.guard = guard;
     this.repair = repair;
   }
 
   ScrubReport run() throws IOException {
     if (g.level == RaidLevel.RAID0) {
-      throw new UnsupportedOperationException("RAID volume '" + volume.name() + "' is RAID-0: "
+      throw new UnsupportedOperationException("RAID volume '" + name + "' is RAID-0: "
           + "it keeps no redundancy to scrub");
     }
     long batchRows = Math.max(1, BATCH_BYTES / g.unit);
@@ -50,16 +61,16 @@ final class Scrubber {
         ? what + " of " + g.rows + " rows: every stripe consistent"
         : what + " of " + g.rows + " rows: " + mismatches + " inconsistent"
             + (repair ? ", " + repaired + " repaired" : " (scrub with repair to fix them)");
-    LOG.log(mismatches == 0 ? Level.INFO : Level.WARNING, "RAID volume '" + volume.name()
+    LOG.log(mismatches == 0 ? Level.INFO : Level.WARNING, "RAID volume '" + name
         + "': " + summary + (offsets.isEmpty() ? "" : ", first at bytes " + offsets));
-    return new ScrubReport(volume.size(), mismatches, repaired, offsets, summary);
+    return new ScrubReport(size, mismatches, repaired, offsets, summary);
   }
 
   private void batch(long row, long n) throws IOException {
-    volume.sharedOpLock().lock();
-    int[] stripes = volume.rowLocks.lock(row, row + n - 1);
+    state.sharedOpLock().lock();
+    int[] stripes = rowLocks.lock(row, row + n - 1);
     try {
-      volume.checkScrubbable();
+      state.checkScrubbable();
       int bytes = (int) (n * g.unit);
       byte[][] units = new byte[g.members][];
       List<MemberIo.IoTask> reads = new ArrayList<>();
@@ -68,9 +79,9 @@ final class Scrubber {
         byte[] b = new byte[bytes];
         units[m] = b;
         int mm = m;
-        reads.add(() -> volume.memberRead(mm, at, b, 0, bytes));
+        reads.add(() -> io.read(mm, at, b, 0, bytes));
       }
-      volume.runAll(reads);
+      io.runAll(reads);
       List<Long> bad = new ArrayList<>();
       for (long r = row; r < row + n; r++) {
         if (!consistent(units, (int) (r - row) * g.unit)) {
@@ -87,13 +98,13 @@ final class Scrubber {
         fix(bad, row, units);
       }
     } catch (MemberIo.MemberFailure f) {
-      volume.memberFailed(f);
-      throw new IOException("RAID volume '" + volume.name() + "': the scrub stopped at row " + row
-          + ": member " + (f.member >= 0 ? volume.memberName(f.member) : "?") + " failed ("
+      state.memberFailed(f);
+      throw new IOException("RAID volume '" + name + "': the scrub stopped at row " + row
+          + ": member " + (f.member >= 0 ? state.memberName(f.member) : "?") + " failed ("
           + f.getCause().getMessage() + "); replace it, let it rebuild, then scrub again", f);
     } finally {
-      volume.rowLocks.unlock(stripes);
-      volume.sharedOpLock().unlock();
+      rowLocks.unlock(stripes);
+      state.sharedOpLock().unlock();
     }
   }
 
@@ -121,7 +132,7 @@ final class Scrubber {
   /** Rewrites the redundancy of rows {@code bad} (a batch starting at {@code row}). */
   private void fix(List<Long> bad, long row, byte[][] units)
       throws IOException, MemberIo.MemberFailure {
-    volume.beginIntent(bad.get(0), bad.get(bad.size() - 1));
+    guard.beginIntent(bad.get(0), bad.get(bad.size() - 1));
     try {
       List<MemberIo.IoTask> writes = new ArrayList<>();
       for (long r : bad) {
@@ -130,7 +141,7 @@ final class Scrubber {
         if (g.level == RaidLevel.RAID1) {
           for (int m = 1; m < g.members; m++) {
             int mm = m;
-            writes.add(() -> volume.memberWrite(mm, off, units[0], at, g.unit));
+            writes.add(() -> io.write(mm, off, units[0], at, g.unit));
           }
         } else {
           int p = g.parityMember(r);
@@ -140,14 +151,14 @@ final class Scrubber {
               Xor.into(parity, 0, units[m], at, g.unit);
             }
           }
-          writes.add(() -> volume.memberWrite(p, off, parity, 0, g.unit));
+          writes.add(() -> io.write(p, off, parity, 0, g.unit));
         }
       }
-      volume.runAll(writes);
-      volume.flushMembers();
+      io.runAll(writes);
+      guard.flushMembers();
       repaired += bad.size();
     } finally {
-      volume.endIntent(bad.get(0), bad.get(bad.size() - 1));
+      guard.endIntent(bad.get(0), bad.get(bad.size() - 1));
     }
   }
 }

@@ -30,5 +30,12 @@
  * layout is documented in {@code RaidGeometry}, the superblock in {@code Superblock}, the crash
  * protection in {@code WriteIntentBitmap} and {@code PartialParityLog}; docs/RAID.md has them
  * in one place.
+ *
+ * <p>Inside, a file per job, as md keeps one per level: {@code RaidVolume} ties together the
+ * level's {@code RaidLayout} ({@code StripedLayout}, {@code MirroredLayout},
+ * {@code ParityLayout}), the members' {@code ArrayState} (states, cursors, superblock writes),
+ * the {@code WriteHoleGuard} (bitmap, log and the flushes they need), {@code MemberIo} and
+ * {@code RowLocks}; {@code ArrayAssembler} and {@code ArrayRecovery} build it at open,
+ * {@code Rebuilder} and {@code Scrubber} work beside host I/O.
  */
 package io.pairkit.backend.raid;
