@@ -1,5 +1,6 @@
 package io.pairkit.backend.raid;
 
+import io.pairkit.api.spi.RateSchedule;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -31,7 +32,7 @@ final class Rebuilder {
   private final ArrayState state;
   private final MemberIo io;
   private final RowLocks rowLocks;
-  private final Pacer pacer;
+  private final RateSchedule pace;
   private final Thread thread;
   private final CountDownLatch done = new CountDownLatch(1);
   /** Guarded by the array state's lock. */
@@ -45,7 +46,7 @@ final class Rebuilder {
     this.state = state;
     this.io = io;
     this.rowLocks = rowLocks;
-    this.pacer = new Pacer(bytesPerSecond);
+    this.pace = new RateSchedule(bytesPerSecond);
     this.thread = new Thread(this::run, "raid-" + name + "-rebuild");
     thread.setDaemon(true);
   }
@@ -120,7 +121,7 @@ final class Rebuilder {
       while (row < g.rows) {
         long n = Math.min(batchRows, g.rows - row);
         int bytes = (int) (n * g.unit);
-        if (!pacer.acquire(bytes, () -> stopped)) {
+        if (!pace.await(bytes, () -> stopped)) {
           return;
         }
         if (pending != null && state.exclusiveOpWaiting()) {

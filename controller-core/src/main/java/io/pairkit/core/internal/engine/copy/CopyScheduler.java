@@ -1,5 +1,6 @@
 package io.pairkit.core.internal.engine.copy;
 
+import io.pairkit.api.spi.RateSchedule;
 import java.lang.System.Logger.Level;
 import java.util.ArrayDeque;
 import java.util.ArrayList;

@@ -1,5 +1,6 @@
 package io.pairkit.core.internal.engine.copy;
 
+import io.pairkit.api.spi.RateSchedule;
 import java.util.concurrent.Semaphore;
 
 /**
@@ -57,14 +58,7 @@ public final class Pacer {
    * cap holds over any window).
    */
   public void charge(long bytes) {
-    long startAt = schedule.reserve(bytes);
-    if (startAt == 0) {
-      return;
-    }
-    long wait;
-    while ((wait = startAt - System.nanoTime()) > 0) {
-      java.util.concurrent.locks.LockSupport.parkNanos(wait);
-    }
+    schedule.await(bytes, () -> false);
   }
 
   public void end(int permits) {

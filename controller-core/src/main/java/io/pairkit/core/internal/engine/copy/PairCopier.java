@@ -6,6 +6,7 @@ import com.google.common.collect.RangeSet;
 import com.google.common.collect.TreeRangeSet;
 import io.pairkit.api.Extent;
 import io.pairkit.api.ExtentSet;
+import io.pairkit.api.spi.RateSchedule;
 import io.pairkit.core.internal.engine.bitmap.TrackBitmaps;
 import io.pairkit.core.internal.engine.track.TrackGeometry;
 import io.pairkit.core.internal.engine.track.TrackLocks;

@@ -1,12 +1,17 @@
-package io.pairkit.core.internal.engine.copy;
+package io.pairkit.api.spi;
+
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
 
 /**
- * A strict rate schedule in bytes per second (no saved-up bursts: a run starts no earlier than
- * the bytes before it allow at the rate; Guava's RateLimiter saves up to a second of idle time
- * and spends it in a burst, which overshoots a cap). Two users: one pair's cap on its background
- * copies ({@code PairOptions.copyPace}), asked with {@link #tryStart} before a source hands out
- * a run, which never blocks, so a slowly paced pair holds no copy worker; and the controller's
- * {@link Pacer}, which books with {@link #reserve} and waits.
+ * A strict rate schedule in bytes per second, the one pacer of PairKit's background work (no
+ * saved-up bursts: a run starts no earlier than the bytes before it allow at the rate, as md's
+ * {@code speed_limit_max}; Guava's RateLimiter saves up to a second of idle time and spends it in
+ * a burst, which overshoots a cap). Three ways to use it: {@link #tryStart}, which never blocks
+ * (a pair's cap on its background copies, asked before a run is handed out, so a slowly paced
+ * pair holds no copy worker); {@link #reserve}, which books and says when to start; and
+ * {@link #await}, which books and waits (the controller's copy rate, a RAID rebuild). A backend
+ * pacing its own background work (a rebuild, a scrub, a migration) uses it the same way.
  *
  * <p>Threading: thread-safe.
  */
@@ -75,6 +80,26 @@ public final class RateSchedule {
     synchronized (this) {
       nextStartNanos -= nanosFor(bytes, rate);
     }
+  }
+
+  /**
+   * Books {@code bytes} and waits until they may start, or until {@code stop} says so (checked
+   * whenever the thread wakes). Never interrupts, and an interrupt does not end the wait early.
+   *
+   * @return false if stopped
+   */
+  public boolean await(long bytes, BooleanSupplier stop) {
+    long startAt = reserve(bytes);
+    if (startAt != 0) {
+      for (long wait = startAt - System.nanoTime(); wait > 0;
+          wait = startAt - System.nanoTime()) {
+        if (stop.getAsBoolean()) {
+          return false;
+        }
+        LockSupport.parkNanos(wait);
+      }
+    }
+    return !stop.getAsBoolean();
   }
 
   private static long nanosFor(long bytes, long rate) {
