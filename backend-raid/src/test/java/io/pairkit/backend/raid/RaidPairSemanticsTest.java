@@ -2,7 +2,7 @@ package io.pairkit.backend.raid;
 
 import io.pairkit.api.spi.Volume;
 import io.pairkit.backend.file.FileVolume;
-import io.pairkit.core.internal.engine.AbstractPairSemanticsTest;
+import io.pairkit.testkit.pairs.AbstractPairSemanticsTest;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;

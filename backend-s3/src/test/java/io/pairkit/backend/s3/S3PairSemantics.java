@@ -1,7 +1,7 @@
 package io.pairkit.backend.s3;
 
 import io.pairkit.api.spi.Volume;
-import io.pairkit.core.internal.engine.AbstractPairSemanticsTest;
+import io.pairkit.testkit.pairs.AbstractPairSemanticsTest;
 import java.util.List;
 
 /**

@@ -9,6 +9,7 @@ import io.pairkit.core.cache.TrackCacheConfig;
 import io.pairkit.core.config.ControllerConfig;
 import io.pairkit.core.internal.engine.DefaultPairController;
 import io.pairkit.core.registry.VolumeProviders;
+import io.pairkit.core.testing.ObservedController;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.lang.reflect.Method;
@@ -79,7 +80,8 @@ class PackageDependenciesTest {
       "io.pairkit.core", Set.of("PairKit"),
       "io.pairkit.core.config", Set.of("ControllerConfig"),
       "io.pairkit.core.cache", Set.of("TrackCacheConfig"),
-      "io.pairkit.core.registry", Set.of("VolumeProviders"));
+      "io.pairkit.core.registry", Set.of("VolumeProviders"),
+      "io.pairkit.core.testing", Set.of("ObservedController"));
 
   /**
    * Every package is exported or internal, and an exported package holds exactly the public
@@ -115,7 +117,7 @@ class PackageDependenciesTest {
   @Test
   void noExportedSignatureShowsAnInternalType() {
     for (Class<?> c : List.of(PairKit.class, PairKit.Builder.class, ControllerConfig.class,
-        VolumeProviders.class, TrackCacheConfig.class)) {
+        VolumeProviders.class, TrackCacheConfig.class, ObservedController.class)) {
       for (Method m : c.getMethods()) {
         assertTrue(!m.toGenericString().contains(".internal."), c.getSimpleName() + ": "
             + m.toGenericString());

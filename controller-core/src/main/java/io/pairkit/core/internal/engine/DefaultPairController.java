@@ -132,6 +132,16 @@ public final class DefaultPairController implements PairController {
         null);
   }
 
+  /**
+   * For test kits ({@code io.pairkit.core.testing.ObservedController}): a controller that calls
+   * {@code atInstant} with the pair and the request id at every request instant, while host
+   * writes to both volumes are held off.
+   */
+  public static DefaultPairController observed(ControllerConfig config,
+      VolumeProviders providers, java.util.function.ObjLongConsumer<Pair> atInstant) {
+    return new DefaultPairController(config, providers, false, atInstant::accept, null);
+  }
+
   /** For engine tests: a controller that calls {@code hook} at every request instant. */
   static DefaultPairController withInstantHook(ControllerConfig config,
       VolumeProviders providers, Engine.InstantHook hook) {
@@ -283,8 +293,11 @@ public final class DefaultPairController implements PairController {
     return store;
   }
 
-  /** For engine tests: the volume beneath the pair logic (through the cache, if any). */
-  synchronized Volume backendOf(String name) {
+  /**
+   * For engine tests and test kits: the volume beneath the pair logic (through the cache, if
+   * any), as the engine reads and writes it.
+   */
+  public synchronized Volume backendOf(String name) {
     return ((ManagedVolume) volume(name)).backend().raw();
   }
 

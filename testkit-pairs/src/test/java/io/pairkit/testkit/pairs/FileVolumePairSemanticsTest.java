@@ -1,4 +1,4 @@
-package io.pairkit.core.internal.engine;
+package io.pairkit.testkit.pairs;
 
 import io.pairkit.api.spi.Volume;
 import io.pairkit.backend.file.FileVolume;
