@@ -1,5 +1,6 @@
 package io.pairkit.backend.raid;
 
+import io.pairkit.api.spi.Checksums;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
@@ -11,7 +12,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
-import java.util.zip.CRC32C;
 
 /**
  * md's partial parity log (PPL) for RAID-5: before a partial-row write, the XOR of the row's data
@@ -134,10 +134,7 @@ final class PartialParityLog {
     b.putInt(hi - lo);
     int crcAt = b.position();
     System.arraycopy(pp, 0, image, RaidGeometry.PPL_HEADER_SIZE, hi - lo);
-    CRC32C crc = new CRC32C();
-    crc.update(image, 0, crcAt);
-    crc.update(image, RaidGeometry.PPL_HEADER_SIZE, hi - lo);
-    b.putInt((int) crc.getValue());
+    Checksums.seal(b, crcAt, RaidGeometry.PPL_HEADER_SIZE, hi - lo);
     Ticket ticket = new Ticket(seq, member, slot, row);
     try {
       writer.writeToMember(member, geometry.pplSlotOffset(slot), image);
@@ -274,10 +271,7 @@ final class PartialParityLog {
       return null;
     }
     int crcAt = b.position();
-    CRC32C crc = new CRC32C();
-    crc.update(slot, 0, crcAt);
-    crc.update(slot, RaidGeometry.PPL_HEADER_SIZE, ppLen);
-    if (b.getInt() != (int) crc.getValue()) {
+    if (!Checksums.isIntact(b, crcAt, RaidGeometry.PPL_HEADER_SIZE, ppLen)) {
       return null; // torn: its write never started
     }
     byte[] pp = new byte[ppLen];

@@ -1,10 +1,10 @@
 package io.pairkit.backend.raid;
 
 import io.pairkit.api.error.VolumeConfigException;
+import io.pairkit.api.spi.Checksums;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.UUID;
-import java.util.zip.CRC32C;
 
 /**
  * One member's superblock: the array's identity and shape, this member's index, and every
@@ -58,9 +58,7 @@ record Superblock(UUID arrayId, RaidLevel level, int unit, int members, int inde
     for (int i = 0; i < members; i++) {
       b.putInt(states[i].ordinal()).putLong(rebuildRows[i]);
     }
-    CRC32C crc = new CRC32C();
-    crc.update(b.array(), 0, b.position());
-    b.putInt((int) crc.getValue());
+    Checksums.seal(b, b.position());
     b.clear();
     return b;
   }
@@ -82,14 +80,8 @@ record Superblock(UUID arrayId, RaidLevel level, int unit, int members, int inde
     ByteBuffer b = ByteBuffer.wrap(slot);
     long magic = b.getLong();
     if (magic != MAGIC) {
-      boolean zero = true;
-      for (byte x : slot) {
-        if (x != 0) {
-          zero = false;
-          break;
-        }
-      }
-      return zero ? new Blank() : new Corrupt("no PairKit RAID superblock (wrong magic)");
+      return Checksums.isBlank(slot) ? new Blank()
+          : new Corrupt("no PairKit RAID superblock (wrong magic)");
     }
     int version = b.getInt();
     if (version != FORMAT_VERSION) {
@@ -123,9 +115,7 @@ record Superblock(UUID arrayId, RaidLevel level, int unit, int members, int inde
       states[i] = MemberState.ofCode(s);
       rebuild[i] = b.getLong();
     }
-    CRC32C crc = new CRC32C();
-    crc.update(slot, 0, b.position());
-    if (b.getInt() != (int) crc.getValue()) {
+    if (!Checksums.isIntact(b, b.position())) {
       return new Corrupt("superblock checksum mismatch");
     }
     return new Valid(new Superblock(id, RaidLevel.ofNumber(level), unit, members, index,

@@ -2,6 +2,7 @@ package io.pairkit.core.internal.metadata;
 
 import io.pairkit.api.Extent;
 import io.pairkit.api.ExtentSet;
+import io.pairkit.api.spi.Checksums;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -14,14 +15,14 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.zip.CRC32C;
 import org.roaringbitmap.longlong.Roaring64Bitmap;
 
 /**
  * The on-disk framing of every metadata record (docs/RELIABILITY.md has the format): a record is
  * {@code u32 length, u32 crc32c, u8 type, payload}, little-endian, where {@code length} counts the
  * type byte and the payload and the CRC covers the same bytes. A reader stops at the first record
- * that is short (a torn tail) or whose CRC does not match, and says which.
+ * that is short (a torn tail) or whose CRC does not match, and says which. The checksum is
+ * {@link Checksums}', as for a RAID member's superblocks and partial parity log.
  */
 final class RecordCodec {
   static final int HEADER_BYTES = 8;
@@ -34,10 +35,8 @@ final class RecordCodec {
   static byte[] frame(int type, byte[] payload) {
     ByteBuffer b = ByteBuffer.allocate(HEADER_BYTES + 1 + payload.length)
         .order(ByteOrder.LITTLE_ENDIAN);
-    CRC32C crc = new CRC32C();
-    crc.update(type);
-    crc.update(payload);
-    b.putInt(1 + payload.length).putInt((int) crc.getValue()).put((byte) type).put(payload);
+    b.putInt(1 + payload.length).putInt(0).put((byte) type).put(payload);
+    b.putInt(4, Checksums.crc32c(b.array(), HEADER_BYTES, 1 + payload.length));
     return b.array();
   }
 
@@ -71,9 +70,7 @@ final class RecordCodec {
       }
       byte[] body = new byte[length];
       b.get(body);
-      CRC32C check = new CRC32C();
-      check.update(body);
-      if ((int) check.getValue() != crc) {
+      if (Checksums.crc32c(body, 0, length) != crc) {
         return new Scan(frames, offset, "a checksum mismatch at byte " + offset);
       }
       byte[] payload = new byte[length - 1];
@@ -95,9 +92,7 @@ final class RecordCodec {
       if (b.getInt(at) != 9 || (file[at + HEADER_BYTES] & 0xff) != DurableState.SYNCED) {
         continue;
       }
-      CRC32C check = new CRC32C();
-      check.update(file, at + HEADER_BYTES, 9);
-      if ((int) check.getValue() == b.getInt(at + 4)) {
+      if (Checksums.crc32c(file, at + HEADER_BYTES, 9) == b.getInt(at + 4)) {
         best = Math.max(best, ByteBuffer.wrap(file, at + HEADER_BYTES + 1, 8).getLong());
       }
     }
