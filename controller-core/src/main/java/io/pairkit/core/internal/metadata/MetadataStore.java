@@ -4,12 +4,10 @@ import io.pairkit.api.ExtentSet;
 import io.pairkit.api.RecoveryReport;
 import io.pairkit.api.error.MetadataException;
 import io.pairkit.core.internal.metadata.DurableState.DurablePair;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import org.roaringbitmap.longlong.Roaring64Bitmap;
 
 /**
@@ -18,73 +16,42 @@ import org.roaringbitmap.longlong.Roaring64Bitmap;
  * is applied to a {@link DurableState} as it is appended, so the state is always what replaying
  * the journal gives, and a checkpoint is that state written out.
  *
- * <p>Appends only copy bytes into a buffer; {@link #awaitDurable} writes and syncs it (group
- * commit: one sync covers every record appended before it started, whoever waits for it). An
- * append returns a ticket, the record's sequence number; 0 means there was nothing to write.
+ * <p>This class is the typed records and what they mean for the engine; the files, group commit
+ * and checkpoints are {@link JournalWriter}'s; the tickets a host write may have to wait for are
+ * {@link UnsyncedTickets}; opening and replay are {@link MetadataRecovery}'s. An append returns
+ * a ticket, the record's sequence number; 0 means there was nothing to write.
  *
  * <p>Threading: thread-safe. Appends are short and take this object's monitor; syncs and
- * checkpoints take {@code syncLock} and never hold the monitor across I/O, so callers may append
- * under their own locks (the bitmaps' monitor) without waiting for a disk.
+ * checkpoints never hold the monitor across I/O, so callers may append under their own locks
+ * (the bitmaps' monitor) without waiting for a disk.
  */
 public final class MetadataStore implements AutoCloseable {
   /** The on-disk format this code writes. */
   public static final int FORMAT_VERSION = 4;
   /** The oldest format this code still reads (a version 1 directory opens, then moves to 2). */
   public static final int OLDEST_READABLE_VERSION = 1;
-  private static final long CHECKPOINT_AFTER_BYTES = 32L << 20;
 
-  private final MetaStorage storage;
   private final DurableState state;
   private final ReportBuilder report;
-  private final Object syncLock = new Object();
-
-  // Guarded by this.
-  private long generation;
-  private ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-  private long appended;
-  private long journalBytes;
-  private boolean closed;
-
-  /** Per pair, the ticket of the last exact mark of each track whose record is not synced yet. */
-  private final Map<String, Map<Long, Long>> unsyncedMarks = new TreeMap<>();
-  /** Per pair, by first track, the ticket of each region's dirty mark not synced yet. */
-  private final Map<String, Map<Long, Long>> unsyncedRegions = new TreeMap<>();
-  /**
-   * Per pair, frozen tracks whose pending bit a record not synced yet dropped (a clear, a
-   * request's instant), with the newest such record's ticket: until it is durable a crash brings
-   * the bit back, and a copy from the primary would then overwrite the point-in-time image, so a
-   * write there waits for that record.
-   */
-  private final Map<String, Dropped> unsyncedDrops = new TreeMap<>();
-
-  /** Pending bits dropped by records up to {@code ticket}. */
-  private static final class Dropped {
-    final Roaring64Bitmap tracks = new Roaring64Bitmap();
-    long ticket;
-  }
-  /** A journal write that failed: every later append and wait fails too, until a reopen. */
-  private volatile MetadataException failed;
-
-  // Written under syncLock; read anywhere.
-  private volatile long durable;
-  /** Bytes of the current journal file written and synced (a marker records it per batch). */
-  private long fileSynced;
+  /** Guarded by this. */
+  private final UnsyncedTickets tickets = new UnsyncedTickets();
+  private final JournalWriter journal;
 
   MetadataStore(MetaStorage storage, DurableState state, long generation,
       ReportBuilder report) {
-    this.storage = storage;
     this.state = state;
-    this.generation = generation;
     this.report = report;
+    this.journal = new JournalWriter(storage, this, generation, state::checkpointRecords,
+        tickets::durableUpTo);
   }
 
   /** The names of a generation's files. */
   static String checkpointFile(long gen) {
-    return String.format("checkpoint-%016d.pkm", gen);
+    return JournalWriter.checkpointFile(gen);
   }
 
   static String journalFile(long gen) {
-    return String.format("journal-%016d.pkm", gen);
+    return JournalWriter.journalFile(gen);
   }
 
   /**
@@ -106,49 +73,20 @@ public final class MetadataStore implements AutoCloseable {
 
   /** Writes generation {@code gen}'s checkpoint: the header, then {@code records}. */
   void writeCheckpoint(long gen, List<byte[]> records) throws IOException {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    out.write(header(gen));
-    for (byte[] r : records) {
-      out.write(r);
-    }
-    storage.replace(checkpointFile(gen), out.toByteArray());
-  }
-
-  private static byte[] header(long gen) throws IOException {
-    return RecordCodec.frame(DurableState.HEADER,
-        new RecordCodec.Out().i32(FORMAT_VERSION).i64(gen).bytes());
+    journal.writeCheckpoint(gen, records);
   }
 
   // ---------------------------------------------------------------- appends
 
   /** Appends a record and applies it; returns its ticket. */
   private synchronized long append(int type, byte[] payload) {
-    checkOpen();
-    if (failed != null) {
-      throw failed;
-    }
+    journal.checkWritable();
     try {
       state.apply(type, payload, FORMAT_VERSION);
     } catch (IOException e) {
       throw new IllegalStateException("the engine wrote a record it cannot read back", e);
     }
-    byte[] framed = RecordCodec.frame(type, payload);
-    if (buffer.size() == 0 && journalBytes == 0) {
-      try {
-        buffer.write(header(generation));
-      } catch (IOException e) {
-        throw new IllegalStateException(e);
-      }
-    }
-    buffer.writeBytes(framed);
-    journalBytes += framed.length;
-    return ++appended;
-  }
-
-  private void checkOpen() {
-    if (closed) {
-      throw new MetadataException("the metadata store is closed (its controller was closed)");
-    }
+    return journal.add(RecordCodec.frame(type, payload));
   }
 
   /** A new pair, with every track of its scope pending and its initial copy running. */
@@ -184,7 +122,7 @@ public final class MetadataStore implements AutoCloseable {
       return 0;
     }
     if (countIn(p.dirty, first, end) == end - first) {
-      return outstandingRegion(pair, first);
+      return tickets.region(pair, first, journal.durable());
     }
     Roaring64Bitmap region = new Roaring64Bitmap();
     if (end - first > 2048) {
@@ -195,32 +133,13 @@ public final class MetadataStore implements AutoCloseable {
       }
     }
     long ticket = append(DurableState.MARK_DIRTY, encode(out -> out.str(pair).bitmap(region)));
-    unsyncedRegions.computeIfAbsent(pair, k -> new java.util.HashMap<>()).put(first, ticket);
+    tickets.rememberRegion(pair, first, ticket);
     return ticket;
   }
 
   /** Bits of {@code bitmap} in {@code [a, b)}, by rank. */
   private static long countIn(Roaring64Bitmap bitmap, long a, long b) {
     return bitmap.rankLong(b - 1) - (a == 0 ? 0 : bitmap.rankLong(a - 1));
-  }
-
-  /** The ticket of the unsynced record that marked the region at {@code first}, or 0. */
-  private long outstandingRegion(String pair, long first) {
-    Map<Long, Long> marks = unsyncedRegions.get(pair);
-    Long ticket = marks == null ? null : marks.get(first);
-    return ticket == null || ticket <= durable ? 0 : ticket;
-  }
-
-  /** The ticket of the unsynced record that last marked {@code t}, or 0 if it is synced. */
-  private long outstanding(String pair, long t) {
-    Map<Long, Long> marks = unsyncedMarks.get(pair);
-    Long ticket = marks == null ? null : marks.get(t);
-    return ticket == null || ticket <= durable ? 0 : ticket;
-  }
-
-  private long remember(String pair, long t, long ticket) {
-    unsyncedMarks.computeIfAbsent(pair, k -> new java.util.HashMap<>()).put(t, ticket);
-    return ticket;
   }
 
   /**
@@ -238,39 +157,14 @@ public final class MetadataStore implements AutoCloseable {
       return 0;
     }
     if (p.frozen.contains(t) && p.pending.contains(t)) {
-      return remember(pair, t, append(DurableState.MARK_CHANGED, encode(out ->
+      return tickets.rememberMark(pair, t, append(DurableState.MARK_CHANGED, encode(out ->
           out.str(pair).bitmap(Roaring64Bitmap.bitmapOf(t)))));
     }
-    long drop = dropTicket(pair, t);
+    long drop = tickets.drop(pair, t, journal.durable());
     if (p.changed.contains(t)) {
-      return Math.max(outstanding(pair, t), drop);
+      return Math.max(tickets.mark(pair, t, journal.durable()), drop);
     }
     return -1 - drop;
-  }
-
-  /** The ticket of the unsynced record that dropped {@code t}'s pending bit, or 0. */
-  private long dropTicket(String pair, long t) {
-    Dropped d = unsyncedDrops.get(pair);
-    if (d == null || d.ticket <= durable) {
-      return 0;
-    }
-    return d.tracks.contains(t) ? d.ticket : 0;
-  }
-
-  /** Records that the record of {@code ticket} dropped pending bits {@code before - now}. */
-  private void rememberDrops(String pair, Roaring64Bitmap before, Roaring64Bitmap now,
-      long ticket) {
-    before.andNot(now);
-    if (before.isEmpty()) {
-      return;
-    }
-    Dropped d = unsyncedDrops.get(pair);
-    if (d == null || d.ticket <= durable) {
-      d = new Dropped();
-      unsyncedDrops.put(pair, d);
-    }
-    d.tracks.or(before);
-    d.ticket = ticket;
   }
 
   /** Whether the metadata records track {@code t} of {@code pair} pending. */
@@ -295,7 +189,7 @@ public final class MetadataStore implements AutoCloseable {
       Roaring64Bitmap before = p == null ? null : p.pending.clone();
       long ticket = append(DurableState.INSTANT, payload);
       if (p != null) {
-        rememberDrops(pair, before, p.pending, ticket);
+        tickets.rememberDrops(pair, before, p.pending, ticket, journal.durable());
       }
       return ticket;
     }
@@ -332,7 +226,8 @@ public final class MetadataStore implements AutoCloseable {
       for (Map.Entry<String, Roaring64Bitmap> e : before.entrySet()) {
         DurablePair p = state.pairs.get(e.getKey());
         if (p != null) {
-          rememberDrops(e.getKey(), e.getValue(), p.pending, ticket);
+          tickets.rememberDrops(e.getKey(), e.getValue(), p.pending, ticket,
+              journal.durable());
         }
       }
       return ticket;
@@ -385,9 +280,7 @@ public final class MetadataStore implements AutoCloseable {
   }
 
   public synchronized long delete(String pair) {
-    unsyncedMarks.remove(pair);
-    unsyncedRegions.remove(pair);
-    unsyncedDrops.remove(pair);
+    tickets.forget(pair);
     return append(DurableState.DELETE, encode(out -> out.str(pair)));
   }
 
@@ -429,7 +322,8 @@ public final class MetadataStore implements AutoCloseable {
       return 0;
     }
     long ticket = append(DurableState.CLEAR, encode(out -> out.str(pair).bitmap(clear)));
-    rememberDrops(pair, clear.clone(), new Roaring64Bitmap(), ticket);
+    tickets.rememberDrops(pair, clear.clone(), new Roaring64Bitmap(), ticket,
+        journal.durable());
     return clear.getLongCardinality();
   }
 
@@ -460,10 +354,7 @@ public final class MetadataStore implements AutoCloseable {
     if (!state.pairs.containsKey(pair)) {
       return 0;
     }
-    Map<Long, Long> regions = unsyncedRegions.get(pair);
-    if (regions != null) {
-      regions.keySet().removeIf(tracks::contains);
-    }
+    tickets.forgetRegions(pair, tracks);
     return append(DurableState.CLEAN, encode(out -> out.str(pair).bitmap(tracks)
         .bitmap(changedThere)));
   }
@@ -476,83 +367,19 @@ public final class MetadataStore implements AutoCloseable {
   // ---------------------------------------------------------------- durability
 
   /**
-   * Returns once the record of {@code ticket} (and every one before it) is durable. Group
-   * commit: whoever finds no sync running writes out everything appended so far and syncs it;
-   * the others wait for that.
+   * Returns once the record of {@code ticket} (and every one before it) is durable (group
+   * commit, see {@link JournalWriter}).
    *
    * @throws MetadataException if the metadata cannot be written; the engine then refuses the
    *     write or request that needed it
    */
   public void awaitDurable(long ticket) {
-    if (ticket <= 0) {
-      return;
-    }
-    MetadataException f = failed;
-    if (f != null) {
-      throw f;
-    }
-    synchronized (syncLock) {
-      while (durable < ticket) {
-        writeOutLocked();
-      }
-    }
-  }
-
-  /** Writes and syncs everything appended so far; the caller holds syncLock. */
-  private void writeOutLocked() {
-    byte[] bytes;
-    long upTo;
-    long gen;
-    synchronized (this) {
-      bytes = buffer.toByteArray();
-      buffer = new ByteArrayOutputStream();
-      upTo = appended;
-      gen = generation;
-    }
-    try {
-      if (bytes.length > 0) {
-        byte[] batch = bytes;
-        if (fileSynced > 0) {
-          byte[] marker = RecordCodec.frame(DurableState.SYNCED,
-              encode(out -> out.i64(fileSynced)));
-          batch = new byte[marker.length + bytes.length];
-          System.arraycopy(marker, 0, batch, 0, marker.length);
-          System.arraycopy(bytes, 0, batch, marker.length, bytes.length);
-        }
-        storage.append(journalFile(gen), batch);
-        storage.sync(journalFile(gen));
-        fileSynced += batch.length;
-      } else {
-        storage.sync(journalFile(gen));
-      }
-    } catch (IOException e) {
-      // Sticky: the batch is lost from the disk but its bits are in the state, so nothing may
-      // count on this journal any more (a retried write would find its bit "recorded").
-      failed = new MetadataException("the metadata journal in " + storage.describe()
-          + " could not be written (" + e.getMessage() + "); every write and request that needs "
-          + "it is refused from now on: fix the disk, then close and reopen the controller "
-          + "(recovery reads what reached the disk)", e);
-      throw failed;
-    }
-    durable = upTo;
-    synchronized (this) {
-      for (Map<Long, Long> marks : unsyncedMarks.values()) {
-        marks.values().removeIf(ticket -> ticket <= upTo);
-      }
-      for (Map<Long, Long> marks : unsyncedRegions.values()) {
-        marks.values().removeIf(ticket -> ticket <= upTo);
-      }
-      unsyncedDrops.values().removeIf(d -> d.ticket <= upTo);
-    }
+    journal.awaitDurable(ticket);
   }
 
   /** Makes everything appended so far durable. */
   public void sync() {
-    long ticket;
-    synchronized (this) {
-      ticket = appended;
-    }
-    awaitDurable(ticket);
+    journal.sync();
   }
 
   /**
@@ -560,52 +387,7 @@ public final class MetadataStore implements AutoCloseable {
    * call from a background thread.
    */
   public void checkpointIfDue() {
-    synchronized (this) {
-      if (journalBytes < CHECKPOINT_AFTER_BYTES || closed) {
-        return;
-      }
-    }
-    checkpoint(false);
-  }
-
-  private void checkpoint(boolean clean) {
-    synchronized (syncLock) {
-      List<byte[]> records;
-      byte[] oldTail;
-      long old;
-      long upTo;
-      synchronized (this) {
-        // One cut: records up to here are in the old journal and in the checkpoint's state.
-        try {
-          records = state.checkpointRecords(clean);
-        } catch (IOException e) {
-          throw new IllegalStateException(e);
-        }
-        oldTail = buffer.toByteArray();
-        buffer = new ByteArrayOutputStream();
-        upTo = appended;
-        old = generation;
-        generation = old + 1;
-        journalBytes = 0;
-      }
-      try {
-        // The old journal complete and durable first; then the checkpoint that replaces it.
-        if (oldTail.length > 0) {
-          storage.append(journalFile(old), oldTail);
-        }
-        storage.sync(journalFile(old));
-        durable = upTo;
-        fileSynced = 0; // the next batch starts the new generation's journal
-        writeCheckpoint(old + 1, records);
-        storage.delete(journalFile(old));
-        storage.delete(checkpointFile(old));
-      } catch (IOException e) {
-        failed = new MetadataException("a metadata checkpoint in " + storage.describe()
-            + " could not be written (" + e.getMessage() + "); the controller refuses what "
-            + "needs the metadata from now on: fix the disk, then close and reopen it", e);
-        throw failed;
-      }
-    }
+    journal.checkpointIfDue();
   }
 
   /** What opening found. */
@@ -618,25 +400,18 @@ public final class MetadataStore implements AutoCloseable {
    * checkpoint of the state says all there is, and the next open has nothing to redo.
    */
   public void closeClean(Map<String, ExactBits> exact) {
-    synchronized (syncLock) {
-      synchronized (this) {
-        for (Map.Entry<String, ExactBits> e : exact.entrySet()) {
-          DurablePair p = state.pairs.get(e.getKey());
-          if (p != null) {
-            p.pending.clear();
-            p.pending.or(e.getValue().pending());
-            p.changed.clear();
-            p.changed.or(Roaring64Bitmap.and(e.getValue().changed(), p.frozen));
-            p.dirty.clear(); // every write is durable on both sides and in these bits
-          }
+    journal.closeClean(() -> {
+      for (Map.Entry<String, ExactBits> e : exact.entrySet()) {
+        DurablePair p = state.pairs.get(e.getKey());
+        if (p != null) {
+          p.pending.clear();
+          p.pending.or(e.getValue().pending());
+          p.changed.clear();
+          p.changed.or(Roaring64Bitmap.and(e.getValue().changed(), p.frozen));
+          p.dirty.clear(); // every write is durable on both sides and in these bits
         }
       }
-      try {
-        checkpoint(true);
-      } finally {
-        closeStorage(); // the LOCK is released whatever happened
-      }
-    }
+    });
   }
 
   /** A pair's exact pending and changed bits at a clean close (every copy durable). */
@@ -645,25 +420,7 @@ public final class MetadataStore implements AutoCloseable {
 
   /** Closes without a final checkpoint (the controller could not make its volumes durable). */
   public void closeDirty() {
-    synchronized (syncLock) {
-      try {
-        writeOutLocked();
-      } catch (MetadataException e) {
-        // Nothing more can be saved; the next open replays what reached the disk.
-      }
-      closeStorage();
-    }
-  }
-
-  private void closeStorage() {
-    synchronized (this) {
-      closed = true;
-    }
-    try {
-      storage.close();
-    } catch (IOException e) {
-      // Everything needed is synced; a failing close of the files loses nothing.
-    }
+    journal.closeDirty();
   }
 
   @Override
