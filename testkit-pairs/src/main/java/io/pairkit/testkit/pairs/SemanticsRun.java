@@ -45,10 +45,12 @@ import org.roaringbitmap.longlong.Roaring64Bitmap;
 
 /**
  * One seeded run of {@link AbstractPairSemanticsTest}: the pair, the host writers, the requests
- * and the reference model with its checks. Over 500 lines on purpose: the writers, the model and
- * the checks all read and update the same per-run state (images and bits at each instant, frozen
- * and secondary-written tracks, write counts per track) under one locking discipline, which is
- * easier to verify kept in one place than spread over classes that share it.
+ * and the reference model with its checks.
+ *
+ * <p>Over 500 lines: the writers, the model and the checks all read and update the same per-run
+ * state (images and bits at each instant, frozen and secondary-written tracks, write counts per
+ * track) under one locking discipline, which is easier to verify kept in one place than spread
+ * over classes that share it.
  */
 final class SemanticsRun implements AutoCloseable {
   private final PairStrategy strategy;

@@ -44,6 +44,12 @@ import org.roaringbitmap.longlong.Roaring64Bitmap;
  * {@link TrackBitmaps}, {@link PairCopier}, {@link PrimaryWriteRule}, {@link SecondaryIo},
  * {@link Mirror}, {@link RequestAdmission} and {@link PairLifecycle}. The strategies subclass it
  * to say which requests they offer and how their state is derived.
+ *
+ * <p>Over 500 lines: the pair's wiring (fresh, or restored from metadata with its requests
+ * restarted) and its state-changing entry points (requests, resume, restore, suspend, delete)
+ * all set the same fields (the running restore, the initial copy, the life cycle) under the
+ * pair's barriers, so they stay together; each mechanism is a class of its own (the ones above,
+ * {@link ExactExtents}, {@link LazyRound}, {@link PairRecovery}).
  */
 abstract class AbstractPair implements Pair {
   final Engine engine;
@@ -58,6 +64,8 @@ abstract class AbstractPair implements Pair {
   /** The pair's mirror mode, and the synchronous mirror's state. */
   final SyncMirror syncMirror;
   final PairCopier copier;
+  /** The bytes exact extents cover within tracks they touch in part. */
+  final ExactExtents exact;
   private final PrimaryWriteRule writeRule;
   private final SecondaryIo secondaryIo;
   private final Mirror mirror;
@@ -109,6 +117,7 @@ abstract class AbstractPair implements Pair {
     }
     this.copier = new PairCopier(primary.backend(), secondary.backend(), geometry, scope,
         wholeVolume, bitmaps, primary.trackLocks, engine.pacer);
+    this.exact = new ExactExtents(geometry, bitmaps, copier, engine.store != null);
     this.syncMirror = new SyncMirror(id, secondary.name(), secondary.capabilities(),
         engine.config.mirrorMode(), MirrorMode.AUTOMATIC);
     this.writeRule = new PrimaryWriteRule(copier,
@@ -698,61 +707,6 @@ abstract class AbstractPair implements Pair {
           + geometry.volumeSize() + ")");
     }
     return geometry.tracksOf(region);
-  }
-
-  /**
-   * The tracks {@code region} touches but does not cover whole (within the pair's scope bytes):
-   * a request copies only the covered bytes of these (exact extents).
-   */
-  Roaring64Bitmap partialTracks(ExtentSet region) {
-    Roaring64Bitmap out = new Roaring64Bitmap();
-    com.google.common.collect.RangeSet<Long> asked = ranges(region);
-    for (Extent e : region.extents()) {
-      for (long t : new long[] {geometry.trackOf(e.start()), geometry.trackOf(e.end() - 1)}) {
-        if (bitmaps.inScope(t) && !asked.enclosesAll(copier.scopeRanges(t, t + 1))) {
-          out.addLong(t);
-        }
-      }
-    }
-    return out;
-  }
-
-  private static com.google.common.collect.RangeSet<Long> ranges(ExtentSet region) {
-    com.google.common.collect.RangeSet<Long> r = com.google.common.collect.TreeRangeSet.create();
-    for (Extent e : region.extents()) {
-      r.add(com.google.common.collect.Range.closedOpen(e.start(), e.end()));
-    }
-    return r;
-  }
-
-  /**
-   * At a request's instant (host I/O held off, the tracks' locks held): copies the bytes
-   * {@code region} covers of those {@code partial} tracks that are split and changed, primary to
-   * secondary; they stay changed (the rest of each still differs). A split track whose
-   * point-in-time copy is still due needs nothing: the primary still holds that image, so its
-   * pending copy is exact. With durable metadata the secondary is flushed before the request is
-   * recorded. Returns {@code {tracks, bytes}} copied.
-   */
-  long[] copyCoveredBytes(Roaring64Bitmap partial, ExtentSet region) {
-    com.google.common.collect.RangeSet<Long> asked = ranges(region);
-    long tracks = 0;
-    long bytes = 0;
-    Roaring64Bitmap changed = bitmaps.changedAmong(partial);
-    for (java.util.Iterator<Long> it = changed.iterator(); it.hasNext(); ) {
-      long t = it.next();
-      com.google.common.collect.RangeSet<Long> wanted = com.google.common.collect.TreeRangeSet
-          .create(copier.scopeRanges(t, t + 1));
-      wanted.removeAll(asked.complement());
-      for (com.google.common.collect.Range<Long> r : wanted.asRanges()) {
-        copier.copyRange(r.lowerEndpoint(), r.upperEndpoint());
-        bytes += r.upperEndpoint() - r.lowerEndpoint();
-      }
-      tracks++;
-    }
-    if (tracks > 0 && engine.store != null) {
-      copier.secondary().flush(); // durable before the record says the request happened
-    }
-    return new long[] {tracks, bytes};
   }
 
   /**

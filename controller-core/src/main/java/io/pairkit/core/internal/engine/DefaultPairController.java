@@ -10,16 +10,13 @@ import io.pairkit.api.Pair;
 import io.pairkit.api.PairController;
 import io.pairkit.api.PairListener;
 import io.pairkit.api.PairOptions;
-import io.pairkit.api.PairStats;
 import io.pairkit.api.PairState;
-import io.pairkit.api.PairStrategy;
 import io.pairkit.api.RecoveryReport;
 import io.pairkit.api.VolumePair;
 import io.pairkit.api.error.AlreadyClosedException;
 import io.pairkit.api.error.ExtentOutOfRangeException;
 import io.pairkit.api.error.InvalidArgumentException;
 import io.pairkit.api.error.InvalidExtentException;
-import io.pairkit.api.error.MetadataException;
 import io.pairkit.api.error.NotFoundException;
 import io.pairkit.api.error.PairStateException;
 import io.pairkit.api.error.VolumeConfigException;
@@ -49,6 +46,10 @@ import java.util.Map;
  * {@code io.pairkit.core.PairKit} (another package) can create it: it is not API. Build a
  * controller with {@code PairKit.builder()} and use it as a {@link PairController}, whose javadoc
  * is the whole contract (threading, missing things, partial failure, use after close).
+ *
+ * <p>Over 500 lines: the registry of volumes, pairs and consistency groups, and their creation
+ * with its checks, all under the controller's monitor; restarting durable pairs is
+ * {@link PairRecovery}'s and stopping is {@link ControllerShutdown}'s.
  */
 public final class DefaultPairController implements PairController {
   private final Engine engine;
@@ -663,74 +664,8 @@ public final class DefaultPairController implements PairController {
       toStop = new ArrayList<>(pairs.values());
       toClose = new ArrayList<>(volumes.values());
     }
-    engine.stopClearer();
-    for (AbstractPair p : toStop) {
-      p.stopForClose(); // first: a paused copy let go below then finds its pair stopped
-    }
-    engine.pacer.setPaused(false);
-    engine.shutdown();
-    VolumeIOException failure = null;
-    for (ManagedVolume v : toClose) {
-      try {
-        v.backend().flush(); // every volume, secondaries too: no pair needs to flush another
-      } catch (RuntimeException e) {
-        failure = remember(failure, "flush of " + v + " failed at close; writes it had not made "
-            + "durable may be lost", e);
-      }
-      try {
-        v.close();
-      } catch (IOException | RuntimeException e) {
-        failure = remember(failure, "close of " + v + " failed; writes it had not made durable "
-            + "may be lost", e);
-      }
-    }
-    if (store != null) {
-      closeMetadata(toStop, failure == null && !restoreFailed);
-    }
-    if (cache != null) {
-      cache.close(); // after the volumes: their close destaged what was dirty
-    }
-    if (ownsProviders) {
-      providers.close();
-    }
-    if (failure != null) {
-      throw failure;
-    }
-  }
-
-  /**
-   * A clean close records the pairs' exact bits (every copy is durable now: the volumes were
-   * flushed), so the next open has nothing to redo; after a failed flush it leaves the journal as
-   * it is, and the next open treats the stop as unclean.
-   */
-  private void closeMetadata(List<AbstractPair> stopped, boolean volumesDurable) {
-    try {
-      if (volumesDurable) {
-        Map<String, MetadataStore.ExactBits> exact = new LinkedHashMap<>();
-        for (AbstractPair p : stopped) {
-          if (!p.lifecycle.gone() || p.lifecycle.closed()) {
-            exact.put(p.id(), new MetadataStore.ExactBits(p.bitmaps.pendingSnapshot(),
-                p.bitmaps.changedSnapshot()));
-          }
-        }
-        store.closeClean(exact);
-      } else {
-        store.closeDirty();
-      }
-    } catch (RuntimeException e) {
-      Engine.LOG.log(Level.WARNING, "closing the metadata failed; the next open recovers as "
-          + "after a crash", e);
-    }
-  }
-
-  private static VolumeIOException remember(VolumeIOException first, String what, Exception e) {
-    Engine.LOG.log(Level.WARNING, what, e);
-    VolumeIOException now = new VolumeIOException(what + ": " + e.getMessage(), e);
-    if (first == null) {
-      return now;
-    }
-    first.addSuppressed(now);
-    return first;
+    ControllerShutdown.run(engine, toStop, toClose, store, !restoreFailed, cache,
+        ownsProviders ? providers : null);
   }
 
   private static void closeQuietly(Volume v) {

@@ -166,7 +166,7 @@ final class ExtentSplitPairImpl extends AbstractPair implements ExtentSplitPair 
 
   private RequestAdmission.Planned planJoin(ExtentSet extents) {
     Roaring64Bitmap tracks = regionTracks(RequestKind.EXTENT_JOIN, extents);
-    Roaring64Bitmap partial = partialTracks(extents);
+    Roaring64Bitmap partial = exact.partialTracks(extents);
     return new RequestAdmission.Planned(RequestKind.EXTENT_JOIN, extents, true, state -> {
       Roaring64Bitmap notFrozen = bitmaps.notFrozen(tracks);
       if (!notFrozen.isEmpty()) {
@@ -188,7 +188,7 @@ final class ExtentSplitPairImpl extends AbstractPair implements ExtentSplitPair 
               stay.addLong(t);
             }
           });
-          copied = copyCoveredBytes(stay, extents);
+          copied = exact.copyCoveredBytes(stay, extents);
           Roaring64Bitmap joined = Roaring64Bitmap.andNot(tracks, stay);
           bitmaps.join(joined);
           splitBytes = left;

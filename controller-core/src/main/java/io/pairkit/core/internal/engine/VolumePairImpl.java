@@ -27,7 +27,7 @@ final class VolumePairImpl extends WholeScopeSplitPair implements VolumePair {
 
   private RequestAdmission.Planned planUpdate(ExtentSet extents) {
     Roaring64Bitmap tracks = regionTracks(RequestKind.EXTENT_UPDATE, extents);
-    Roaring64Bitmap partial = partialTracks(extents);
+    Roaring64Bitmap partial = exact.partialTracks(extents);
     Roaring64Bitmap whole = Roaring64Bitmap.andNot(tracks, partial);
     return new RequestAdmission.Planned(RequestKind.EXTENT_UPDATE, extents, false, state -> {
       requireSplit(RequestKind.EXTENT_UPDATE, state);
@@ -37,7 +37,7 @@ final class VolumePairImpl extends WholeScopeSplitPair implements VolumePair {
         @Override
         public Roaring64Bitmap apply() {
           // Exact extents: a track covered in part gets its covered bytes now and stays changed.
-          copied = copyCoveredBytes(partial, extents);
+          copied = exact.copyCoveredBytes(partial, extents);
           bitmaps.update(whole);
           return whole;
         }

@@ -24,6 +24,10 @@ import org.roaringbitmap.longlong.Roaring64Bitmap;
  * a track's bits and then act on its data hold that track's lock (a
  * {@link io.pairkit.core.internal.engine.track.TrackLocks} of the primary) across both, so only request
  * instants, which run with host writes held off, change bits under them.
+ *
+ * <p>Over 500 lines: every transition of the three bitmaps (docs/DESIGN.md, the transition table)
+ * is here, under one monitor, so that each is atomic and the invariants can be read in one
+ * place; the journal of their durable side is {@link BitmapJournal}.
  */
 public final class TrackBitmaps {
   private final Roaring64Bitmap scope;
