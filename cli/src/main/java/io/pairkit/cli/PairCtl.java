@@ -23,8 +23,9 @@ import picocli.CommandLine.Option;
 /**
  * {@code pairctl}: drives pairkitd's pairs in the vocabulary of array copy functions (Hitachi
  * CCI's paircreate / pairsplit / pairresync / pairdisplay / pairevtwait). It talks to the daemon's
- * control endpoint: {@code --endpoint URL}, else {@code server.control.*} of {@code --config FILE},
- * else {@code $PAIRKIT_ENDPOINT}, else {@code http://127.0.0.1:10810}.
+ * control endpoint: {@code --endpoint URL}, else {@code server.control.url} or the address and
+ * port of {@code --config FILE}, else {@code $PAIRKIT_ENDPOINT}, else
+ * {@code http://127.0.0.1:10810}.
  */
 @Command(name = "pairctl", mixinStandardHelpOptions = true,
     versionProvider = PairCtl.VersionProvider.class,
@@ -157,7 +158,9 @@ public final class PairCtl {
   URI base() {
     String url = endpoint;
     Properties p = url == null ? configProperties() : null;
-    if (p != null) {
+    if (p != null && p.getProperty("server.control.url") != null) {
+      url = p.getProperty("server.control.url").trim(); // the name the certificate carries
+    } else if (p != null) {
       String address = p.getProperty("server.control.address", "127.0.0.1").trim();
       if (address.equals("0.0.0.0") || address.equals("::")) {
         address = "127.0.0.1"; // listening everywhere: this machine is one of them

@@ -61,6 +61,12 @@ class PairCtlTlsTest {
       assertEquals(PairCtl.OK, viaConfig.code, viaConfig.err);
       assertTrue(viaConfig.out.contains("prod") && viaConfig.out.contains("copy"),
           viaConfig.out);
+      // server.control.url wins over the address (here one nothing answers at, TEST-NET-1).
+      Path byUrl = dir.resolve("pairctl-url.properties");
+      Files.writeString(byUrl, Files.readString(config)
+          + "\nserver.control.address=192.0.2.1\nserver.control.url=" + https + "\n");
+      Result viaUrl = ctl("--config", byUrl.toString(), "volume", "list");
+      assertEquals(PairCtl.OK, viaUrl.code, viaUrl.err);
       Result created = ctl("--config", config.toString(), "pair", "create", "p1",
           "-p", "prod", "-s", "copy");
       assertEquals(PairCtl.OK, created.code, created.err);
@@ -105,5 +111,16 @@ class PairCtlTlsTest {
     Path withTls = DaemonRig.writeConfig(dir, SIZE, "server.allowRemote=true\n"
         + "server.control.address=0.0.0.0\nserver.control.tls.dir=" + dir);
     assertEquals(dir, new ConfigLoader().load(withTls).controlTlsDir().orElseThrow());
+    Path plainUrlWithTls = DaemonRig.writeConfig(dir, SIZE, "server.allowRemote=true\n"
+        + "server.control.address=0.0.0.0\nserver.control.tls.dir=" + dir
+        + "\nserver.control.url=http://store1.example.com:10810");
+    ConfigException wrongScheme = assertThrows(ConfigException.class,
+        () -> new ConfigLoader().load(plainUrlWithTls));
+    assertTrue(wrongScheme.getMessage().contains("server.control.url")
+        && wrongScheme.getMessage().contains("https://HOST:PORT"), wrongScheme.getMessage());
+    Path namedUrl = DaemonRig.writeConfig(dir, SIZE, "server.allowRemote=true\n"
+        + "server.control.address=0.0.0.0\nserver.control.tls.dir=" + dir
+        + "\nserver.control.url=https://store1.example.com:10810");
+    assertEquals(dir, new ConfigLoader().load(namedUrl).controlTlsDir().orElseThrow());
   }
 }

@@ -56,6 +56,10 @@ import java.util.regex.Pattern;
  * server.control.tls.dir=DIR            (the control endpoint serves HTTPS: server-cert.pem,
  *                                        server-key.pem; pairctl trusts DIR/ca-cert.pem)
  * server.control.allowPlaintext=false   (true: a non-loopback control address without TLS)
+ * server.control.url=URL                (for pairctl --config only: the URL that reaches this
+ *                                        endpoint under the name its certificate carries, such as
+ *                                        https://store1.example.com:10810; default from the
+ *                                        address and port, 127.0.0.1 for a wildcard address)
  * server.allowRemote=false              (true: the addresses above may be non-loopback)
  * server.nbd.tls.dir=DIR                (NBD requires TLS, NBD_OPT_STARTTLS: server-cert.pem,
  *                                        server-key.pem, ca-cert.pem as QEMU's tls-creds-x509)
@@ -70,6 +74,9 @@ import java.util.regex.Pattern;
  * volume.NAME.exportAllow=RULES          (which NBD clients it serves: 10.0.0.0/8, 192.0.2.7,
  *                                        cert:CN=NAME, user:NAME, comma-separated; default all)
  * </pre>
+ *
+ * <p>Over 500 lines: every pairkitd setting is parsed and checked here, each with the message that
+ * names the key and the way out; one list of keys is easier to keep complete than several.
  */
 public final class ConfigLoader {
   private static final Pattern REFERENCE = Pattern.compile("\\$\\{env:([A-Za-z_][A-Za-z0-9_]*)}");
@@ -81,7 +88,7 @@ public final class ConfigLoader {
       "server.control.address", "server.control.port", "server.allowRemote",
       "server.control.tokenFile", "server.control.openReads", "server.nbd.tls.dir",
       "server.nbd.tls.verifyClients", "server.nbd.allowPlaintext", "server.nbd.socket",
-      "server.control.tls.dir", "server.control.allowPlaintext",
+      "server.control.tls.dir", "server.control.allowPlaintext", "server.control.url",
       "server.nbd.socketMode", "server.nbd.socketGroup", "server.nbd.tcp");
 
   private final Function<String, String> environment;
@@ -248,6 +255,7 @@ public final class ConfigLoader {
           + "cross the network in clear. Add server.control.tls.dir (pairctl then uses "
           + "https://), or accept plain HTTP with server.control.allowPlaintext=true");
     }
+    checkControlUrl(file, all.get("server.control.url"), controlTls.isPresent());
     boolean nbdTcp = bool(file, all, "server.nbd.tcp", true);
     Optional<DaemonConfig.NbdSocketConfig> socket = Optional.ofNullable(
         all.get("server.nbd.socket")).map(String::trim).map(path -> {
@@ -504,6 +512,31 @@ public final class ConfigLoader {
       return Boolean.parseBoolean(s);
     }
     throw new ConfigException(file + ": key '" + key + "' is '" + raw + "': use true or false");
+  }
+
+  /**
+   * {@code server.control.url}, which only pairctl reads: an http or https URL with a host,
+   * https exactly when the endpoint has TLS, so a typo fails at the daemon's start, not at the
+   * first pairctl call.
+   */
+  private static void checkControlUrl(Path file, String value, boolean tls) {
+    if (value == null) {
+      return;
+    }
+    String want = tls ? "https" : "http";
+    java.net.URI uri;
+    try {
+      uri = new java.net.URI(value.trim());
+    } catch (java.net.URISyntaxException e) {
+      throw new ConfigException(file + ": key 'server.control.url' is '" + value + "', not a "
+          + "URL (" + e.getReason() + "); give " + want + "://HOST:PORT");
+    }
+    if (!want.equals(uri.getScheme()) || uri.getHost() == null) {
+      throw new ConfigException(file + ": key 'server.control.url' is '" + value + "'; the "
+          + "control endpoint serves " + want.toUpperCase(java.util.Locale.ROOT)
+          + (tls ? " (server.control.tls.dir is set)" : " (no server.control.tls.dir)")
+          + ", so give " + want + "://HOST:PORT");
+    }
   }
 
   private static boolean loopback(String address) {
