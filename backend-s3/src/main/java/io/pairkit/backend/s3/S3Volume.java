@@ -50,6 +50,10 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  *
  * <p>Threading: every method is safe from many threads. {@link #volumeId}: {@code s3:} and the
  * manifest's random id.
+ *
+ * <p>Over 500 lines: the volume's layout (manifest, chunk keys), its range arithmetic, open and
+ * create with their manifest checks, and the Volume calls; the write-back, the S3 calls and the
+ * lease live in their own classes ({@code ChunkBuffer}, {@code ObjectStore}, {@code Lease}).
  */
 public final class S3Volume implements Volume {
   static final String CHUNKS = "chunks/";

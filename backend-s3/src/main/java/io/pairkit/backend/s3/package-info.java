@@ -20,7 +20,9 @@
  * {@link io.pairkit.api.spi.VolumeProvider} found by {@link java.util.ServiceLoader}. The classes:
  * {@link io.pairkit.backend.s3.S3VolumeProvider} (spec, shared clients),
  * {@link io.pairkit.backend.s3.S3Volume} (layout, ranges, open and create), {@code ChunkBuffer}
- * (write-back of whole chunks), {@code Lease} (fencing), {@code ObjectStore} (S3 calls, in-flight
- * bound, typed errors), {@code Manifest}, {@code S3Settings}.
+ * (write-back of whole chunks, with {@code BufferRoom} for its memory bound, {@code Uploads},
+ * {@code BaseLoader} and {@code Prefetcher} for its background work), {@code Lease} (fencing),
+ * {@code ObjectStore} (S3 calls, in-flight bound, typed errors), {@code Manifest},
+ * {@code S3Settings}.
  */
 package io.pairkit.backend.s3;
