@@ -49,6 +49,9 @@ import java.util.zip.CRC32C;
  * engine: the child marks the window's start and end with an {@code fsync} of marker files, and
  * names its writer thread's id. Cases with and without metadata both run under strace (the
  * seccomp filter stops the process only at those two system calls).
+ *
+ * <p>Over 500 lines: each case of the durable-metadata benchmark with its peer run in the same
+ * process, and the strace child that counts syncs; a case is a method, the harness is shared.
  */
 final class DurableBench {
   private static final Duration WAIT = Duration.ofHours(1);

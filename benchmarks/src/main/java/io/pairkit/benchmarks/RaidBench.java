@@ -41,6 +41,9 @@ import java.util.logging.Logger;
  *   <li>The same sequential and random cases on real files (O_DIRECT), for reference.
  * </ul>
  * Each case: warm-up, then a timed window; medians of {@code repeats} interleaved rounds.
+ *
+ * <p>Over 500 lines: the RAID benchmark's cases and its modelled disks, one method per case over a
+ * shared harness.
  */
 final class RaidBench {
   private static final Logger RAID_LOG = Logger.getLogger("io.pairkit.backend.raid");

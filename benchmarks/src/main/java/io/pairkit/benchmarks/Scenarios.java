@@ -45,6 +45,9 @@ import org.roaringbitmap.longlong.Roaring64Bitmap;
  * against QEMU's mirror, {@link MirrorBench}), or {@code all} (the engine's own costs: copy
  * proportional hostwrite bitmap pacing cache copy-vs-qemu sparse-copy). docs/BENCHMARKS.md lists
  * them with what each needs.
+ *
+ * <p>Over 500 lines: the entry point's list of scenarios, each a short method over shared timing
+ * and reporting helpers.
  */
 public final class Scenarios {
   private static final int TRACK = 64 * 1024;

@@ -42,6 +42,10 @@ import java.util.logging.Logger;
  * pairkitd's control endpoint: JSON over HTTP ({@code com.sun.net.httpserver}, no dependency),
  * the documents of {@link ControlApi}. It listens where the configuration says (loopback unless
  * {@code server.allowRemote=true}); every mutating call is logged with the caller's address.
+ *
+ * <p>Over 500 lines: one handler per pairctl command (volumes, pairs, groups, extents, verify,
+ * scrub, metrics), each a few lines over the engine's API; the listener, its TLS and the
+ * request checks are the rest. Split by command group they would share every helper.
  */
 final class ControlServer implements AutoCloseable {
   static {

@@ -34,7 +34,10 @@ import org.junit.jupiter.api.Timeout;
  * it declares unsupported is checked to behave per the default contract (not thin: discard still
  * zeros and everything counts as allocated). A {@link Volume#volumeId} the volume answers is
  * checked to be constant, to survive close and reopen, and to differ for another volume; an empty
- * id asserts nothing. Shipped in the controller-api test-jar.
+ * id asserts nothing. Shipped in {@code pairkit-testkit}.
+ *
+ * <p>Over 500 lines: one test per clause of the Volume contract, so that a backend author reads
+ * the whole contract in one file.
  */
 @Timeout(60)
 public abstract class AbstractVolumeContractTest {

@@ -1,5 +1,5 @@
 /**
- * Test volumes shipped in the controller-api test-jar, for the engine's tests and for backend
+ * Test volumes shipped in {@code pairkit-testkit}, for the engine's tests and for backend
  * authors: {@link io.pairkit.testkit.MemoryVolume} (a thin volume in heap memory),
  * {@link io.pairkit.testkit.VolatileCacheVolume} (a write cache that a power cut empties, to
  * catch a missing flush), {@link io.pairkit.testkit.FaultyVolume} (injects errors, transient

@@ -26,6 +26,9 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>Threading: as {@link Volume}. A slot's lock is held while its bytes move, including its own
  * backend I/O.
+ *
+ * <p>Over 500 lines: the read, write, discard and flush paths of one slot-locked volume view;
+ * slots, eviction and the destager are {@link TrackCache}'s.
  */
 public final class CachedVolume implements TicketOrderedVolume {
   private static final int MAX_COALESCE_BYTES = 1 << 20;
