@@ -19,7 +19,7 @@ import java.util.List;
  * {@link ArrayState} and redoes the request degraded. Member states are read from one snapshot
  * of the cursors per request.
  */
-abstract sealed class RaidLayout permits StripedLayout, MirroredLayout, ParityLayout {
+abstract class RaidLayout {
   /** The most member data one merged I/O or one batch of whole rows carries. */
   static final int MAX_BATCH_BYTES = 16 << 20;
 
@@ -38,15 +38,6 @@ abstract sealed class RaidLayout permits StripedLayout, MirroredLayout, ParityLa
     this.rowLocks = rowLocks;
     this.guard = guard;
     this.memberCount = state.memberCount();
-  }
-
-  static RaidLayout of(RaidGeometry g, ArrayState state, MemberIo io, RowLocks rowLocks,
-      WriteHoleGuard guard) {
-    return switch (g.level) {
-      case RAID0 -> new StripedLayout(g, state, io, rowLocks, guard);
-      case RAID1 -> new MirroredLayout(g, state, io, rowLocks, guard);
-      case RAID5 -> new ParityLayout(g, state, io, rowLocks, guard);
-    };
   }
 
   /** Reads {@code len} bytes at {@code offset} of the array into {@code out[outOff..]}. */

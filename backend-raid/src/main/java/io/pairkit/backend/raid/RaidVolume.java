@@ -85,7 +85,11 @@ public final class RaidVolume implements Volume {
     this.io = new MemberIo(name, own, memberNames, ioPool, this::isClosed);
     this.state = new ArrayState(name, geometry, own, memberNames, io, superblock, lastErrors);
     this.guard = new WriteHoleGuard(config, geometry, state, io);
-    this.layout = RaidLayout.of(geometry, state, io, rowLocks, guard);
+    this.layout = switch (geometry.level) {
+      case RAID0 -> new StripedLayout(geometry, state, io, rowLocks, guard);
+      case RAID1 -> new MirroredLayout(geometry, state, io, rowLocks, guard);
+      case RAID5 -> new ParityLayout(geometry, state, io, rowLocks, guard);
+    };
     this.housekeeper = new Thread(this::housekeep, "raid-" + name + "-bitmap");
     housekeeper.setDaemon(true);
   }
