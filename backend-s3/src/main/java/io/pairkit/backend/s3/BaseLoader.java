@@ -18,11 +18,11 @@ import java.util.concurrent.ExecutionException;
  */
 final class BaseLoader {
   private final String volume;
-  private final ChunkBuffer.Store store;
+  private final ChunkStore store;
   private final ChunkIndex chunks;
   private final ArrayPool arrays;
 
-  BaseLoader(String volume, ChunkBuffer.Store store, ChunkIndex chunks, ArrayPool arrays) {
+  BaseLoader(String volume, ChunkStore store, ChunkIndex chunks, ArrayPool arrays) {
     this.volume = volume;
     this.store = store;
     this.chunks = chunks;

@@ -69,23 +69,11 @@ import java.util.concurrent.ExecutionException;
  */
 final class ChunkBuffer {
 
-  /** What the buffer stores chunks into. */
-  interface Store {
-    /** Reads {@code dst.remaining()} bytes of stored chunk {@code index} from {@code offset}. */
-    void readStored(long index, int offset, ByteBuffer dst) throws IOException;
-
-    /** Stores the whole chunk (a PUT); checks the lease first. */
-    void put(long index, byte[] data, int length) throws IOException;
-
-    /** Removes the stored chunk (a DELETE); checks the lease first. */
-    void delete(long index) throws IOException;
-  }
-
   /** Attempts per chunk upload (the lease is checked before each). */
   static final int ATTEMPTS = Uploads.ATTEMPTS;
 
   private final String volume;
-  private final Store store;
+  private final ChunkStore store;
   private final int maxChunks;
   private final ChunkIndex chunks;
   private final ArrayPool arrays;
@@ -96,7 +84,7 @@ final class ChunkBuffer {
   /** Run (holding {@code space}) when a writer starts waiting for room: tests order writers. */
   volatile Runnable roomWaitHook;
 
-  ChunkBuffer(String volume, long size, int chunkSize, BitSet stored, Store store,
+  ChunkBuffer(String volume, long size, int chunkSize, BitSet stored, ChunkStore store,
       int concurrency, int maxChunks) {
     this(volume, size, chunkSize, stored, store, concurrency, maxChunks, Duration.ofSeconds(2));
   }
@@ -104,7 +92,7 @@ final class ChunkBuffer {
   /**
    * @param writeBack how long a chunk may stay dirty before it is uploaded without a flush
    */
-  ChunkBuffer(String volume, long size, int chunkSize, BitSet stored, Store store,
+  ChunkBuffer(String volume, long size, int chunkSize, BitSet stored, ChunkStore store,
       int concurrency, int maxChunks, Duration writeBack) {
     this.volume = volume;
     this.store = store;

@@ -97,7 +97,7 @@ public final class S3Volume implements Volume {
     int maxChunks = (int) Math.max(4, Math.min(2L * concurrency,
         (256L << 20) / manifest.chunkSize()));
     this.buffer = new ChunkBuffer(settings.name(), manifest.size(), manifest.chunkSize(), stored,
-        new ChunkBuffer.Store() {
+        new ChunkStore() {
           @Override
           public void readStored(long index, int offset, ByteBuffer dst) throws IOException {
             int before = dst.position();

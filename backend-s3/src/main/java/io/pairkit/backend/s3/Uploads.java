@@ -36,7 +36,7 @@ final class Uploads {
   static final int ATTEMPTS = 4;
 
   private final String volume;
-  private final ChunkBuffer.Store store;
+  private final ChunkStore store;
   private final ChunkIndex chunks;
   private final ArrayPool arrays;
   private final BaseLoader bases;
@@ -59,7 +59,7 @@ final class Uploads {
   /**
    * @param writeBack how long a chunk may stay dirty before it is uploaded without a flush
    */
-  Uploads(String volume, ChunkBuffer.Store store, ChunkIndex chunks, ArrayPool arrays,
+  Uploads(String volume, ChunkStore store, ChunkIndex chunks, ArrayPool arrays,
       BaseLoader bases, BufferRoom room, int concurrency, int maxChunks, Duration writeBack) {
     this.volume = volume;
     this.store = store;

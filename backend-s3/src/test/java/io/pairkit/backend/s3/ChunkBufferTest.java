@@ -33,7 +33,7 @@ import org.junit.jupiter.api.Timeout;
 class ChunkBufferTest {
   private static final int CHUNK = 4096;
 
-  private static final class FailingStore implements ChunkBuffer.Store {
+  private static final class FailingStore implements ChunkStore {
     volatile Throwable fail;
     final CountDownLatch put = new CountDownLatch(1);
 
@@ -89,7 +89,7 @@ class ChunkBufferTest {
    * A store in memory whose PUTs report their chunk and then wait until the test lets one
    * through ({@link #release}); stored chunks are kept, so the test can check what arrived.
    */
-  private static final class GatedStore implements ChunkBuffer.Store {
+  private static final class GatedStore implements ChunkStore {
     final Semaphore gate = new Semaphore(0);
     /** The chunk of each PUT, in the order they reached the store. */
     final BlockingQueue<Long> arrived = new LinkedBlockingQueue<>();
@@ -255,7 +255,7 @@ class ChunkBufferTest {
     CountDownLatch fetching = new CountDownLatch(1);
     CountDownLatch finish = new CountDownLatch(1);
     java.util.concurrent.atomic.AtomicInteger gets = new java.util.concurrent.atomic.AtomicInteger();
-    ChunkBuffer.Store store = new ChunkBuffer.Store() {
+    ChunkStore store = new ChunkStore() {
       @Override
       public void readStored(long index, int offset, ByteBuffer dst) throws IOException {
         gets.incrementAndGet();
